@@ -1,0 +1,56 @@
+//! `dht-core`: the pieces every overlay of the `dht` framework shares.
+//!
+//! - [`id`]: 256-bit ids and keys (blake3), XOR and ring arithmetic.
+//! - [`record`]: records and the rule for which version wins.
+//! - [`store`]: the [`Store`] trait and [`MemoryStore`].
+//! - [`wire`]: the versioned, length-framed postcard codec.
+//! - [`overlay`]: the [`Overlay`] and [`Lookup`] traits an overlay implements.
+//! - [`node`]: the sans-IO node — put, get, replication, repair, hand-off.
+//! - [`transport`] / [`memory_transport`]: the [`Transport`] trait and an
+//!   in-process implementation.
+//! - [`driver`]: runs a [`Node`] on tokio over any transport.
+//! - [`time`], [`rng`]: time handed in, seeded randomness.
+//!
+//! Protocol logic (overlays, [`Node`]) does no I/O and reads no clock, so
+//! the simulator in `dht-testkit` runs exactly the code that runs over QUIC.
+//!
+//! ```
+//! use dht_core::{Id, MemoryStore, Record, Store, Time};
+//!
+//! let store = MemoryStore::default();
+//! let key = Id::hash(b"greeting");
+//! store.put(Record::new(key, &b"hello"[..], 1, Time::NEVER), Time::ZERO).unwrap();
+//! // A newer version wins; an older one is ignored.
+//! store.put(Record::new(key, &b"hi"[..], 2, Time::NEVER), Time::ZERO).unwrap();
+//! store.put(Record::new(key, &b"old"[..], 1, Time::NEVER), Time::ZERO).unwrap();
+//! assert_eq!(&store.get(&key, Time::ZERO).unwrap().value[..], b"hi");
+//! ```
+
+pub mod driver;
+pub mod id;
+pub mod memory_transport;
+pub mod node;
+pub mod overlay;
+pub mod peer;
+pub mod record;
+pub mod rng;
+pub mod store;
+pub mod time;
+pub mod transport;
+pub mod wire;
+
+pub use driver::{spawn, DriverError, NodeHandle};
+pub use id::{Distance, Id, IdBuildHasher, ID_BITS};
+pub use memory_transport::{MemoryNetwork, MemoryTransport};
+pub use node::{
+    Event, Node, NodeConfig, NodeStats, OpError, OpId, OpOutcome, OpStats, Refusal, Request, RequestId, Response,
+    Transmit,
+};
+pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
+pub use peer::{Address, Peer};
+pub use record::{Record, RecordError, MAX_VALUE_BYTES};
+pub use rng::Rng;
+pub use store::{MemoryStore, PutOutcome, Quota, Store, StoreError};
+pub use time::Time;
+pub use transport::{Incoming, Responder, Transport, TransportError};
+pub use wire::WireError;

@@ -1,0 +1,61 @@
+//! Settings of the node's protocol logic.
+
+use crate::{Quota, Time};
+use std::time::Duration;
+
+/// How a node replicates, times out and maintains its records.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Replicas per key, `r` (default 3).
+    pub replicas: usize,
+    /// Acknowledgements a put needs (default: a majority of `replicas`).
+    pub write_quorum: usize,
+    /// Answers a get waits for before returning a found record (default: a
+    /// majority of `replicas`); a get returns earlier only when every asked
+    /// replica has answered.
+    pub read_quorum: usize,
+    /// How long a request may go unanswered before it counts as failed (default 2 s).
+    pub request_timeout: Duration,
+    /// How often expired requests, overdue timers and store expiry are
+    /// checked (default 1 s).
+    pub tick_interval: Duration,
+    /// How often every held key's replica set is checked and new members
+    /// are sent the record (default 60 s).
+    pub repair_interval: Duration,
+    /// How often every held record is pushed to its replicas whatever
+    /// changed (default 1 h, as in Kademlia).
+    pub republish_interval: Duration,
+    /// Lifetime given to records put without an explicit expiry (default 24 h).
+    pub record_ttl: Duration,
+    /// Limits on records this node accepts for storage.
+    pub quota: Quota,
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        NodeConfig::with_replicas(3)
+    }
+}
+
+impl NodeConfig {
+    /// Defaults with `r` replicas and majority quorums.
+    pub fn with_replicas(replicas: usize) -> NodeConfig {
+        let replicas = replicas.max(1);
+        NodeConfig {
+            replicas,
+            write_quorum: replicas / 2 + 1,
+            read_quorum: replicas / 2 + 1,
+            request_timeout: Duration::from_secs(2),
+            tick_interval: Duration::from_secs(1),
+            repair_interval: Duration::from_secs(60),
+            republish_interval: Duration::from_secs(3600),
+            record_ttl: Duration::from_secs(24 * 3600),
+            quota: Quota::default(),
+        }
+    }
+
+    /// The expiry of a record put at `now` with the default lifetime.
+    pub fn expiry_from(&self, now: Time) -> Time {
+        now + self.record_ttl
+    }
+}

@@ -1,0 +1,48 @@
+//! The messages nodes exchange: the overlay's own, wrapped with the storage
+//! requests every overlay shares.
+
+use crate::{Id, Record};
+use serde::{Deserialize, Serialize};
+
+/// A request from one node to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request<M> {
+    /// An overlay message (routing, maintenance).
+    Overlay(M),
+    /// Keep this record.
+    Store(Record),
+    /// Send the record for this key, if held.
+    Fetch(Id),
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response<M> {
+    /// The overlay's answer.
+    Overlay(M),
+    /// The record was taken (`true`: now held; `false`: an equal or newer
+    /// version was already held).
+    Stored(bool),
+    /// The record held for the key, if any.
+    Value(Option<Record>),
+    /// The request was refused; nothing changed.
+    Refused(Refusal),
+}
+
+/// Why a node refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The record is invalid (too large, malformed).
+    #[error("invalid record: {0}")]
+    Invalid(String),
+    /// Storing it would exceed a quota.
+    #[error("quota exceeded: {0}")]
+    Quota(String),
+    /// The node's storage failed.
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// The node is too busy to answer.
+    #[error("busy")]
+    Busy,
+}

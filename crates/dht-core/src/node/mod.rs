@@ -1,0 +1,372 @@
+//! The node's protocol logic, sans-IO: storage requests, replication,
+//! lookups and maintenance over any [`Overlay`] and [`Store`].
+//!
+//! Inputs are method calls carrying the current time: a request arrived
+//! ([`Node::handle_request`], answered on the spot), an answer arrived
+//! ([`Node::handle_response`]), a request failed ([`Node::handle_failure`]),
+//! a timer is due ([`Node::handle_timeout`]), the user asked for something
+//! ([`Node::put`], [`Node::get`], …). Outputs are polled: requests to send
+//! ([`Node::poll_transmit`]), finished operations ([`Node::poll_event`]), and
+//! when to call back ([`Node::poll_timeout`]). The tokio driver and the
+//! simulator both drive it this way.
+
+mod config;
+mod message;
+mod ops;
+mod repair;
+
+pub use config::NodeConfig;
+pub use message::{Refusal, Request, Response};
+pub use ops::{Event, OpError, OpId, OpOutcome, OpStats};
+
+use crate::{Action, Id, Overlay, Peer, PutOutcome, Record, Rng, Store, StoreError, Time};
+use ops::Operation;
+use repair::RepairState;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Identifies one outgoing request, so its answer finds its way back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// A request the node wants sent.
+#[derive(Debug, Clone)]
+pub struct Transmit<M> {
+    /// Give the answer back with this id.
+    pub id: RequestId,
+    /// Recipient.
+    pub to: Peer,
+    /// What to send.
+    pub request: Request<M>,
+}
+
+/// What an outgoing request was for.
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    /// Overlay maintenance: answer goes to the overlay.
+    Overlay,
+    /// A step of the lookup run by an operation.
+    Lookup(OpId),
+    /// Storing a record for a put or a leave.
+    Store(OpId),
+    /// Fetching a record for a get.
+    Fetch(OpId),
+    /// Pushing a record to a replica during repair or hand-off.
+    Repair(Id),
+}
+
+#[derive(Debug)]
+struct Pending {
+    to: Peer,
+    purpose: Purpose,
+    deadline: Time,
+}
+
+/// Counters a node keeps about its own traffic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Requests sent for user operations (lookups, stores, fetches of puts and gets).
+    pub op_messages: u64,
+    /// Requests sent for maintenance (overlay upkeep, maintenance lookups, repair).
+    pub maintenance_messages: u64,
+    /// Requests received.
+    pub requests_received: u64,
+    /// Requests that timed out or failed.
+    pub failures: u64,
+}
+
+/// One node's protocol logic. See the module documentation.
+pub struct Node<O: Overlay, S: Store> {
+    overlay: O,
+    store: S,
+    config: NodeConfig,
+    rng: Rng,
+    next_request: u64,
+    next_op: u64,
+    last_version: u64,
+    pending: BTreeMap<RequestId, Pending>,
+    deadlines: BTreeSet<(Time, RequestId)>,
+    ops: BTreeMap<OpId, Operation<O::Lookup>>,
+    transmits: VecDeque<Transmit<O::Message>>,
+    events: VecDeque<Event>,
+    next_tick: Time,
+    next_overlay_tick: Time,
+    repair: RepairState,
+    stats: NodeStats,
+    leaving: bool,
+}
+
+impl<O: Overlay, S: Store> Node<O, S> {
+    /// A node around an overlay and a store; `seed` feeds every random choice it makes.
+    pub fn new(overlay: O, store: S, config: NodeConfig, seed: u64, now: Time) -> Node<O, S> {
+        let repair = RepairState::new(now, &config);
+        Node {
+            next_overlay_tick: now + overlay.tick_interval(),
+            next_tick: now + config.tick_interval,
+            overlay,
+            store,
+            config,
+            rng: Rng::new(seed),
+            next_request: 0,
+            next_op: 0,
+            last_version: 0,
+            pending: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            ops: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            repair,
+            stats: NodeStats::default(),
+            leaving: false,
+        }
+    }
+
+    /// This node as peers know it.
+    pub fn local(&self) -> Peer {
+        self.overlay.local()
+    }
+
+    /// The overlay, for inspection.
+    pub fn overlay(&self) -> &O {
+        &self.overlay
+    }
+
+    /// The store, for inspection.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// Traffic counters.
+    pub fn stats(&self) -> NodeStats {
+        self.stats
+    }
+
+    /// Operations still running.
+    pub fn ops_in_flight(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Join the network through `peers` (empty: start a new network).
+    pub fn bootstrap(&mut self, peers: &[Peer], now: Time) {
+        let actions = self.overlay.bootstrap(peers, now);
+        self.apply_actions(actions, now);
+    }
+
+    /// An incoming request from `from`, answered at once. A request that
+    /// would store an invalid record, or go over a quota, is refused and
+    /// changes nothing.
+    pub fn handle_request(&mut self, from: &Peer, request: Request<O::Message>, now: Time) -> Response<O::Message> {
+        self.stats.requests_received += 1;
+        if from.id != self.local().id {
+            self.overlay.peer_alive(from, now);
+        }
+        match request {
+            Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
+            Request::Fetch(key) => Response::Value(self.store.get(&key, now)),
+            Request::Store(record) => match self.store.put(record, now) {
+                Ok(outcome) => Response::Stored(outcome == PutOutcome::Stored),
+                Err(e) => Response::Refused(refusal(e)),
+            },
+        }
+    }
+
+    /// The answer to request `id`.
+    pub fn handle_response(&mut self, id: RequestId, response: Response<O::Message>, now: Time) {
+        let Some(pending) = self.take_pending(id) else { return };
+        self.overlay.peer_alive(&pending.to, now);
+        match pending.purpose {
+            Purpose::Overlay => {
+                if let Response::Overlay(m) = response {
+                    let actions = self.overlay.handle_response(&pending.to, m, now);
+                    self.apply_actions(actions, now);
+                }
+            }
+            Purpose::Lookup(op) => self.lookup_answered(op, &pending.to, Some(response), now),
+            Purpose::Store(op) => self.store_answered(op, Some(response), now),
+            Purpose::Fetch(op) => self.fetch_answered(op, &pending.to, Some(response), now),
+            Purpose::Repair(key) => self.repair_answered(key, Some(response), now),
+        }
+    }
+
+    /// Request `id` failed (timed out, connection refused, garbage answer).
+    pub fn handle_failure(&mut self, id: RequestId, now: Time) {
+        let Some(pending) = self.take_pending(id) else { return };
+        self.stats.failures += 1;
+        self.overlay.peer_failed(&pending.to, now);
+        match pending.purpose {
+            Purpose::Overlay => {}
+            Purpose::Lookup(op) => self.lookup_answered(op, &pending.to, None, now),
+            Purpose::Store(op) => self.store_answered(op, None, now),
+            Purpose::Fetch(op) => self.fetch_answered(op, &pending.to, None, now),
+            Purpose::Repair(key) => self.repair_answered(key, None, now),
+        }
+    }
+
+    /// Runs whatever is due at `now`: request deadlines, overlay maintenance,
+    /// replica repair, store expiry.
+    pub fn handle_timeout(&mut self, now: Time) {
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.handle_failure(id, now);
+        }
+        if self.leaving {
+            return;
+        }
+        if now >= self.next_overlay_tick {
+            self.next_overlay_tick = now + self.overlay.tick_interval();
+            let actions = self.overlay.tick(now, &mut self.rng);
+            self.apply_actions(actions, now);
+        }
+        if now >= self.next_tick {
+            self.next_tick = now + self.config.tick_interval;
+            self.store.expire(now);
+        }
+        self.run_repair_if_due(now);
+    }
+
+    /// When [`Node::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let mut next = self.next_tick.min(self.next_overlay_tick).min(self.repair.next_due());
+        if self.leaving {
+            next = Time::NEVER;
+        }
+        match self.deadlines.first() {
+            Some(&(deadline, _)) => Some(next.min(deadline)),
+            None if self.leaving => None,
+            None => Some(next),
+        }
+    }
+
+    /// The next request to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<O::Message>> {
+        self.transmits.pop_front()
+    }
+
+    /// The next finished operation.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Stores `value` under `key` on the key's replicas, with a version from
+    /// `now` (later than any this node gave before) and the default lifetime.
+    pub fn put(&mut self, key: Id, value: impl Into<bytes::Bytes>, now: Time) -> OpId {
+        let version = self.next_version(now);
+        let record = Record::new(key, value, version, self.config.expiry_from(now));
+        self.put_record(record, now)
+    }
+
+    /// Removes `key` by storing a tombstone that wins over older versions.
+    pub fn remove(&mut self, key: Id, now: Time) -> OpId {
+        let version = self.next_version(now);
+        let record = Record::tombstone(key, version, self.config.expiry_from(now));
+        self.put_record(record, now)
+    }
+
+    /// Stores a record as given (version and expiry chosen by the caller).
+    pub fn put_record(&mut self, record: Record, now: Time) -> OpId {
+        let op = self.new_op();
+        if let Err(e) = record.validate(self.config.quota.max_value_bytes) {
+            self.finish(op, OpOutcome::Put(Err(OpError::Invalid(e.to_string()))), OpStats::at(now));
+            return op;
+        }
+        self.start_lookup_op(op, record.key, ops::Goal::Put(record), now);
+        op
+    }
+
+    /// Finds the newest record for `key` on its replicas.
+    pub fn get(&mut self, key: Id, now: Time) -> OpId {
+        let op = self.new_op();
+        self.start_lookup_op(op, key, ops::Goal::Get, now);
+        op
+    }
+
+    /// Finds the peers responsible for `target` (a lookup alone).
+    pub fn find_peers(&mut self, target: Id, now: Time) -> OpId {
+        let op = self.new_op();
+        self.start_lookup_op(op, target, ops::Goal::FindPeers, now);
+        op
+    }
+
+    /// Leaves gracefully: tells the overlay's neighbours and hands every
+    /// held record to the peers that will be responsible without this node.
+    /// Ends with [`OpOutcome::Left`]; afterwards the node runs no maintenance.
+    pub fn leave(&mut self, now: Time) -> OpId {
+        let op = self.new_op();
+        let actions = self.overlay.leave(now);
+        self.apply_actions(actions, now);
+        self.leaving = true;
+        self.hand_off_everything(op, now);
+        op
+    }
+
+    fn next_version(&mut self, now: Time) -> u64 {
+        self.last_version = now.as_millis().max(self.last_version + 1);
+        self.last_version
+    }
+
+    fn new_op(&mut self) -> OpId {
+        self.next_op += 1;
+        OpId(self.next_op)
+    }
+
+    fn finish(&mut self, op: OpId, outcome: OpOutcome, stats: OpStats) {
+        self.events.push_back(Event { op, outcome, stats });
+    }
+
+    fn send(&mut self, to: Peer, request: Request<O::Message>, purpose: Purpose, now: Time) -> RequestId {
+        self.next_request += 1;
+        let id = RequestId(self.next_request);
+        let deadline = now + self.config.request_timeout;
+        let maintenance = match purpose {
+            Purpose::Overlay | Purpose::Repair(_) => true,
+            Purpose::Lookup(op) | Purpose::Store(op) | Purpose::Fetch(op) => {
+                self.ops.get(&op).is_some_and(|o| o.is_maintenance())
+            }
+        };
+        if maintenance {
+            self.stats.maintenance_messages += 1;
+        } else {
+            self.stats.op_messages += 1;
+        }
+        self.pending.insert(id, Pending { to, purpose, deadline });
+        self.deadlines.insert((deadline, id));
+        self.transmits.push_back(Transmit { id, to, request });
+        id
+    }
+
+    fn take_pending(&mut self, id: RequestId) -> Option<Pending> {
+        let pending = self.pending.remove(&id)?;
+        self.deadlines.remove(&(pending.deadline, id));
+        Some(pending)
+    }
+
+    fn apply_actions(&mut self, actions: Vec<Action<O::Message>>, now: Time) {
+        for action in actions {
+            match action {
+                Action::Send(to, m) if to.id != self.local().id => {
+                    self.send(to, Request::Overlay(m), Purpose::Overlay, now);
+                }
+                Action::Send(..) => {}
+                Action::Lookup(target) => {
+                    let op = self.new_op();
+                    self.start_lookup_op(op, target, ops::Goal::Maintenance, now);
+                }
+            }
+        }
+    }
+}
+
+fn refusal(e: StoreError) -> Refusal {
+    match e {
+        StoreError::Record(e) => Refusal::Invalid(e.to_string()),
+        StoreError::Expired => Refusal::Invalid("record has already expired".into()),
+        StoreError::Quota(q) => Refusal::Quota(q),
+        other => Refusal::Storage(other.to_string()),
+    }
+}

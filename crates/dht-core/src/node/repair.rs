@@ -1,0 +1,137 @@
+//! Keeping `r` replicas of every key after churn: each node periodically
+//! checks, for every key it holds, which peers should hold it now, and sends
+//! the record to those it has not sent this version to. A node that finds
+//! itself no longer among them hands the record off and deletes its copy
+//! once enough new replicas have acknowledged it. A graceful leave hands off
+//! everything at once.
+
+use super::ops::{Operation, Phase, Storing};
+use super::{Node, NodeConfig, OpId, Purpose, Request, Response};
+use crate::{Id, IdBuildHasher, Overlay, Peer, Store, Time};
+use std::collections::{BTreeMap, HashMap};
+
+pub(super) struct RepairState {
+    next_repair: Time,
+    next_republish: Time,
+    /// Per key: a digest of the version and replica set last pushed to, so
+    /// an unchanged set costs no messages.
+    pushed: HashMap<Id, u64, IdBuildHasher>,
+    /// Keys being handed away: acknowledgements still needed before the
+    /// local copy is deleted.
+    handoffs: BTreeMap<Id, Handoff>,
+}
+
+struct Handoff {
+    version: u64,
+    acks_needed: usize,
+}
+
+impl RepairState {
+    pub(super) fn new(now: Time, config: &NodeConfig) -> RepairState {
+        RepairState {
+            next_repair: now + config.repair_interval,
+            next_republish: now + config.republish_interval,
+            pushed: HashMap::default(),
+            handoffs: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn next_due(&self) -> Time {
+        self.next_repair.min(self.next_republish)
+    }
+}
+
+impl<O: Overlay, S: Store> Node<O, S> {
+    pub(super) fn run_repair_if_due(&mut self, now: Time) {
+        let republish = now >= self.repair.next_republish;
+        if now < self.repair.next_repair && !republish {
+            return;
+        }
+        self.repair.next_repair = now + self.config.repair_interval;
+        if republish {
+            self.repair.next_republish = now + self.config.republish_interval;
+            self.repair.pushed.clear();
+        }
+        self.repair_pass(now);
+    }
+
+    /// Pushes each held record to the replicas it should be on and has not
+    /// been pushed to; starts hand-offs of keys this node no longer owns.
+    fn repair_pass(&mut self, now: Time) {
+        let local = self.local();
+        let keys = self.store.keys();
+        self.repair.pushed.retain(|k, _| keys.binary_search(k).is_ok());
+        for key in keys {
+            let Some(record) = self.store.get(&key, now) else { continue };
+            let set = self.overlay.replica_set(&key, self.config.replicas);
+            let digest = digest(record.version, &set);
+            if self.repair.pushed.get(&key) == Some(&digest) {
+                continue;
+            }
+            self.repair.pushed.insert(key, digest);
+            let targets: Vec<Peer> = set.iter().filter(|p| p.id != local.id).copied().collect();
+            if !set.iter().any(|p| p.id == local.id) && !targets.is_empty() {
+                let acks_needed = self.config.write_quorum.min(targets.len());
+                self.repair.handoffs.insert(key, Handoff { version: record.version, acks_needed });
+            }
+            for peer in targets {
+                self.send(peer, Request::Store(record.clone()), Purpose::Repair(key), now);
+            }
+        }
+    }
+
+    pub(super) fn repair_answered(&mut self, key: Id, answer: Option<Response<O::Message>>, now: Time) {
+        let acked = matches!(answer, Some(Response::Stored(_)));
+        let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
+        if !acked {
+            return;
+        }
+        handoff.acks_needed = handoff.acks_needed.saturating_sub(1);
+        if handoff.acks_needed > 0 {
+            return;
+        }
+        let version = handoff.version;
+        self.repair.handoffs.remove(&key);
+        // Delete only the version that was handed off and only if this node
+        // is still not a replica; a newer write since then stays.
+        let still_not_replica =
+            !self.overlay.replica_set(&key, self.config.replicas).iter().any(|p| p.id == self.local().id);
+        if still_not_replica && self.store.get(&key, now).is_some_and(|r| r.version == version) {
+            self.store.remove(&key);
+            self.repair.pushed.remove(&key);
+        }
+    }
+
+    /// A leave: every record goes to the `r` peers that will own it once
+    /// this node is gone. The operation ends when every push has an answer.
+    pub(super) fn hand_off_everything(&mut self, op: OpId, now: Time) {
+        let local = self.local().id;
+        let storing = Storing { acks: 0, failures: 0, targets: 0, needed: 0, leaving: true };
+        self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats: super::OpStats::at(now) });
+        for key in self.store.keys() {
+            let Some(record) = self.store.get(&key, now) else { continue };
+            let targets: Vec<Peer> = self
+                .overlay
+                .replica_set(&key, self.config.replicas + 1)
+                .into_iter()
+                .filter(|p| p.id != local)
+                .take(self.config.replicas)
+                .collect();
+            if let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get_mut(&op) {
+                s.targets += targets.len();
+            }
+            for peer in targets {
+                self.send(peer, Request::Store(record.clone()), Purpose::Store(op), now);
+            }
+        }
+        self.check_storing(op, now);
+    }
+}
+
+fn digest(version: u64, set: &[Peer]) -> u64 {
+    let mut h = version.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for p in set {
+        h = h.rotate_left(13) ^ p.id.prefix_u64();
+    }
+    h
+}

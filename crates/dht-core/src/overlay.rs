@@ -1,0 +1,122 @@
+//! The `Overlay` trait: an overlay's routing logic, alone, as a synchronous
+//! state machine. The node ([`crate::Node`]) owns storage, replication and
+//! request bookkeeping; an overlay only decides who is responsible for a key
+//! and how to find them. Vocabulary follows the Key-Based Routing API of
+//! Dabek et al.: `replica_set`, `neighbours`, `update` (here `peer_alive` /
+//! `peer_failed`).
+
+use crate::{Id, Peer, Rng, Time};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// Something the overlay wants done; the node carries it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action<M> {
+    /// Send a maintenance request; the answer comes back through
+    /// [`Overlay::handle_response`], silence through [`Overlay::peer_failed`].
+    Send(Peer, M),
+    /// Run a lookup for this target; its outcome comes back through
+    /// [`Overlay::lookup_done`] (bucket refresh, finger repair, joining).
+    Lookup(Id),
+}
+
+/// How a lookup ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LookupOutcome {
+    /// The peers found responsible for the target, best first. May include
+    /// the local node.
+    pub closest: Vec<Peer>,
+    /// Path length: how many peers were traversed, one after the other, to
+    /// reach the first of `closest`.
+    pub hops: u32,
+    /// Requests the lookup sent.
+    pub messages: u32,
+}
+
+/// One lookup in progress: names the next peers to ask, takes their answers
+/// or their silence, and ends with the responsible peers — the shape of
+/// libp2p-kad's `ClosestPeersIter`, generalised to any overlay.
+pub trait Lookup: Send + 'static {
+    /// The overlay's message type.
+    type Message;
+
+    /// Requests to send now (may be empty while answers are awaited).
+    fn poll(&mut self) -> Vec<(Peer, Self::Message)>;
+
+    /// An answer from `from` to a request this lookup sent.
+    fn on_response(&mut self, from: &Peer, message: Self::Message);
+
+    /// `from` did not answer in time, or answered with nonsense.
+    fn on_failure(&mut self, from: &Peer);
+
+    /// Whether the lookup has ended (no request in flight, none to send).
+    fn is_done(&self) -> bool;
+
+    /// The result so far; final once [`Lookup::is_done`].
+    fn outcome(&self) -> LookupOutcome;
+}
+
+/// An overlay's routing logic. Implementations do no I/O, read no clock and
+/// use only the seeded [`Rng`] they are handed: that is what lets the same
+/// code run in the deterministic simulator and over QUIC.
+pub trait Overlay: Send + 'static {
+    /// The overlay's own messages (requests and responses alike).
+    type Message: Serialize + DeserializeOwned + Clone + Debug + Send + 'static;
+    /// Its lookup state machine.
+    type Lookup: Lookup<Message = Self::Message>;
+
+    /// The overlay's name, carried in every frame so that nodes of different
+    /// overlays refuse each other's messages.
+    const NAME: &'static str;
+
+    /// This node.
+    fn local(&self) -> Peer;
+
+    /// Start joining through the given known peers.
+    fn bootstrap(&mut self, peers: &[Peer], now: Time) -> Vec<Action<Self::Message>>;
+
+    /// Answer an overlay request from `from`.
+    fn handle_request(&mut self, from: &Peer, message: Self::Message, now: Time) -> Self::Message;
+
+    /// The answer to a maintenance request sent through [`Action::Send`].
+    fn handle_response(&mut self, from: &Peer, message: Self::Message, now: Time) -> Vec<Action<Self::Message>>;
+
+    /// Begin a lookup for `target`.
+    fn lookup(&mut self, target: Id, now: Time) -> Self::Lookup;
+
+    /// A lookup started through [`Action::Lookup`] has ended.
+    fn lookup_done(&mut self, target: Id, outcome: &LookupOutcome, now: Time) -> Vec<Action<Self::Message>>;
+
+    /// The `n` peers that, as far as this node knows, should hold `key`,
+    /// best first; may include the local node.
+    fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer>;
+
+    /// Periodic maintenance; called every [`Overlay::tick_interval`].
+    fn tick(&mut self, now: Time, rng: &mut Rng) -> Vec<Action<Self::Message>>;
+
+    /// How often [`Overlay::tick`] runs.
+    fn tick_interval(&self) -> Duration;
+
+    /// A peer answered a request or sent one: it is alive.
+    fn peer_alive(&mut self, peer: &Peer, now: Time);
+
+    /// A peer failed to answer in time.
+    fn peer_failed(&mut self, peer: &Peer, now: Time);
+
+    /// This node is leaving gracefully: messages that tell the peers who
+    /// must know (Chord's predecessor and successor, CAN's neighbours).
+    fn leave(&mut self, now: Time) -> Vec<Action<Self::Message>>;
+
+    /// Peers this node keeps routing state for (the KBR `neighborSet`).
+    fn neighbours(&self) -> Vec<Peer>;
+
+    /// Entries in the routing state, for comparisons of state per node.
+    fn routing_entries(&self) -> usize;
+
+    /// The published bound on mean lookup path length in a network of
+    /// `nodes` nodes (for example log2 N for Kademlia); the conformance
+    /// suite holds measured hops against it.
+    fn hop_bound(nodes: usize) -> f64;
+}

@@ -1,0 +1,74 @@
+//! The `Store` trait: where a node keeps the records it is a replica for.
+//! Synchronous, because the protocol logic calling it is synchronous; a
+//! persistent implementation commits before it returns.
+
+mod memory;
+mod quota;
+
+pub use memory::MemoryStore;
+pub use quota::Quota;
+
+use crate::{Id, Record, RecordError, Time};
+
+/// What a `put` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The record is new or newer than the one held, and is now stored.
+    Stored,
+    /// The same version was already held; nothing changed.
+    Unchanged,
+    /// A version that wins over the offered one is held; nothing changed.
+    Outdated,
+}
+
+/// Why a store refused a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The record is invalid.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Accepting it would go over a quota.
+    #[error("store quota exceeded: {0}")]
+    Quota(String),
+    /// The record had already expired.
+    #[error("record has already expired")]
+    Expired,
+    /// The backing storage failed.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// A record store with expiry and quotas.
+///
+/// Implementations take `&self` and are `Send + Sync` so one store can be
+/// shared between a node and, say, a monitoring task.
+pub trait Store: Send + Sync + 'static {
+    /// The live record for `key` at `now`, if any (expired records are not returned).
+    fn get(&self, key: &Id, now: Time) -> Option<Record>;
+
+    /// Offers a record; it is kept only if it wins over the held version
+    /// (see [`Record::supersedes`]). A refused record changes nothing.
+    fn put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError>;
+
+    /// Deletes the record for `key` outright (after a hand-off), returning it.
+    fn remove(&self, key: &Id) -> Option<Record>;
+
+    /// Every key held, in ascending order (so republish and hand-off visit
+    /// keys in a reproducible order).
+    fn keys(&self) -> Vec<Id>;
+
+    /// Number of records held.
+    fn len(&self) -> usize;
+
+    /// Whether the store holds nothing.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes accounted against the quota.
+    fn bytes(&self) -> usize;
+
+    /// Drops records that expired by `now`; returns how many.
+    fn expire(&self, now: Time) -> usize;
+}

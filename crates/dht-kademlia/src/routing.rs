@@ -1,0 +1,248 @@
+//! The routing table: k-buckets by XOR distance, each in least-recently-seen
+//! order with a replacement cache.
+//!
+//! A live old contact is never evicted for a newcomer: the newcomer waits in
+//! the bucket's replacement cache, and takes a place only when a contact has
+//! failed enough requests in a row to be stale.
+
+use dht_core::{Id, Peer, Time};
+
+/// One entry of a bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct Contact {
+    /// The peer.
+    pub peer: Peer,
+    /// Requests it failed in a row.
+    pub failures: u32,
+    /// When it was last heard from.
+    pub last_seen: Time,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Bucket {
+    /// Least recently seen first.
+    pub(crate) contacts: Vec<Contact>,
+    /// Newcomers waiting for a place, most recent last.
+    pub(crate) replacements: Vec<Peer>,
+    pub(crate) last_lookup: Time,
+}
+
+/// k-buckets around a local id. Bucket `b` holds peers whose XOR distance
+/// has `b` leading zero bits, so bucket 0 covers half the id space and high
+/// buckets the close neighbourhood. Buckets are allocated only up to the
+/// deepest one used, which keeps a table small in a 100,000-node simulation.
+#[derive(Debug, Clone)]
+pub struct RoutingTable {
+    local: Id,
+    k: usize,
+    buckets: Vec<Bucket>,
+}
+
+/// Whether a table changed when a peer was seen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Already known; moved to most recently seen.
+    Refreshed,
+    /// Added to a bucket with room.
+    Added,
+    /// The bucket is full: the peer waits in the replacement cache.
+    Waiting,
+    /// The local id itself; ignored.
+    Ignored,
+}
+
+impl RoutingTable {
+    /// An empty table for `local` with buckets of `k`.
+    pub fn new(local: Id, k: usize) -> RoutingTable {
+        RoutingTable { local, k: k.max(1), buckets: Vec::new() }
+    }
+
+    /// The bucket index for `id`, or `None` for the local id.
+    pub fn bucket_of(&self, id: &Id) -> Option<usize> {
+        let lz = self.local.distance(id).leading_zeros();
+        (lz < dht_core::ID_BITS).then_some(lz)
+    }
+
+    fn bucket_mut(&mut self, index: usize) -> &mut Bucket {
+        if self.buckets.len() <= index {
+            self.buckets.resize_with(index + 1, Bucket::default);
+        }
+        &mut self.buckets[index]
+    }
+
+    /// Records that `peer` was heard from.
+    pub fn seen(&mut self, peer: &Peer, now: Time) -> Seen {
+        let Some(index) = self.bucket_of(&peer.id) else { return Seen::Ignored };
+        let k = self.k;
+        let bucket = self.bucket_mut(index);
+        if let Some(pos) = bucket.contacts.iter().position(|c| c.peer.id == peer.id) {
+            let mut contact = bucket.contacts.remove(pos);
+            contact.failures = 0;
+            contact.last_seen = now;
+            contact.peer = *peer;
+            bucket.contacts.push(contact);
+            return Seen::Refreshed;
+        }
+        if bucket.contacts.len() < k {
+            bucket.contacts.push(Contact { peer: *peer, failures: 0, last_seen: now });
+            bucket.replacements.retain(|p| p.id != peer.id);
+            return Seen::Added;
+        }
+        bucket.replacements.retain(|p| p.id != peer.id);
+        bucket.replacements.push(*peer);
+        if bucket.replacements.len() > k {
+            bucket.replacements.remove(0);
+        }
+        Seen::Waiting
+    }
+
+    /// Records a failed request to `peer`; drops it once stale
+    /// (`stale_after` failures, or `stale_with_replacement` when a newcomer
+    /// waits) and promotes the most recent replacement. Returns whether the
+    /// peer was dropped.
+    pub fn failed(&mut self, peer: &Peer, stale_after: u32, stale_with_replacement: u32, now: Time) -> bool {
+        let Some(index) = self.bucket_of(&peer.id) else { return false };
+        let Some(bucket) = self.buckets.get_mut(index) else { return false };
+        bucket.replacements.retain(|p| p.id != peer.id);
+        let Some(pos) = bucket.contacts.iter().position(|c| c.peer.id == peer.id) else { return false };
+        let contact = &mut bucket.contacts[pos];
+        contact.failures += 1;
+        let limit = if bucket.replacements.is_empty() { stale_after } else { stale_with_replacement };
+        if contact.failures < limit {
+            return false;
+        }
+        bucket.contacts.remove(pos);
+        if let Some(newcomer) = bucket.replacements.pop() {
+            bucket.contacts.push(Contact { peer: newcomer, failures: 0, last_seen: now });
+        }
+        true
+    }
+
+    /// The `n` known peers closest to `target` by XOR, closest first,
+    /// skipping contacts whose last request failed when `live_only`.
+    pub fn closest(&self, target: &Id, n: usize, live_only: bool) -> Vec<Peer> {
+        let mut all: Vec<(dht_core::Distance, Peer)> = self
+            .contacts()
+            .filter(|c| !live_only || c.failures == 0)
+            .map(|c| (c.peer.id.distance(target), c.peer))
+            .collect();
+        if all.len() > n {
+            all.select_nth_unstable_by_key(n, |(d, _)| *d);
+            all.truncate(n);
+        }
+        all.sort_unstable_by_key(|(d, _)| *d);
+        all.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Every contact.
+    pub fn contacts(&self) -> impl Iterator<Item = &Contact> {
+        self.buckets.iter().flat_map(|b| b.contacts.iter())
+    }
+
+    /// Number of contacts.
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(|b| b.contacts.len()).sum()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fill of each allocated bucket: (contacts, waiting replacements).
+    pub fn bucket_fill(&self) -> Vec<(usize, usize)> {
+        self.buckets.iter().map(|b| (b.contacts.len(), b.replacements.len())).collect()
+    }
+
+    pub(crate) fn buckets(&self) -> &[Bucket] {
+        &self.buckets
+    }
+
+    /// Notes a lookup towards `target`, which counts as refreshing its bucket.
+    pub fn touch(&mut self, target: &Id, now: Time) {
+        if let Some(index) = self.bucket_of(target) {
+            if index < self.buckets.len() {
+                self.buckets[index].last_lookup = now;
+            }
+        }
+    }
+
+    /// A random-looking id in bucket `index`, derived from `seed` (callers
+    /// pass seeded randomness).
+    pub fn id_in_bucket(&self, index: usize, seed: &Id) -> Id {
+        let mut distance = seed.0;
+        for bit in 0..index.min(dht_core::ID_BITS) {
+            distance[bit / 8] &= !(0x80 >> (bit % 8));
+        }
+        if index < dht_core::ID_BITS {
+            distance[index / 8] |= 0x80 >> (index % 8);
+        }
+        let mut out = self.local.0;
+        for (o, d) in out.iter_mut().zip(distance) {
+            *o ^= d;
+        }
+        Id(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::{Address, Rng};
+
+    fn peer(rng: &mut Rng) -> Peer {
+        Peer::new(rng.id(), Address::Memory(rng.below(1000) as u32))
+    }
+
+    #[test]
+    fn a_live_old_contact_is_never_evicted_for_a_newcomer() {
+        let mut rng = Rng::new(3);
+        let local = Id::ZERO;
+        let mut table = RoutingTable::new(local, 2);
+        // Ids with top bit set all land in bucket 0.
+        let mut in_bucket0 = || {
+            let mut p = peer(&mut rng);
+            p.id.0[0] |= 0x80;
+            p
+        };
+        let (a, b, c) = (in_bucket0(), in_bucket0(), in_bucket0());
+        assert_eq!(table.seen(&a, Time(1)), Seen::Added);
+        assert_eq!(table.seen(&b, Time(2)), Seen::Added);
+        assert_eq!(table.seen(&c, Time(3)), Seen::Waiting);
+        let ids: Vec<Id> = table.contacts().map(|x| x.peer.id).collect();
+        assert_eq!(ids, vec![a.id, b.id]);
+        // One failure of `a` with a replacement waiting is not yet enough.
+        assert!(!table.failed(&a, 5, 2, Time(4)));
+        // Seeing `a` again resets its failures and moves it to the tail.
+        table.seen(&a, Time(5));
+        assert!(!table.failed(&a, 5, 2, Time(6)));
+        assert!(table.failed(&a, 5, 2, Time(7)));
+        let ids: Vec<Id> = table.contacts().map(|x| x.peer.id).collect();
+        assert_eq!(ids, vec![b.id, c.id], "the waiting newcomer takes the stale contact's place");
+    }
+
+    #[test]
+    fn closest_is_sorted_by_xor() {
+        let mut rng = Rng::new(9);
+        let mut table = RoutingTable::new(rng.id(), 20);
+        let peers: Vec<Peer> = (0..300).map(|_| peer(&mut rng)).collect();
+        for p in &peers {
+            table.seen(p, Time(0));
+        }
+        let target = rng.id();
+        let got = table.closest(&target, 5, true);
+        let mut known: Vec<Peer> = table.contacts().map(|c| c.peer).collect();
+        known.sort_by_key(|p| p.id.distance(&target));
+        assert_eq!(got, known[..5].to_vec());
+    }
+
+    #[test]
+    fn ids_in_a_bucket_fall_in_it() {
+        let mut rng = Rng::new(5);
+        let table = RoutingTable::new(rng.id(), 20);
+        for index in [0usize, 1, 7, 8, 100, 255] {
+            let id = table.id_in_bucket(index, &rng.id());
+            assert_eq!(table.bucket_of(&id), Some(index));
+        }
+    }
+}
