@@ -2,7 +2,7 @@
 //! checks, for every key it holds, which peers should hold it now, and sends
 //! the record to those it has not sent this version to. A node that finds
 //! itself no longer among them hands the record off and deletes its copy
-//! once enough new replicas have acknowledged it. A graceful leave hands off
+//! once every member of the new replica set has acknowledged it. A graceful leave hands off
 //! everything at once.
 
 use super::ops::{Operation, Phase, Storing};
@@ -70,9 +70,13 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
             self.repair.pushed.insert(key, digest);
             let targets: Vec<Peer> = set.iter().filter(|p| p.id != local.id).copied().collect();
-            if !set.iter().any(|p| p.id == local.id) && !targets.is_empty() {
-                let acks_needed = self.config.write_quorum.min(targets.len());
-                self.repair.handoffs.insert(key, Handoff { version: record.version, acks_needed });
+            // Hand off only to a full replica set, and delete only once every
+            // member has acknowledged: a view that still lists a dead peer
+            // then never deletes the copy that may be the last live one.
+            if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
+                self.repair.handoffs.insert(key, Handoff { version: record.version, acks_needed: targets.len() });
+            } else {
+                self.repair.handoffs.remove(&key);
             }
             for peer in targets {
                 self.send(peer, Request::Store(record.clone()), Purpose::Repair(key), now);
@@ -81,9 +85,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     pub(super) fn repair_answered(&mut self, key: Id, answer: Option<Response<O::Message>>, now: Time) {
-        let acked = matches!(answer, Some(Response::Stored(_)));
         let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
-        if !acked {
+        if !matches!(answer, Some(Response::Stored(_))) {
+            // A member did not take it: keep the copy; the next pass decides again.
+            self.repair.handoffs.remove(&key);
             return;
         }
         handoff.acks_needed = handoff.acks_needed.saturating_sub(1);

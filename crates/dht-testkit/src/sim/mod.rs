@@ -1,0 +1,446 @@
+//! A discrete-event simulator that runs the real node and overlay logic in
+//! virtual time, without tokio: per-link latency, loss, partitions, silent
+//! crashes, graceful leaves, joins and churn, all drawn from one seed. The
+//! same seed gives the same run, event for event ([`Simulation::trace_digest`]).
+
+mod churn;
+mod network;
+mod queue;
+
+pub use churn::Lifetime;
+pub use network::Latency;
+
+use crate::metrics::NodeSample;
+use dht_core::{
+    wire, Address, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Rng, Time,
+};
+use network::Partitions;
+use queue::{EventKind, Queue};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Settings of a simulation.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// Node settings (replicas, quorums, timeouts, repair).
+    pub node: NodeConfig,
+    /// Link latency.
+    pub latency: Latency,
+    /// Probability that any one message is lost.
+    pub loss: f64,
+    /// Pass every message through the wire codec (encode, then decode), as
+    /// a real transport would. Slower; catches messages that do not survive
+    /// the codec.
+    pub wire_check: bool,
+}
+
+impl SimConfig {
+    /// Defaults with the given seed: 3 replicas, 10–100 ms links, no loss.
+    pub fn new(seed: u64) -> SimConfig {
+        let mut node = NodeConfig::default();
+        // Repair sooner than a production node would: simulated runs are minutes long.
+        node.repair_interval = Duration::from_secs(30);
+        SimConfig { seed, node, latency: Latency::default(), loss: 0.0, wire_check: false }
+    }
+}
+
+/// An operation started in the simulation: the node and its operation id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpRef {
+    /// Index of the node that runs it.
+    pub node: u32,
+    /// The node's id for it.
+    pub op: OpId,
+}
+
+struct Slot<O: Overlay> {
+    peer: Peer,
+    node: Option<Node<O, MemoryStore>>,
+    wake_at: Option<Time>,
+}
+
+/// A simulated network of nodes running overlay `O`.
+pub struct Simulation<O: Overlay> {
+    config: SimConfig,
+    make_overlay: Box<dyn Fn(Peer) -> O>,
+    now: Time,
+    rng: Rng,
+    queue: Queue<O::Message>,
+    slots: Vec<Slot<O>>,
+    partitions: Partitions,
+    results: BTreeMap<OpRef, Event>,
+    churn: Option<(Lifetime, u64)>,
+    churn_epoch: u64,
+    digest: u64,
+    delivered: u64,
+    wire_errors: u64,
+}
+
+impl<O: Overlay> Simulation<O> {
+    /// An empty simulation; `make_overlay` builds the overlay of each new node.
+    pub fn new(config: SimConfig, make_overlay: impl Fn(Peer) -> O + 'static) -> Simulation<O> {
+        Simulation {
+            rng: Rng::new(config.seed),
+            config,
+            make_overlay: Box::new(make_overlay),
+            now: Time::ZERO,
+            queue: Queue::new(),
+            slots: Vec::new(),
+            partitions: Partitions::default(),
+            results: BTreeMap::new(),
+            churn: None,
+            churn_epoch: 0,
+            digest: 0xcbf2_9ce4_8422_2325,
+            delivered: 0,
+            wire_errors: 0,
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The simulation's random generator, for workloads that must be
+    /// reproducible with the rest of the run.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    /// Adds a node that joins through a random live node (or starts the
+    /// network if there is none). Returns its index.
+    pub fn add_node(&mut self) -> u32 {
+        let index = self.slots.len() as u32;
+        let peer = Peer::new(self.rng.id(), Address::Memory(index));
+        let overlay = (self.make_overlay)(peer);
+        let seed = Rng::derive(self.config.seed, u64::from(index)).next_u64();
+        let mut node = Node::new(overlay, MemoryStore::new(self.config.node.quota), self.config.node.clone(), seed, self.now);
+        let live = self.live_nodes();
+        let bootstrap: Vec<Peer> = if live.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.slots[live[self.rng.index(live.len())] as usize].peer]
+        };
+        node.bootstrap(&bootstrap, self.now);
+        self.slots.push(Slot { peer, node: Some(node), wake_at: None });
+        self.flush(index);
+        if let Some((lifetime, epoch)) = self.churn {
+            self.schedule_failure(index, lifetime, epoch);
+        }
+        index
+    }
+
+    /// Adds `n` nodes, one every `spacing` of virtual time, then lets the
+    /// network settle for `settle`.
+    pub fn grow(&mut self, n: usize, spacing: Duration, settle: Duration) {
+        for _ in 0..n {
+            self.add_node();
+            self.run_for(spacing);
+        }
+        self.run_for(settle);
+    }
+
+    /// Indices of the nodes that are up.
+    pub fn live_nodes(&self) -> Vec<u32> {
+        (0..self.slots.len() as u32).filter(|&i| self.is_live(i)).collect()
+    }
+
+    /// Whether node `index` is up.
+    pub fn is_live(&self, index: u32) -> bool {
+        self.slots.get(index as usize).is_some_and(|s| s.node.is_some())
+    }
+
+    /// Node `index`, if up.
+    pub fn node(&self, index: u32) -> Option<&Node<O, MemoryStore>> {
+        self.slots.get(index as usize)?.node.as_ref()
+    }
+
+    /// The peer of node `index` (also after it went down).
+    pub fn peer(&self, index: u32) -> Option<Peer> {
+        self.slots.get(index as usize).map(|s| s.peer)
+    }
+
+    /// A uniformly random live node.
+    pub fn random_live_node(&mut self) -> Option<u32> {
+        let live = self.live_nodes();
+        (!live.is_empty()).then(|| live[self.rng.index(live.len())])
+    }
+
+    /// Stops node `index` without warning: its state is gone, messages to it vanish.
+    pub fn crash(&mut self, index: u32) {
+        if let Some(slot) = self.slots.get_mut(index as usize) {
+            slot.node = None;
+            slot.wake_at = None;
+        }
+    }
+
+    /// Starts a graceful leave of node `index`; it disappears once it has
+    /// handed off its records.
+    pub fn leave(&mut self, index: u32) -> Option<OpRef> {
+        let now = self.now;
+        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.leave(now);
+        self.flush(index);
+        Some(OpRef { node: index, op })
+    }
+
+    /// Cuts the given nodes off from the rest (each side still talks within itself).
+    pub fn partition(&mut self, isolated: &[u32]) {
+        self.partitions.split(isolated, self.slots.len());
+    }
+
+    /// Ends any partition.
+    pub fn heal(&mut self) {
+        self.partitions.heal();
+    }
+
+    /// Starts churn: every live node, and every node added later, fails
+    /// silently after a lifetime drawn from `lifetime`, and a new node joins
+    /// in its place, keeping the population steady.
+    pub fn start_churn(&mut self, lifetime: Lifetime) {
+        self.churn_epoch += 1;
+        self.churn = Some((lifetime, self.churn_epoch));
+        for index in self.live_nodes() {
+            self.schedule_failure(index, lifetime, self.churn_epoch);
+        }
+    }
+
+    /// Stops churn; failures already drawn are cancelled.
+    pub fn stop_churn(&mut self) {
+        self.churn = None;
+        self.churn_epoch += 1;
+    }
+
+    fn schedule_failure(&mut self, index: u32, lifetime: Lifetime, epoch: u64) {
+        let at = self.now + lifetime.sample(&mut self.rng);
+        self.queue.push(at, EventKind::ChurnFailure { node: index, epoch });
+    }
+
+    /// Starts a put of `value` under `key` at node `index`.
+    pub fn put(&mut self, index: u32, key: Id, value: impl Into<bytes::Bytes>) -> Option<OpRef> {
+        let now = self.now;
+        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.put(key, value, now);
+        self.flush(index);
+        Some(OpRef { node: index, op })
+    }
+
+    /// Starts a put of a whole record at node `index`.
+    pub fn put_record(&mut self, index: u32, record: Record) -> Option<OpRef> {
+        let now = self.now;
+        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.put_record(record, now);
+        self.flush(index);
+        Some(OpRef { node: index, op })
+    }
+
+    /// Starts a get of `key` at node `index`.
+    pub fn get(&mut self, index: u32, key: Id) -> Option<OpRef> {
+        let now = self.now;
+        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.get(key, now);
+        self.flush(index);
+        Some(OpRef { node: index, op })
+    }
+
+    /// Starts a lookup of the peers responsible for `target` at node `index`.
+    pub fn find_peers(&mut self, index: u32, target: Id) -> Option<OpRef> {
+        let now = self.now;
+        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.find_peers(target, now);
+        self.flush(index);
+        Some(OpRef { node: index, op })
+    }
+
+    /// The result of a finished operation (kept until taken).
+    pub fn take_result(&mut self, op: OpRef) -> Option<Event> {
+        self.results.remove(&op)
+    }
+
+    /// Runs until every operation in `ops` has finished (or its node went
+    /// down), or until `limit` of virtual time has passed. Returns whether
+    /// all finished.
+    pub fn wait_for(&mut self, ops: &[OpRef], limit: Duration) -> bool {
+        let deadline = self.now + limit;
+        let step = Duration::from_millis(100);
+        loop {
+            let pending = ops.iter().any(|o| !self.results.contains_key(o) && self.is_live(o.node));
+            if !pending {
+                return true;
+            }
+            if self.now >= deadline {
+                return false;
+            }
+            self.run_for(step);
+        }
+    }
+
+    /// Advances virtual time by `d`, processing every event due.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        while let Some((at, event)) = self.queue.pop_until(until) {
+            self.now = at;
+            self.process(event);
+        }
+        self.now = until;
+    }
+
+    /// Per-node state and traffic of every live node.
+    pub fn node_samples(&self) -> Vec<NodeSample> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.node.as_ref())
+            .map(|n| NodeSample {
+                routing_entries: n.overlay().routing_entries(),
+                records: dht_core::Store::len(n.store()),
+                maintenance_messages: n.stats().maintenance_messages,
+                op_messages: n.stats().op_messages,
+            })
+            .collect()
+    }
+
+    /// Indices of the live nodes holding a live record for `key`.
+    pub fn holders(&self, key: &Id) -> Vec<u32> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.node.as_ref().is_some_and(|n| dht_core::Store::get(n.store(), key, self.now).is_some()))
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
+    /// A digest of every event processed so far: equal digests mean equal runs.
+    pub fn trace_digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// Messages delivered so far.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Messages that failed the codec round trip (always 0 for a sound overlay).
+    pub fn wire_errors(&self) -> u64 {
+        self.wire_errors
+    }
+
+    /// Events waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn trace(&mut self, parts: &[u64]) {
+        for p in parts {
+            self.digest = (self.digest ^ p).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn process(&mut self, event: EventKind<O::Message>) {
+        let now = self.now;
+        match event {
+            EventKind::Request { to, from, from_index, id, request } => {
+                self.trace(&[now.0, 1, u64::from(from_index), u64::from(to), id.0]);
+                let Some(node) = self.slots.get_mut(to as usize).and_then(|s| s.node.as_mut()) else { return };
+                self.delivered += 1;
+                let response = node.handle_request(&from, request, now);
+                self.flush(to);
+                if let Some(response) = self.through_wire(response) {
+                    self.send(to, from_index, EventKind::Response { to: from_index, id, response });
+                }
+            }
+            EventKind::Response { to, id, response } => {
+                self.trace(&[now.0, 2, u64::from(to), id.0]);
+                let Some(node) = self.slots.get_mut(to as usize).and_then(|s| s.node.as_mut()) else { return };
+                self.delivered += 1;
+                node.handle_response(id, response, now);
+                self.flush(to);
+            }
+            EventKind::Wake { node: index } => {
+                let Some(slot) = self.slots.get_mut(index as usize) else { return };
+                if slot.wake_at != Some(now) {
+                    return;
+                }
+                slot.wake_at = None;
+                if slot.node.is_none() {
+                    return;
+                }
+                self.trace(&[now.0, 3, u64::from(index)]);
+                if let Some(node) = self.slots[index as usize].node.as_mut() {
+                    node.handle_timeout(now);
+                }
+                self.flush(index);
+            }
+            EventKind::ChurnFailure { node: index, epoch } => {
+                if self.churn.is_some_and(|(_, e)| e == epoch) && self.is_live(index) {
+                    self.trace(&[now.0, 4, u64::from(index)]);
+                    self.crash(index);
+                    self.add_node();
+                }
+            }
+        }
+    }
+
+    /// Schedules a message from `from` to `to`, unless it is lost or the
+    /// two are partitioned apart.
+    fn send(&mut self, from: u32, to: u32, event: EventKind<O::Message>) {
+        if !self.partitions.connected(from, to) || (self.config.loss > 0.0 && self.rng.chance(self.config.loss)) {
+            return;
+        }
+        let delay = self.config.latency.sample(self.config.seed, from, to, &mut self.rng);
+        self.queue.push(Time(self.now.0 + delay), event);
+    }
+
+    /// Collects what node `index` wants done after an input: requests to
+    /// send, finished operations, its next timer.
+    fn flush(&mut self, index: u32) {
+        let Some(slot) = self.slots.get_mut(index as usize) else { return };
+        let Some(node) = slot.node.as_mut() else { return };
+        let from = slot.peer;
+        let mut transmits = Vec::new();
+        while let Some(t) = node.poll_transmit() {
+            transmits.push(t);
+        }
+        let mut events = Vec::new();
+        while let Some(e) = node.poll_event() {
+            events.push(e);
+        }
+        let wake = node.poll_timeout();
+        if let Some(at) = wake {
+            if slot.wake_at.is_none_or(|w| at < w) {
+                let at = at.max(self.now);
+                slot.wake_at = Some(at);
+                self.queue.push(at, EventKind::Wake { node: index });
+            }
+        }
+        for t in transmits {
+            let Address::Memory(to) = t.to.addr else { continue };
+            if let Some(request) = self.through_wire(t.request) {
+                self.send(index, to, EventKind::Request { to, from, from_index: index, id: t.id, request });
+            }
+        }
+        for e in events {
+            let left = matches!(e.outcome, dht_core::OpOutcome::Left);
+            self.results.insert(OpRef { node: index, op: e.op }, e);
+            if left {
+                self.crash(index);
+            }
+        }
+    }
+
+    /// With `wire_check`, sends a message through the codec and back; a
+    /// message that does not survive is counted and dropped.
+    fn through_wire<T: serde::Serialize + serde::de::DeserializeOwned>(&mut self, message: T) -> Option<T> {
+        if !self.config.wire_check {
+            return Some(message);
+        }
+        match wire::encode(O::NAME, &message).and_then(|frame| wire::decode(O::NAME, &frame)) {
+            Ok(m) => Some(m),
+            Err(_) => {
+                self.wire_errors += 1;
+                None
+            }
+        }
+    }
+}
