@@ -108,9 +108,8 @@ impl Overlay for Kademlia {
     fn handle_request(&mut self, from: &Peer, message: KadMessage, _now: Time) -> KadMessage {
         match message {
             KadMessage::FindNode(target) => {
-                let mut peers = self.table.closest(&target, self.config.k + 1, true);
+                let mut peers = self.table.closest(&target, self.config.k, true);
                 peers.retain(|p| p.id != from.id);
-                peers.truncate(self.config.k);
                 KadMessage::Nodes(peers)
             }
             KadMessage::Ping | KadMessage::Nodes(_) | KadMessage::Pong => KadMessage::Pong,

@@ -5,7 +5,7 @@
 //! the bucket's replacement cache, and takes a place only when a contact has
 //! failed enough requests in a row to be stale.
 
-use dht_core::{Id, Peer, Time};
+use dht_core::{Distance, Id, Peer, Time};
 
 /// One entry of a bucket.
 #[derive(Debug, Clone, Copy)]
@@ -120,18 +120,37 @@ impl RoutingTable {
 
     /// The `n` known peers closest to `target` by XOR, closest first,
     /// skipping contacts whose last request failed when `live_only`.
+    ///
+    /// Visits only the buckets that can hold them. With `b` the bucket the
+    /// target falls in: peers in bucket `b` are closest to it, then every
+    /// peer in a deeper bucket (all at the same leading-bit distance), then
+    /// buckets `b-1`, `b-2`, … each wholly farther than the one before.
     pub fn closest(&self, target: &Id, n: usize, live_only: bool) -> Vec<Peer> {
-        let mut all: Vec<(dht_core::Distance, Peer)> = self
-            .contacts()
-            .filter(|c| !live_only || c.failures == 0)
-            .map(|c| (c.peer.id.distance(target), c.peer))
-            .collect();
-        if all.len() > n {
-            all.select_nth_unstable_by_key(n, |(d, _)| *d);
-            all.truncate(n);
+        let b = self.bucket_of(target).unwrap_or(self.buckets.len());
+        let entries = |buckets: &[Bucket]| -> Vec<(Distance, Peer)> {
+            buckets
+                .iter()
+                .flat_map(|bk| bk.contacts.iter())
+                .filter(|c| !live_only || c.failures == 0)
+                .map(|c| (c.peer.id.distance(target), c.peer))
+                .collect()
+        };
+        let split = b.min(self.buckets.len());
+        let own = self.buckets.get(b).map_or(&[][..], std::slice::from_ref);
+        let mut out = entries(own);
+        if out.len() < n {
+            out.extend(entries(self.buckets.get(b + 1..).unwrap_or(&[])));
         }
-        all.sort_unstable_by_key(|(d, _)| *d);
-        all.into_iter().map(|(_, p)| p).collect()
+        nearest_first(&mut out, n);
+        for bucket in self.buckets[..split].iter().rev() {
+            if out.len() >= n {
+                break;
+            }
+            let mut chunk = entries(std::slice::from_ref(bucket));
+            nearest_first(&mut chunk, n - out.len());
+            out.extend(chunk);
+        }
+        out.into_iter().map(|(_, p)| p).collect()
     }
 
     /// Every contact.
@@ -185,6 +204,15 @@ impl RoutingTable {
     }
 }
 
+/// Keeps the `n` nearest entries, sorted nearest first.
+fn nearest_first(entries: &mut Vec<(Distance, Peer)>, n: usize) {
+    if entries.len() > n {
+        entries.select_nth_unstable_by(n, |a, b| a.0.cmp(&b.0));
+        entries.truncate(n);
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,18 +250,30 @@ mod tests {
     }
 
     #[test]
-    fn closest_is_sorted_by_xor() {
+    fn closest_matches_a_full_sort_for_every_target() {
         let mut rng = Rng::new(9);
-        let mut table = RoutingTable::new(rng.id(), 20);
-        let peers: Vec<Peer> = (0..300).map(|_| peer(&mut rng)).collect();
+        let local = rng.id();
+        let mut table = RoutingTable::new(local, 20);
+        let peers: Vec<Peer> = (0..3000).map(|_| peer(&mut rng)).collect();
         for p in &peers {
             table.seen(p, Time(0));
         }
-        let target = rng.id();
-        let got = table.closest(&target, 5, true);
-        let mut known: Vec<Peer> = table.contacts().map(|c| c.peer).collect();
-        known.sort_by_key(|p| p.id.distance(&target));
-        assert_eq!(got, known[..5].to_vec());
+        for p in peers.iter().step_by(7) {
+            table.failed(p, 5, 5, Time(1));
+        }
+        let mut targets: Vec<Id> = (0..200).map(|_| rng.id()).collect();
+        targets.push(local);
+        targets.extend(table.contacts().map(|c| c.peer.id).take(50).collect::<Vec<_>>());
+        for target in targets {
+            for (n, live_only) in [(1, true), (5, false), (20, true), (60, false)] {
+                let got = table.closest(&target, n, live_only);
+                let mut known: Vec<Peer> =
+                    table.contacts().filter(|c| !live_only || c.failures == 0).map(|c| c.peer).collect();
+                known.sort_by_key(|p| p.id.distance(&target));
+                known.truncate(n);
+                assert_eq!(got, known, "target {target:?}, n {n}");
+            }
+        }
     }
 
     #[test]

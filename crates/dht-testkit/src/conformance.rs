@@ -8,7 +8,10 @@
 use crate::metrics::{OpReport, OpSample};
 use crate::sim::{Latency, Lifetime, SimConfig, Simulation};
 use crate::workload::{self, Stored};
-use dht_core::{wire, Id, MemoryStore, Node, OpOutcome, Overlay, Peer, Record, Refusal, Request, Response, Rng, Store, Time, WireError};
+use dht_core::{
+    wire, Id, MemoryStore, Node, OpOutcome, Overlay, Peer, Record, Refusal, Request, Response, Rng, Store, Time,
+    WireError,
+};
 use std::fmt;
 use std::time::Duration;
 
@@ -144,7 +147,11 @@ pub fn run_all<O: Overlay>(make: impl Fn(Peer) -> O + Clone + 'static, config: &
 }
 
 /// Runs one case.
-pub fn run_case<O: Overlay>(case: Case, make: impl Fn(Peer) -> O + Clone + 'static, config: &ConformanceConfig) -> CaseResult {
+pub fn run_case<O: Overlay>(
+    case: Case,
+    make: impl Fn(Peer) -> O + Clone + 'static,
+    config: &ConformanceConfig,
+) -> CaseResult {
     let (passed, detail) = match case {
         Case::PutGetAnyNode => put_get_any_node(make, config),
         Case::ReplicasSurviveCrashes => replicas_survive_crashes(make, config),
@@ -222,7 +229,10 @@ fn put_get_any_node<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &Con
     (stored.len() == config.keys && missing.is_empty() && sim.wire_errors() == 0 && put.success_rate == 1.0, detail)
 }
 
-fn replicas_survive_crashes<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &ConformanceConfig) -> (bool, String) {
+fn replicas_survive_crashes<O: Overlay>(
+    make: impl Fn(Peer) -> O + 'static,
+    config: &ConformanceConfig,
+) -> (bool, String) {
     let (mut sim, stored, _) = network_with_keys(make, config);
     let r = config.sim.node.replicas;
     let mut live = sim.live_nodes();
@@ -247,7 +257,10 @@ fn replicas_survive_crashes<O: Overlay>(make: impl Fn(Peer) -> O + 'static, conf
     (missing.is_empty() && under_replicated == 0 && !survivors.is_empty(), detail)
 }
 
-fn joins_and_leaves_keep_keys<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &ConformanceConfig) -> (bool, String) {
+fn joins_and_leaves_keep_keys<O: Overlay>(
+    make: impl Fn(Peer) -> O + 'static,
+    config: &ConformanceConfig,
+) -> (bool, String) {
     let (mut sim, stored, _) = network_with_keys(make, config);
     let r = config.sim.node.replicas;
     let churned = (config.nodes / 10).max(1);
@@ -301,7 +314,10 @@ fn misplaced_keys<O: Overlay>(sim: &mut Simulation<O>, stored: &[Stored], r: usi
     misplaced
 }
 
-fn lookup_hops_within_bound<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &ConformanceConfig) -> (bool, String) {
+fn lookup_hops_within_bound<O: Overlay>(
+    make: impl Fn(Peer) -> O + 'static,
+    config: &ConformanceConfig,
+) -> (bool, String) {
     let mut sim = Simulation::new(config.sim.clone(), make);
     sim.grow(config.nodes, config.join_spacing, Duration::from_secs(30));
     let report = OpReport::of(&workload::lookups(&mut sim, config.lookups));
@@ -313,28 +329,49 @@ fn lookup_hops_within_bound<O: Overlay>(make: impl Fn(Peer) -> O + 'static, conf
     (report.success_rate == 1.0 && report.hops.mean <= bound, detail)
 }
 
-fn bad_input_rejected<O: Overlay>(make: impl Fn(Peer) -> O + Clone + 'static, config: &ConformanceConfig) -> (bool, String) {
+fn bad_input_rejected<O: Overlay>(
+    make: impl Fn(Peer) -> O + Clone + 'static,
+    config: &ConformanceConfig,
+) -> (bool, String) {
     let mut failures: Vec<String> = Vec::new();
     let mut rng = Rng::new(config.seed ^ 0xbad);
     let name = O::NAME;
 
     // Typed errors for each kind of broken frame.
     let valid = wire::encode(name, &Request::<O::Message>::Fetch(Id::ZERO)).unwrap_or_default();
-    let expect = |label: &str, got: Result<Request<O::Message>, WireError>, ok: fn(&WireError) -> bool, failures: &mut Vec<String>| {
+    let expect = |label: &str,
+                  got: Result<Request<O::Message>, WireError>,
+                  ok: fn(&WireError) -> bool,
+                  failures: &mut Vec<String>| {
         match got {
             Err(e) if ok(&e) => {}
             other => failures.push(format!("{label}: got {other:?}")),
         }
     };
-    expect("truncated", wire::decode(name, &valid[..valid.len() - 1]), |e| matches!(e, WireError::Truncated { .. }), &mut failures);
+    expect(
+        "truncated",
+        wire::decode(name, &valid[..valid.len() - 1]),
+        |e| matches!(e, WireError::Truncated { .. }),
+        &mut failures,
+    );
     let mut oversized = valid.clone();
     oversized[..4].copy_from_slice(&u32::MAX.to_be_bytes());
     expect("oversized", wire::decode(name, &oversized), |e| matches!(e, WireError::TooLarge { .. }), &mut failures);
     let foreign = wire::encode("another-overlay", &Request::<O::Message>::Fetch(Id::ZERO)).unwrap_or_default();
-    expect("other overlay", wire::decode(name, &foreign), |e| matches!(e, WireError::WrongOverlay { .. }), &mut failures);
+    expect(
+        "other overlay",
+        wire::decode(name, &foreign),
+        |e| matches!(e, WireError::WrongOverlay { .. }),
+        &mut failures,
+    );
     let mut future = valid.clone();
     future[4] = 0x7f; // first byte of the header's version varint
-    expect("unknown version", wire::decode(name, &future), |e| matches!(e, WireError::UnknownVersion { .. }), &mut failures);
+    expect(
+        "unknown version",
+        wire::decode(name, &future),
+        |e| matches!(e, WireError::UnknownVersion { .. }),
+        &mut failures,
+    );
 
     // A live node in a small network, fed garbage and mutated frames.
     let mut sim = Simulation::new(config.sim.clone(), make.clone());
@@ -398,7 +435,11 @@ fn bad_input_rejected<O: Overlay>(make: impl Fn(Peer) -> O + Clone + 'static, co
 }
 
 fn neighbour_index(index: u32) -> u32 {
-    if index == 0 { 1 } else { index - 1 }
+    if index == 0 {
+        1
+    } else {
+        index - 1
+    }
 }
 
 fn snapshot(store: &MemoryStore) -> Vec<Option<Record>> {
@@ -455,5 +496,9 @@ fn deterministic<O: Overlay>(make: impl Fn(Peer) -> O + Clone + 'static, config:
 }
 
 fn wire_note<O: Overlay>(sim: &Simulation<O>) -> String {
-    if sim.wire_errors() == 0 { String::new() } else { format!("; {} messages failed the codec", sim.wire_errors()) }
+    if sim.wire_errors() == 0 {
+        String::new()
+    } else {
+        format!("; {} messages failed the codec", sim.wire_errors())
+    }
 }

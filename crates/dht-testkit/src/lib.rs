@@ -5,6 +5,7 @@
 //! - [`sim`]: the discrete-event simulator (virtual time, latency, loss,
 //!   partitions, crashes, churn; one seed reproduces a run).
 //! - [`workload`]: put/get/lookup workloads with bounded concurrency.
+//! - [`measure`]: one measured run (hops, messages, latency, state, traffic).
 //! - [`metrics`]: per-operation and per-node metrics and their summaries.
 //! - [`conformance`]: the suite, as named cases; [`conformance_tests!`]
 //!   turns it into one `#[test]` per case.
@@ -26,6 +27,7 @@
 //! ```
 
 pub mod conformance;
+pub mod measure;
 pub mod metrics;
 pub mod sim;
 pub mod store_suite;

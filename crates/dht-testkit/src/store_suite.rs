@@ -70,7 +70,10 @@ pub fn quotas_refuse_and_change_nothing<S: Store>(make: impl Fn(Quota) -> S) {
     assert_eq!(store.bytes(), bytes + 10);
     let small = Quota { max_records: 10, max_bytes: 100, max_value_bytes: 100 };
     let store = make(small);
-    assert!(matches!(store.put(Record::new(Id::hash(b"e"), vec![0u8; 50], 1, Time::NEVER), Time::ZERO), Err(StoreError::Quota(_))));
+    assert!(matches!(
+        store.put(Record::new(Id::hash(b"e"), vec![0u8; 50], 1, Time::NEVER), Time::ZERO),
+        Err(StoreError::Quota(_))
+    ));
     assert!(store.is_empty());
 }
 

@@ -119,6 +119,12 @@ pub fn lookups<O: Overlay>(sim: &mut Simulation<O>, count: usize) -> Vec<OpSampl
 
 /// A random live node other than `not`, if there is one.
 pub fn other_live_node<O: Overlay>(sim: &mut Simulation<O>, not: u32) -> Option<u32> {
-    let live: Vec<u32> = sim.live_nodes().into_iter().filter(|&n| n != not).collect();
-    (!live.is_empty()).then(|| live[sim.rng().index(live.len())])
+    for _ in 0..64 {
+        match sim.random_live_node() {
+            Some(n) if n != not => return Some(n),
+            None => return None,
+            Some(_) => {}
+        }
+    }
+    None
 }

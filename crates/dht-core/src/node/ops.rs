@@ -347,9 +347,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Some(best) => f
                 .replies
                 .iter()
-                .filter(|(peer, held)| {
-                    replica_set.contains(peer) && held.as_ref().is_none_or(|h| best.supersedes(h))
-                })
+                .filter(|(peer, held)| replica_set.contains(peer) && held.as_ref().is_none_or(|h| best.supersedes(h)))
                 .map(|(peer, _)| *peer)
                 .collect(),
             None => Vec::new(),

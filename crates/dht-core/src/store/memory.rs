@@ -107,8 +107,7 @@ impl Store for MemoryStore {
     }
 
     fn expire(&self, now: Time) -> usize {
-        let expired: Vec<Id> =
-            self.records.iter().filter(|e| e.value().is_expired(now)).map(|e| *e.key()).collect();
+        let expired: Vec<Id> = self.records.iter().filter(|e| e.value().is_expired(now)).map(|e| *e.key()).collect();
         expired.iter().filter(|k| self.remove(k).is_some()).count()
     }
 }

@@ -11,9 +11,7 @@ pub use churn::Lifetime;
 pub use network::Latency;
 
 use crate::metrics::NodeSample;
-use dht_core::{
-    wire, Address, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Rng, Time,
-};
+use dht_core::{wire, Address, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Rng, Time};
 use network::Partitions;
 use queue::{EventKind, Queue};
 use std::collections::BTreeMap;
@@ -121,13 +119,9 @@ impl<O: Overlay> Simulation<O> {
         let peer = Peer::new(self.rng.id(), Address::Memory(index));
         let overlay = (self.make_overlay)(peer);
         let seed = Rng::derive(self.config.seed, u64::from(index)).next_u64();
-        let mut node = Node::new(overlay, MemoryStore::new(self.config.node.quota), self.config.node.clone(), seed, self.now);
-        let live = self.live_nodes();
-        let bootstrap: Vec<Peer> = if live.is_empty() {
-            Vec::new()
-        } else {
-            vec![self.slots[live[self.rng.index(live.len())] as usize].peer]
-        };
+        let mut node =
+            Node::new(overlay, MemoryStore::new(self.config.node.quota), self.config.node.clone(), seed, self.now);
+        let bootstrap: Vec<Peer> = self.random_live_node().and_then(|i| self.peer(i)).into_iter().collect();
         node.bootstrap(&bootstrap, self.now);
         self.slots.push(Slot { peer, node: Some(node), wake_at: None });
         self.flush(index);
@@ -169,6 +163,14 @@ impl<O: Overlay> Simulation<O> {
 
     /// A uniformly random live node.
     pub fn random_live_node(&mut self) -> Option<u32> {
+        // Draw slots until a live one comes up: cheap while most nodes are
+        // up; a bounded number of tries, then an exact draw among the live.
+        for _ in 0..64 {
+            let index = self.rng.index(self.slots.len()) as u32;
+            if self.is_live(index) {
+                return Some(index);
+            }
+        }
         let live = self.live_nodes();
         (!live.is_empty()).then(|| live[self.rng.index(live.len())])
     }
