@@ -239,14 +239,13 @@ impl<O: Overlay, S: Store> Driver<O, S> {
     /// Sends the node's requests and delivers its finished operations.
     #[allow(clippy::disallowed_methods)] // the driver is the I/O edge: it spawns
     fn flush(&mut self) {
-        let timeout = self.node.config().request_timeout;
         while let Some(t) = self.node.poll_transmit() {
             let answers = self.answers_tx.clone();
             let transport = self.transport.clone();
             match wire::encode(O::NAME, &t.request) {
                 Ok(frame) => {
                     tokio::spawn(async move {
-                        let answer = transport.request(&t.to, Bytes::from(frame), timeout).await.ok();
+                        let answer = transport.request(&t.to, Bytes::from(frame), t.timeout).await.ok();
                         let _ = answers.send((t.id, answer));
                     });
                 }

@@ -210,7 +210,7 @@ fn nearest_first(entries: &mut Vec<(Distance, Peer)>, n: usize) {
         entries.select_nth_unstable_by(n, |a, b| a.0.cmp(&b.0));
         entries.truncate(n);
     }
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_unstable_by_key(|e| e.0);
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The tokio driver over the in-memory transport: real async nodes, real
 //! codec, real timers, with Kademlia routing.
+#![allow(clippy::expect_used)] // test helpers fail loudly
 
 use bytes::Bytes;
 use dht_core::{spawn, Id, MemoryNetwork, MemoryStore, Node, NodeConfig, NodeHandle, Transport, TransportError};
@@ -13,8 +14,7 @@ async fn network(n: usize) -> (MemoryNetwork, Vec<NodeHandle>, Vec<Arc<dyn Trans
     let mut transports = Vec::new();
     for i in 0..n {
         let transport: Arc<dyn Transport> = Arc::new(net.endpoint(Id::hash(format!("node-{i}").as_bytes())));
-        let mut config = NodeConfig::default();
-        config.request_timeout = Duration::from_millis(500);
+        let config = NodeConfig { request_timeout: Duration::from_millis(500), ..NodeConfig::default() };
         let overlay = Kademlia::new(transport.local(), KademliaConfig::default());
         let node = Node::new(overlay, MemoryStore::default(), config, i as u64, dht_core::driver::wall_clock());
         let handle = spawn(node, transport.clone());
@@ -32,9 +32,9 @@ async fn network(n: usize) -> (MemoryNetwork, Vec<NodeHandle>, Vec<Arc<dyn Trans
 async fn put_through_one_node_get_through_every_other() {
     let result = tokio::time::timeout(Duration::from_secs(60), async {
         let (_net, nodes, _) = network(20).await;
-        for i in 0..20 {
+        for (i, node) in nodes.iter().enumerate() {
             let key = Id::hash(format!("key-{i}").as_bytes());
-            let acks = nodes[i].put(key, format!("value-{i}")).await.expect("put succeeds");
+            let acks = node.put(key, format!("value-{i}")).await.expect("put succeeds");
             assert!(acks >= 2, "write quorum of 3 replicas reached, got {acks}");
         }
         for i in 0..20 {

@@ -173,10 +173,16 @@ pub fn check<O: Overlay>(case: Case, make: impl Fn(Peer) -> O + Clone + 'static,
 
 /// Generates one `#[test]` per conformance case for an overlay:
 ///
-/// ```ignore
-/// dht_testkit::conformance_tests!(|peer| MyOverlay::new(peer));
-/// // or with settings:
-/// dht_testkit::conformance_tests!(|peer| MyOverlay::new(peer), ConformanceConfig::with_nodes(200));
+/// ```
+/// use dht_kademlia::{Kademlia, KademliaConfig};
+/// use dht_testkit::conformance::ConformanceConfig;
+///
+/// // In an overlay crate's `tests/conformance.rs`: six `#[test]`s, one per case.
+/// dht_testkit::conformance_tests!(
+///     |peer| Kademlia::new(peer, KademliaConfig::default()),
+///     ConformanceConfig::with_nodes(200)
+/// );
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
@@ -234,6 +240,7 @@ fn replicas_survive_crashes<O: Overlay>(
     config: &ConformanceConfig,
 ) -> (bool, String) {
     let (mut sim, stored, _) = network_with_keys(make, config);
+    let (_, unread) = workload::get_all(&mut sim, &stored);
     let r = config.sim.node.replicas;
     let mut live = sim.live_nodes();
     let mut rng = Rng::new(config.seed ^ 0xc4a5);
@@ -246,7 +253,10 @@ fn replicas_survive_crashes<O: Overlay>(
     let under_replicated = survivors.iter().filter(|s| sim.holders(&s.key).len() < r).count();
     let (_, missing) = workload::get_all(&mut sim, &survivors);
     let detail = format!(
-        "crashed a third of {} nodes: {} of {} keys kept a live replica; after {}s of maintenance {} not found, {} below {r} replicas",
+        "{} of {} keys read back before the crash; crashed a third of {} nodes: {} of {} keys kept a live replica; \
+         after {}s of maintenance {} not found, {} below {r} replicas",
+        stored.len() - unread.len(),
+        stored.len(),
         config.nodes,
         survivors.len(),
         stored.len(),
@@ -254,7 +264,7 @@ fn replicas_survive_crashes<O: Overlay>(
         missing.len(),
         under_replicated,
     );
-    (missing.is_empty() && under_replicated == 0 && !survivors.is_empty(), detail)
+    (unread.is_empty() && missing.is_empty() && under_replicated == 0 && !survivors.is_empty(), detail)
 }
 
 fn joins_and_leaves_keep_keys<O: Overlay>(

@@ -9,16 +9,8 @@ use dht_core::{Id, PutOutcome, Quota, Record, Store, StoreError, Time};
 pub fn run_all<S: Store>(make: impl Fn(Quota) -> S) {
     newest_version_wins(&make(Quota::default()));
     expired_records_are_hidden_and_dropped(&make(Quota::default()));
-    quotas_refuse_and_change_nothing(make);
-    keys_are_sorted_and_remove_works(&make_default_filled());
-}
-
-fn make_default_filled() -> dht_core::MemoryStore {
-    let store = dht_core::MemoryStore::default();
-    for i in 0..50u32 {
-        let _ = store.put(Record::new(Id::hash(&i.to_be_bytes()), vec![1u8; 10], 1, Time::NEVER), Time::ZERO);
-    }
-    store
+    quotas_refuse_and_change_nothing(&make);
+    keys_are_sorted_and_remove_works(&make(Quota::default()));
 }
 
 /// A newer version replaces an older one, never the other way round, and
@@ -40,7 +32,7 @@ pub fn newest_version_wins(store: &impl Store) {
 /// Expired records are not returned, are refused on arrival, and `expire` drops them.
 pub fn expired_records_are_hidden_and_dropped(store: &impl Store) {
     let key = Id::hash(b"short-lived");
-    store.put(Record::new(key, &b"x"[..], 1, Time(100)), Time(0)).expect("fresh record");
+    assert_eq!(store.put(Record::new(key, &b"x"[..], 1, Time(100)), Time(0)), Ok(PutOutcome::Stored));
     assert!(store.get(&key, Time(99)).is_some());
     assert!(store.get(&key, Time(100)).is_none());
     assert_eq!(store.put(Record::new(Id::hash(b"late"), &b"x"[..], 1, Time(5)), Time(6)), Err(StoreError::Expired));
@@ -56,8 +48,8 @@ pub fn quotas_refuse_and_change_nothing<S: Store>(make: impl Fn(Quota) -> S) {
     let a = Record::new(Id::hash(b"a"), vec![0u8; 10], 1, Time::NEVER);
     let b = Record::new(Id::hash(b"b"), vec![0u8; 10], 1, Time::NEVER);
     let c = Record::new(Id::hash(b"c"), vec![0u8; 10], 1, Time::NEVER);
-    store.put(a.clone(), Time::ZERO).expect("under quota");
-    store.put(b, Time::ZERO).expect("under quota");
+    assert_eq!(store.put(a.clone(), Time::ZERO), Ok(PutOutcome::Stored));
+    assert_eq!(store.put(b, Time::ZERO), Ok(PutOutcome::Stored));
     let bytes = store.bytes();
     assert!(matches!(store.put(c, Time::ZERO), Err(StoreError::Quota(_))));
     let too_big = Record::new(Id::hash(b"d"), vec![0u8; 101], 1, Time::NEVER);
@@ -79,7 +71,12 @@ pub fn quotas_refuse_and_change_nothing<S: Store>(make: impl Fn(Quota) -> S) {
 
 /// `keys` lists every key in ascending order; `remove` deletes and returns.
 pub fn keys_are_sorted_and_remove_works(store: &impl Store) {
+    for i in 0..50u32 {
+        let record = Record::new(Id::hash(&i.to_be_bytes()), vec![1u8; 10], 1, Time::NEVER);
+        assert_eq!(store.put(record, Time::ZERO), Ok(PutOutcome::Stored));
+    }
     let keys = store.keys();
+    assert_eq!(keys.len(), 50);
     assert!(keys.windows(2).all(|w| w[0] < w[1]));
     let first = keys[0];
     let len = store.len();

@@ -14,8 +14,12 @@ pub struct NodeConfig {
     /// majority of `replicas`); a get returns earlier only when every asked
     /// replica has answered.
     pub read_quorum: usize,
-    /// How long a request may go unanswered before it counts as failed (default 2 s).
+    /// The longest a request may go unanswered before it counts as failed
+    /// (default 2 s). The node waits less once it has measured round trips:
+    /// a few smoothed round trips, but never less than `min_request_timeout`.
     pub request_timeout: Duration,
+    /// The shortest wait for an answer (default 250 ms).
+    pub min_request_timeout: Duration,
     /// How often expired requests, overdue timers and store expiry are
     /// checked (default 1 s).
     pub tick_interval: Duration,
@@ -46,6 +50,7 @@ impl NodeConfig {
             write_quorum: replicas / 2 + 1,
             read_quorum: replicas / 2 + 1,
             request_timeout: Duration::from_secs(2),
+            min_request_timeout: Duration::from_millis(250),
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
             republish_interval: Duration::from_secs(3600),

@@ -13,6 +13,8 @@ pub enum Request<M> {
     Store(Record),
     /// Send the record for this key, if held.
     Fetch(Id),
+    /// Are you alive? (Replica liveness probes during repair.)
+    Ping,
 }
 
 /// The answer to a [`Request`].
@@ -27,6 +29,8 @@ pub enum Response<M> {
     Value(Option<Record>),
     /// The request was refused; nothing changed.
     Refused(Refusal),
+    /// Answer to `Ping`.
+    Pong,
 }
 
 /// Why a node refused a request.

@@ -14,6 +14,7 @@ mod config;
 mod message;
 mod ops;
 mod repair;
+mod rtt;
 
 pub use config::NodeConfig;
 pub use message::{Refusal, Request, Response};
@@ -22,6 +23,7 @@ pub use ops::{Event, OpError, OpId, OpOutcome, OpStats};
 use crate::{Action, Id, Overlay, Peer, PutOutcome, Record, Rng, Store, StoreError, Time};
 use ops::Operation;
 use repair::RepairState;
+use rtt::RttEstimator;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Identifies one outgoing request, so its answer finds its way back.
@@ -37,6 +39,8 @@ pub struct Transmit<M> {
     pub to: Peer,
     /// What to send.
     pub request: Request<M>,
+    /// How long the node waits for the answer before counting it failed.
+    pub timeout: std::time::Duration,
 }
 
 /// What an outgoing request was for.
@@ -52,12 +56,15 @@ enum Purpose {
     Fetch(OpId),
     /// Pushing a record to a replica during repair or hand-off.
     Repair(Id),
+    /// Checking that a replica peer is alive.
+    Probe,
 }
 
 #[derive(Debug)]
 struct Pending {
     to: Peer,
     purpose: Purpose,
+    sent: Time,
     deadline: Time,
 }
 
@@ -91,6 +98,7 @@ pub struct Node<O: Overlay, S: Store> {
     next_tick: Time,
     next_overlay_tick: Time,
     repair: RepairState,
+    rtt: RttEstimator,
     stats: NodeStats,
     leaving: bool,
 }
@@ -115,6 +123,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             repair,
+            rtt: RttEstimator::default(),
             stats: NodeStats::default(),
             leaving: false,
         }
@@ -163,10 +172,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         self.stats.requests_received += 1;
         if from.id != self.local().id {
             self.overlay.peer_alive(from, now);
+            self.repair.heard_from(&from.id, now);
         }
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => Response::Value(self.store.get(&key, now)),
+            Request::Ping => Response::Pong,
             Request::Store(record) => match self.store.put(record, now) {
                 Ok(outcome) => Response::Stored(outcome == PutOutcome::Stored),
                 Err(e) => Response::Refused(refusal(e)),
@@ -177,7 +188,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// The answer to request `id`.
     pub fn handle_response(&mut self, id: RequestId, response: Response<O::Message>, now: Time) {
         let Some(pending) = self.take_pending(id) else { return };
+        self.rtt.observe(now.since(pending.sent));
         self.overlay.peer_alive(&pending.to, now);
+        self.repair.heard_from(&pending.to.id, now);
         match pending.purpose {
             Purpose::Overlay => {
                 if let Response::Overlay(m) = response {
@@ -189,6 +202,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Purpose::Store(op) => self.store_answered(op, Some(response), now),
             Purpose::Fetch(op) => self.fetch_answered(op, &pending.to, Some(response), now),
             Purpose::Repair(key) => self.repair_answered(key, Some(response), now),
+            Purpose::Probe => {}
         }
     }
 
@@ -203,6 +217,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Purpose::Store(op) => self.store_answered(op, None, now),
             Purpose::Fetch(op) => self.fetch_answered(op, &pending.to, None, now),
             Purpose::Repair(key) => self.repair_answered(key, None, now),
+            Purpose::Probe => {}
         }
     }
 
@@ -322,9 +337,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn send(&mut self, to: Peer, request: Request<O::Message>, purpose: Purpose, now: Time) -> RequestId {
         self.next_request += 1;
         let id = RequestId(self.next_request);
-        let deadline = now + self.config.request_timeout;
+        let timeout = self.rtt.timeout(self.config.min_request_timeout, self.config.request_timeout);
+        let deadline = now + timeout;
         let maintenance = match purpose {
-            Purpose::Overlay | Purpose::Repair(_) => true,
+            Purpose::Overlay | Purpose::Repair(_) | Purpose::Probe => true,
             Purpose::Lookup(op) | Purpose::Store(op) | Purpose::Fetch(op) => {
                 self.ops.get(&op).is_some_and(|o| o.is_maintenance())
             }
@@ -334,9 +350,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
         } else {
             self.stats.op_messages += 1;
         }
-        self.pending.insert(id, Pending { to, purpose, deadline });
+        self.pending.insert(id, Pending { to, purpose, sent: now, deadline });
         self.deadlines.insert((deadline, id));
-        self.transmits.push_back(Transmit { id, to, request });
+        self.transmits.push_back(Transmit { id, to, request, timeout });
         id
     }
 

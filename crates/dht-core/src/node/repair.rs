@@ -4,6 +4,12 @@
 //! itself no longer among them hands the record off and deletes its copy
 //! once every member of the new replica set has acknowledged it. A graceful leave hands off
 //! everything at once.
+//!
+//! A replica that crashed stays in the overlay's view until someone finds it
+//! silent, and an unchanged view sends nothing; so each pass also pings every
+//! replica peer not heard from since the last pass. A silent one is reported
+//! to the overlay, drops out of the view, and the next pass re-creates its
+//! copies elsewhere.
 
 use super::ops::{Operation, Phase, Storing};
 use super::{Node, NodeConfig, OpId, Purpose, Request, Response};
@@ -19,6 +25,8 @@ pub(super) struct RepairState {
     /// Keys being handed away: acknowledgements still needed before the
     /// local copy is deleted.
     handoffs: BTreeMap<Id, Handoff>,
+    /// Peers in the replica sets of held keys, and when each was last heard from.
+    watched: HashMap<Id, Time, IdBuildHasher>,
 }
 
 struct Handoff {
@@ -33,6 +41,14 @@ impl RepairState {
             next_republish: now + config.republish_interval,
             pushed: HashMap::default(),
             handoffs: BTreeMap::new(),
+            watched: HashMap::default(),
+        }
+    }
+
+    /// Notes that `peer` was heard from, if it is a watched replica peer.
+    pub(super) fn heard_from(&mut self, peer: &Id, now: Time) {
+        if let Some(last) = self.watched.get_mut(peer) {
+            *last = now;
         }
     }
 
@@ -61,9 +77,13 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local();
         let keys = self.store.keys();
         self.repair.pushed.retain(|k, _| keys.binary_search(k).is_ok());
+        let mut watched = HashMap::default();
         for key in keys {
             let Some(record) = self.store.get(&key, now) else { continue };
             let set = self.overlay.replica_set(&key, self.config.replicas);
+            for peer in set.iter().filter(|p| p.id != local.id) {
+                watched.entry(peer.id).or_insert((*peer, self.repair.watched.get(&peer.id).copied()));
+            }
             let digest = digest(record.version, &set);
             if self.repair.pushed.get(&key) == Some(&digest) {
                 continue;
@@ -81,6 +101,22 @@ impl<O: Overlay, S: Store> Node<O, S> {
             for peer in targets {
                 self.send(peer, Request::Store(record.clone()), Purpose::Repair(key), now);
             }
+        }
+        self.probe_silent(watched, now);
+    }
+
+    /// Pings the replica peers not heard from within a repair interval, and
+    /// watches this pass's replica peers from now on.
+    fn probe_silent(&mut self, watched: HashMap<Id, (Peer, Option<Time>), IdBuildHasher>, now: Time) {
+        let mut silent: Vec<Peer> = watched
+            .values()
+            .filter(|(_, last)| last.is_none_or(|t| now.since(t) >= self.config.repair_interval))
+            .map(|(peer, _)| *peer)
+            .collect();
+        silent.sort_unstable();
+        self.repair.watched = watched.into_iter().map(|(id, (_, last))| (id, last.unwrap_or(now))).collect();
+        for peer in silent {
+            self.send(peer, Request::Ping, Purpose::Probe, now);
         }
     }
 

@@ -37,9 +37,8 @@ pub struct SimConfig {
 impl SimConfig {
     /// Defaults with the given seed: 3 replicas, 10–100 ms links, no loss.
     pub fn new(seed: u64) -> SimConfig {
-        let mut node = NodeConfig::default();
         // Repair sooner than a production node would: simulated runs are minutes long.
-        node.repair_interval = Duration::from_secs(30);
+        let node = NodeConfig { repair_interval: Duration::from_secs(30), ..NodeConfig::default() };
         SimConfig { seed, node, latency: Latency::default(), loss: 0.0, wire_check: false }
     }
 }
