@@ -2,6 +2,8 @@
 //! they know, merge, repeat; stop when the k closest seen have all answered.
 //! When a round of answers brings nothing closer, every not-yet-asked peer
 //! among the k closest is asked at once (the paper's rule for a stalled lookup).
+//! A peer that does not answer is asked once more before it is written off,
+//! so a single lost datagram does not drop a close peer from the result.
 
 use crate::KadMessage;
 use dht_core::{Distance, Id, Lookup, LookupOutcome, Peer};
@@ -22,6 +24,8 @@ struct Candidate {
     /// Peers traversed to learn of this one (the local node is 0, its own
     /// contacts 1).
     depth: u32,
+    /// Whether it has already been asked a second time.
+    retried: bool,
 }
 
 /// A Kademlia lookup in progress.
@@ -40,9 +44,17 @@ impl ClosestPeers {
     /// A lookup for `target` starting from `local` and the `seeds` it knows.
     pub fn new(target: Id, local: Peer, seeds: Vec<Peer>, k: usize, alpha: usize) -> ClosestPeers {
         let mut candidates = BTreeMap::new();
-        candidates.insert(local.id.distance(&target), Candidate { peer: local, state: State::Answered, depth: 0 });
+        candidates.insert(
+            local.id.distance(&target),
+            Candidate { peer: local, state: State::Answered, depth: 0, retried: false },
+        );
         for peer in seeds {
-            candidates.entry(peer.id.distance(&target)).or_insert(Candidate { peer, state: State::NotAsked, depth: 1 });
+            candidates.entry(peer.id.distance(&target)).or_insert(Candidate {
+                peer,
+                state: State::NotAsked,
+                depth: 1,
+                retried: false,
+            });
         }
         ClosestPeers { target, k: k.max(1), alpha: alpha.max(1), candidates, in_flight: 0, messages: 0, stalled: false }
     }
@@ -100,7 +112,7 @@ impl Lookup for ClosestPeers {
         let before = self.best_distance();
         for peer in peers.into_iter().take(self.k) {
             let d = peer.id.distance(&self.target);
-            self.candidates.entry(d).or_insert(Candidate { peer, state: State::NotAsked, depth });
+            self.candidates.entry(d).or_insert(Candidate { peer, state: State::NotAsked, depth, retried: false });
         }
         self.stalled = self.best_distance() >= before;
     }
@@ -108,7 +120,8 @@ impl Lookup for ClosestPeers {
     fn on_failure(&mut self, from: &Peer) {
         let Some(c) = self.candidate_mut(from) else { return };
         if c.state == State::Waiting {
-            c.state = State::Failed;
+            c.state = if c.retried { State::Failed } else { State::NotAsked };
+            c.retried = true;
             self.in_flight -= 1;
         }
     }
@@ -174,7 +187,7 @@ mod tests {
         while !lookup.is_done() && bounded < 50 {
             for (p, _) in lookup.poll() {
                 if p.id.0[0] % 2 == 0 {
-                    lookup.on_failure(&p);
+                    lookup.on_failure(&p); // asked twice, silent twice
                 } else {
                     lookup.on_response(&p, KadMessage::Nodes(vec![]));
                 }
@@ -183,5 +196,22 @@ mod tests {
         }
         assert!(lookup.is_done());
         assert!(lookup.outcome().closest.iter().all(|p| p.id.0[0] % 2 == 1 || p.id == local.id));
+    }
+
+    #[test]
+    fn a_peer_silent_once_is_asked_again_and_kept() {
+        let mut rng = Rng::new(4);
+        let target = rng.id();
+        let local = peer(rng.id());
+        let seed = peer(rng.id());
+        let mut lookup = ClosestPeers::new(target, local, vec![seed], 3, 3);
+        assert_eq!(lookup.poll().len(), 1);
+        lookup.on_failure(&seed);
+        assert!(!lookup.is_done());
+        let again = lookup.poll();
+        assert_eq!(again.len(), 1, "asked a second time");
+        lookup.on_response(&seed, KadMessage::Nodes(vec![]));
+        assert!(lookup.is_done());
+        assert!(lookup.outcome().closest.contains(&seed));
     }
 }

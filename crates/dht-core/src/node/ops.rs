@@ -3,6 +3,7 @@
 
 use super::{Node, Purpose, Request, Response};
 use crate::{Id, Lookup, LookupOutcome, Overlay, Peer, Record, Store, Time};
+use std::collections::VecDeque;
 
 /// Identifies an operation started on a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -96,6 +97,16 @@ pub(super) struct Storing {
     pub(super) needed: usize,
     /// A leave's hand-off, which ends with [`OpOutcome::Left`].
     pub(super) leaving: bool,
+    /// For a put: the record and the next-closest peers the lookup found,
+    /// which stand in, in order, for replicas that fail to answer. Repair
+    /// later moves the copy to the true replica set.
+    pub(super) retry: Option<(Record, VecDeque<Peer>)>,
+}
+
+impl Storing {
+    pub(super) fn leave() -> Storing {
+        Storing { acks: 0, failures: 0, targets: 0, needed: 0, leaving: true, retry: None }
+    }
 }
 
 pub(super) struct Fetching {
@@ -172,8 +183,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     fn start_storing(&mut self, op: OpId, record: Record, outcome: &LookupOutcome, stats: OpStats, now: Time) {
         let targets: Vec<Peer> = outcome.closest.iter().take(self.config.replicas).copied().collect();
+        let spares = outcome.closest.iter().skip(self.config.replicas).copied().collect();
         let needed = self.config.write_quorum.min(targets.len());
-        let storing = Storing { acks: 0, failures: 0, targets: targets.len(), needed, leaving: false };
+        let retry = Some((record.clone(), spares));
+        let storing = Storing { acks: 0, failures: 0, targets: targets.len(), needed, leaving: false, retry };
         self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
         self.store_on(op, &targets, &record, now);
     }
@@ -197,7 +210,23 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     pub(super) fn store_answered(&mut self, op: OpId, answer: Option<Response<O::Message>>, now: Time) {
-        self.count_store_answer(op, matches!(answer, Some(Response::Stored(_))));
+        let ok = matches!(answer, Some(Response::Stored(_)));
+        if !ok {
+            let spare = match self.ops.get_mut(&op) {
+                Some(Operation { phase: Phase::Storing(Storing { retry: Some((record, spares)), .. }), .. }) => {
+                    spares.pop_front().map(|peer| (peer, record.clone()))
+                }
+                _ => None,
+            };
+            if let Some((peer, record)) = spare {
+                self.send(peer, Request::Store(record), Purpose::Store(op), now);
+                if let Some(o) = self.ops.get_mut(&op) {
+                    o.stats.messages += 1;
+                }
+                return;
+            }
+        }
+        self.count_store_answer(op, ok);
         self.check_storing(op, now);
     }
 

@@ -147,8 +147,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// this node is gone. The operation ends when every push has an answer.
     pub(super) fn hand_off_everything(&mut self, op: OpId, now: Time) {
         let local = self.local().id;
-        let storing = Storing { acks: 0, failures: 0, targets: 0, needed: 0, leaving: true };
-        self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats: super::OpStats::at(now) });
+        self.ops.insert(op, Operation { phase: Phase::Storing(Storing::leave()), stats: super::OpStats::at(now) });
         for key in self.store.keys() {
             let Some(record) = self.store.get(&key, now) else { continue };
             let targets: Vec<Peer> = self
