@@ -7,7 +7,6 @@
 //! cargo run --release -p dht-testkit --example demo -- [--nodes N] [--keys K] [--seed S] [--json]
 //! ```
 
-use dht_core::Rng;
 use dht_kademlia::{Kademlia, KademliaConfig};
 use dht_testkit::metrics::OpReport;
 use dht_testkit::sim::{SimConfig, Simulation};
@@ -54,12 +53,7 @@ fn main() {
     let (stored, puts) = workload::put_all(&mut sim, &workload::keys(args.keys, args.seed));
     let (gets, _) = workload::get_all(&mut sim, &stored);
 
-    let mut live = sim.live_nodes();
-    let mut rng = Rng::new(args.seed ^ 0xdead);
-    for _ in 0..live.len() / 3 {
-        let victim = live.swap_remove(rng.index(live.len()));
-        sim.crash(victim);
-    }
+    let crashed = sim.crash_fraction(1.0 / 3.0).len();
     let survivors: Vec<_> = stored.iter().filter(|s| !sim.holders(&s.key).is_empty()).cloned().collect();
     sim.run_for(Duration::from_secs(600));
     let replicated = survivors.iter().filter(|s| sim.holders(&s.key).len() >= 3).count();
@@ -79,7 +73,7 @@ fn main() {
             args.nodes,
             stored.len(),
             args.seed,
-            args.nodes / 3,
+            crashed,
             survivors.len(),
             replicated,
             sim.trace_digest(),
@@ -105,7 +99,7 @@ fn main() {
     }
     println!(
         "crashed {} nodes: {} of {} keys kept a live replica; after 10 min of maintenance {} are back on 3 replicas",
-        args.nodes / 3,
+        crashed,
         survivors.len(),
         stored.len(),
         replicated

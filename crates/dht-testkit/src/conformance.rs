@@ -242,12 +242,7 @@ fn replicas_survive_crashes<O: Overlay>(
     let (mut sim, stored, _) = network_with_keys(make, config);
     let (_, unread) = workload::get_all(&mut sim, &stored);
     let r = config.sim.node.replicas;
-    let mut live = sim.live_nodes();
-    let mut rng = Rng::new(config.seed ^ 0xc4a5);
-    for _ in 0..live.len() / 3 {
-        let victim = live.swap_remove(rng.index(live.len()));
-        sim.crash(victim);
-    }
+    sim.crash_fraction(1.0 / 3.0);
     let survivors: Vec<Stored> = stored.iter().filter(|s| !sim.holders(&s.key).is_empty()).cloned().collect();
     sim.run_for(config.maintenance);
     let under_replicated = survivors.iter().filter(|s| sim.holders(&s.key).len() < r).count();

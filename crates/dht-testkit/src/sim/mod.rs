@@ -182,13 +182,23 @@ impl<O: Overlay> Simulation<O> {
         }
     }
 
+    /// Crashes `fraction` of the live nodes, chosen at random; returns them.
+    pub fn crash_fraction(&mut self, fraction: f64) -> Vec<u32> {
+        let mut live = self.live_nodes();
+        let count = (live.len() as f64 * fraction.clamp(0.0, 1.0)).round() as usize;
+        let mut crashed = Vec::with_capacity(count);
+        for _ in 0..count {
+            let victim = live.swap_remove(self.rng.index(live.len()));
+            self.crash(victim);
+            crashed.push(victim);
+        }
+        crashed
+    }
+
     /// Starts a graceful leave of node `index`; it disappears once it has
     /// handed off its records.
     pub fn leave(&mut self, index: u32) -> Option<OpRef> {
-        let now = self.now;
-        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.leave(now);
-        self.flush(index);
-        Some(OpRef { node: index, op })
+        self.start(index, |node, now| node.leave(now))
     }
 
     /// Cuts the given nodes off from the rest (each side still talks within itself).
@@ -225,32 +235,28 @@ impl<O: Overlay> Simulation<O> {
 
     /// Starts a put of `value` under `key` at node `index`.
     pub fn put(&mut self, index: u32, key: Id, value: impl Into<bytes::Bytes>) -> Option<OpRef> {
-        let now = self.now;
-        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.put(key, value, now);
-        self.flush(index);
-        Some(OpRef { node: index, op })
+        self.start(index, |node, now| node.put(key, value, now))
     }
 
     /// Starts a put of a whole record at node `index`.
     pub fn put_record(&mut self, index: u32, record: Record) -> Option<OpRef> {
-        let now = self.now;
-        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.put_record(record, now);
-        self.flush(index);
-        Some(OpRef { node: index, op })
+        self.start(index, |node, now| node.put_record(record, now))
     }
 
     /// Starts a get of `key` at node `index`.
     pub fn get(&mut self, index: u32, key: Id) -> Option<OpRef> {
-        let now = self.now;
-        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.get(key, now);
-        self.flush(index);
-        Some(OpRef { node: index, op })
+        self.start(index, |node, now| node.get(key, now))
     }
 
     /// Starts a lookup of the peers responsible for `target` at node `index`.
     pub fn find_peers(&mut self, index: u32, target: Id) -> Option<OpRef> {
+        self.start(index, |node, now| node.find_peers(target, now))
+    }
+
+    /// Starts an operation on node `index` if it is up.
+    fn start(&mut self, index: u32, op: impl FnOnce(&mut Node<O, MemoryStore>, Time) -> OpId) -> Option<OpRef> {
         let now = self.now;
-        let op = self.slots.get_mut(index as usize)?.node.as_mut()?.find_peers(target, now);
+        let op = op(self.slots.get_mut(index as usize)?.node.as_mut()?, now);
         self.flush(index);
         Some(OpRef { node: index, op })
     }
