@@ -74,6 +74,9 @@ pub struct ConformanceConfig {
     pub sim: SimConfig,
     /// Virtual time between two joins while the network is built.
     pub join_spacing: Duration,
+    /// Virtual time the built network gets to stabilize before the workload
+    /// starts (default 60 s).
+    pub settle: Duration,
     /// Virtual time for maintenance after crashes, joins and leaves
     /// (default 10 minutes: several repair rounds).
     pub maintenance: Duration,
@@ -98,6 +101,7 @@ impl ConformanceConfig {
             seed,
             sim,
             join_spacing: Duration::from_millis(20),
+            settle: Duration::from_secs(60),
             maintenance: Duration::from_secs(600),
         }
     }
@@ -211,7 +215,7 @@ fn network_with_keys<O: Overlay>(
     config: &ConformanceConfig,
 ) -> (Simulation<O>, Vec<Stored>, Vec<OpSample>) {
     let mut sim = Simulation::new(config.sim.clone(), make);
-    sim.grow(config.nodes, config.join_spacing, Duration::from_secs(30));
+    sim.grow(config.nodes, config.join_spacing, config.settle);
     let keys = workload::keys(config.keys, config.seed);
     let (stored, samples) = workload::put_all(&mut sim, &keys);
     (sim, stored, samples)
@@ -270,7 +274,7 @@ fn joins_and_leaves_keep_keys<O: Overlay>(
     let r = config.sim.node.replicas;
     let churned = (config.nodes / 10).max(1);
     let first_new = sim.live_nodes().last().map_or(0, |n| n + 1);
-    sim.grow(churned, config.join_spacing, Duration::from_secs(10));
+    sim.grow(churned, config.join_spacing, config.settle);
     let mut leaving = Vec::new();
     let mut rng = Rng::new(config.seed ^ 0x1eaf);
     let mut old: Vec<u32> = sim.live_nodes().into_iter().filter(|&n| n < first_new).collect();
@@ -324,7 +328,7 @@ fn lookup_hops_within_bound<O: Overlay>(
     config: &ConformanceConfig,
 ) -> (bool, String) {
     let mut sim = Simulation::new(config.sim.clone(), make);
-    sim.grow(config.nodes, config.join_spacing, Duration::from_secs(30));
+    sim.grow(config.nodes, config.join_spacing, config.settle);
     let report = OpReport::of(&workload::lookups(&mut sim, config.lookups));
     let bound = O::hop_bound(config.nodes);
     let detail = format!(
@@ -478,7 +482,7 @@ fn deterministic<O: Overlay>(make: impl Fn(Peer) -> O + Clone + 'static, config:
         sim_config.latency = Latency { jitter: Duration::from_millis(30), ..Latency::default() };
         let mut sim = Simulation::new(sim_config, make.clone());
         let nodes = config.nodes.min(200);
-        sim.grow(nodes, config.join_spacing, Duration::from_secs(10));
+        sim.grow(nodes, config.join_spacing, config.settle);
         sim.start_churn(Lifetime::Weibull { mean: Duration::from_secs(600), shape: 0.8 });
         let (stored, _) = workload::put_all(&mut sim, &workload::keys(nodes, seed));
         let (gets, _) = workload::get_all(&mut sim, &stored);

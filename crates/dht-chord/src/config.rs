@@ -1,0 +1,22 @@
+//! Chord's parameters.
+
+use std::time::Duration;
+
+/// Settings of a Chord node.
+#[derive(Debug, Clone)]
+pub struct ChordConfig {
+    /// Successors kept, `r` in the paper (default 16).
+    pub successors: usize,
+    /// How often `stabilize`, `check_predecessor` and one `fix_fingers`
+    /// step run (default 5 s).
+    pub stabilize_interval: Duration,
+    /// Candidates a node returns when it cannot answer a lookup itself: the
+    /// closest preceding node and the next ones, for fall-back (default 3).
+    pub next_hops: usize,
+}
+
+impl Default for ChordConfig {
+    fn default() -> ChordConfig {
+        ChordConfig { successors: 16, stabilize_interval: Duration::from_secs(5), next_hops: 3 }
+    }
+}

@@ -1,0 +1,366 @@
+//! `dht-chord`: the Chord overlay (Stoica et al., SIGCOMM 2001; ToN 2003)
+//! for the `dht` framework.
+//!
+//! - [`ring`]: predecessor, successor list (default 16) and a sparse finger table.
+//! - [`lookup`]: iterative lookups through `closest_preceding_node`, with
+//!   fall-back to the next-best candidate on a timeout.
+//! - [`ChordConfig`]: successor-list length, stabilization interval.
+//!
+//! The periodic protocol runs on every tick: `stabilize` (ask the successor
+//! for its predecessor and successor list, adopt the predecessor if it lies
+//! between, reconcile the list, then `notify`), `check_predecessor`, and one
+//! `fix_fingers` step. A join looks up the node's own id through a bootstrap
+//! node, takes the successors it finds, then fixes every useful finger at
+//! once. A graceful leave tells the predecessor and the successor. Keys live
+//! on their successor and the next `r - 1` nodes after it, so keys move only
+//! between a joining node and its successors.
+//!
+//! ```
+//! use dht_chord::{Chord, ChordConfig};
+//! use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Peer, Time};
+//!
+//! let me = Peer::new(Id::hash(b"node-1"), Address::Memory(1));
+//! let mut node = Node::new(Chord::new(me, ChordConfig::default()), MemoryStore::default(), NodeConfig::default(), 7, Time::ZERO);
+//! node.bootstrap(&[], Time::ZERO);
+//! let op = node.put(Id::hash(b"greeting"), &b"hello"[..], Time::ZERO);
+//! assert_eq!(node.poll_event().unwrap().op, op);
+//! ```
+
+mod config;
+pub mod lookup;
+pub mod ring;
+
+pub use config::ChordConfig;
+pub use lookup::ChordLookup;
+pub use ring::Ring;
+
+use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time, ID_BITS};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Chord's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChordMessage {
+    /// Request: who follows this id?
+    FindSuccessor(Id),
+    /// Answer: the id's successor and the nodes after it.
+    Successors(Vec<Peer>),
+    /// Answer: nodes closer to the id to ask next, best first.
+    Closer(Vec<Peer>),
+    /// Request (`stabilize`): your predecessor and successor list.
+    Stabilize,
+    /// Answer to `Stabilize`.
+    State {
+        /// The answering node's predecessor.
+        predecessor: Option<Peer>,
+        /// Its successor list.
+        successors: Vec<Peer>,
+    },
+    /// Request (`notify`): I may be your predecessor.
+    Notify,
+    /// Request: I am leaving; here is what I knew.
+    Leaving {
+        /// The leaving node's predecessor.
+        predecessor: Option<Peer>,
+        /// Its successor list.
+        successors: Vec<Peer>,
+    },
+    /// Request (`check_predecessor`): are you alive?
+    Ping,
+    /// Answer to anything that needs no data.
+    Ack,
+}
+
+/// A Chord node's routing logic.
+#[derive(Debug, Clone)]
+pub struct Chord {
+    config: ChordConfig,
+    ring: Ring,
+    bootstrap: Vec<Peer>,
+    joined: bool,
+    next_finger: u16,
+}
+
+impl Chord {
+    /// The overlay for node `local`.
+    pub fn new(local: Peer, config: ChordConfig) -> Chord {
+        Chord {
+            ring: Ring::new(local, config.successors),
+            config,
+            bootstrap: Vec::new(),
+            joined: false,
+            next_finger: 255,
+        }
+    }
+
+    /// The ring view, for inspection and pictures.
+    pub fn ring(&self) -> &Ring {
+        &self.ring
+    }
+
+    /// The successors of `key` if this node can tell without asking: it owns
+    /// the key, or the key falls between it and its successor.
+    fn answer_locally(&self, key: &Id) -> Option<Vec<Peer>> {
+        let n = self.config.successors;
+        if !self.joined {
+            return None;
+        }
+        if self.ring.owns(key) || key.in_half_open(&self.ring.local().id, &self.ring.successor().id) {
+            return Some(self.ring.successors_of(key, n));
+        }
+        None
+    }
+
+    /// The lowest finger bit worth keeping: below it the successor of
+    /// `n + 2^i` is the immediate successor with high probability. Estimated
+    /// from how densely the successor list covers the ring.
+    fn lowest_useful_finger(&self) -> u16 {
+        let list = self.ring.successors();
+        let Some(last) = list.last() else { return ID_BITS as u16 - 1 };
+        let span = self.ring.local().id.ring_distance(&last.id);
+        let span_bits = ID_BITS - dht_core::Distance(span.0).leading_zeros();
+        let per_node_bits = span_bits.saturating_sub((usize::BITS - list.len().leading_zeros()) as usize);
+        per_node_bits.saturating_sub(2) as u16
+    }
+
+    /// Lookups for every useful finger: run once a node has joined.
+    fn fix_all_fingers(&self) -> Vec<Action<ChordMessage>> {
+        let lowest = self.lowest_useful_finger();
+        (lowest..ID_BITS as u16).map(|bit| Action::Lookup(self.finger_start(bit))).collect()
+    }
+
+    fn finger_start(&self, bit: u16) -> Id {
+        self.ring.local().id.wrapping_add(&Id::pow2(usize::from(bit)))
+    }
+
+    /// The finger bit a lookup target stands for, if it is a finger start.
+    fn finger_bit(&self, target: &Id) -> Option<u16> {
+        let offset = self.ring.local().id.ring_distance(target);
+        let lz = dht_core::Distance(offset.0).leading_zeros();
+        let bit = ID_BITS.checked_sub(lz + 1)?;
+        (offset == Id::pow2(bit)).then_some(bit as u16)
+    }
+
+    fn leaving_notice(&self) -> ChordMessage {
+        ChordMessage::Leaving { predecessor: self.ring.predecessor(), successors: self.ring.successors().to_vec() }
+    }
+}
+
+impl Overlay for Chord {
+    type Message = ChordMessage;
+    type Lookup = ChordLookup;
+    const NAME: &'static str = "chord";
+
+    fn local(&self) -> Peer {
+        self.ring.local()
+    }
+
+    fn bootstrap(&mut self, peers: &[Peer], _now: Time) -> Vec<Action<ChordMessage>> {
+        self.bootstrap = peers.iter().filter(|p| p.id != self.local().id).copied().collect();
+        if self.bootstrap.is_empty() {
+            self.joined = true;
+            return Vec::new();
+        }
+        vec![Action::Lookup(self.local().id)]
+    }
+
+    fn handle_request(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> ChordMessage {
+        match message {
+            ChordMessage::FindSuccessor(key) => match self.answer_locally(&key) {
+                Some(list) => ChordMessage::Successors(list),
+                None if self.joined => ChordMessage::Closer(self.ring.closest_preceding(&key, self.config.next_hops)),
+                None => ChordMessage::Closer(Vec::new()),
+            },
+            ChordMessage::Stabilize => ChordMessage::State {
+                predecessor: self.ring.predecessor(),
+                successors: self.ring.successors().to_vec(),
+            },
+            ChordMessage::Notify => {
+                if self.joined {
+                    self.ring.offer_predecessor(*from);
+                }
+                ChordMessage::Ack
+            }
+            ChordMessage::Leaving { predecessor, successors } => {
+                if self.ring.successor().id == from.id {
+                    self.ring.remove(&from.id);
+                    if let Some((first, rest)) = successors.split_first() {
+                        self.ring.set_successors(*first, rest);
+                    }
+                }
+                if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
+                    self.ring.clear_predecessor();
+                    if let Some(p) = predecessor {
+                        self.ring.offer_predecessor(p);
+                    }
+                }
+                self.ring.remove(&from.id);
+                ChordMessage::Ack
+            }
+            ChordMessage::Ping
+            | ChordMessage::Ack
+            | ChordMessage::Successors(_)
+            | ChordMessage::Closer(_)
+            | ChordMessage::State { .. } => ChordMessage::Ack,
+        }
+    }
+
+    fn handle_response(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> Vec<Action<ChordMessage>> {
+        let ChordMessage::State { predecessor, successors } = message else { return Vec::new() };
+        if from.id != self.ring.successor().id {
+            return Vec::new();
+        }
+        // stabilize: adopt the successor's predecessor if it lies between us.
+        let mut actions = Vec::new();
+        match predecessor {
+            Some(p) if p.id.in_open(&self.local().id, &from.id) => {
+                self.ring.offer_successor(p);
+            }
+            Some(p) if p.id != self.local().id => {
+                // The successor still names an older predecessor, which has
+                // not learnt of us yet: a request makes it see us alive and
+                // take us as its successor, without waiting for its own
+                // stabilize rounds to walk to us.
+                self.ring.set_successors(*from, &successors);
+                actions.push(Action::Send(p, ChordMessage::Ping));
+            }
+            _ => self.ring.set_successors(*from, &successors),
+        }
+        actions.push(Action::Send(self.ring.successor(), ChordMessage::Notify));
+        actions
+    }
+
+    fn lookup(&mut self, target: Id, _now: Time) -> ChordLookup {
+        // A lookup of the node's own id, once joined, is a position check
+        // (the "strong stabilization" idea of the ToN paper): the successor
+        // routes it all the way round the ring through its fingers; on a
+        // loopy ring the answer is a node that belongs between us and our
+        // successor.
+        if target == self.local().id && self.joined {
+            return ChordLookup::new(target, vec![self.ring.successor()]);
+        }
+        if let Some(list) = self.answer_locally(&target) {
+            return ChordLookup::resolved(target, list);
+        }
+        let mut first = self.ring.closest_preceding(&target, self.config.next_hops);
+        first.push(self.ring.successor());
+        first.extend(self.bootstrap.iter().copied());
+        first.retain(|p| p.id != self.local().id);
+        ChordLookup::new(target, first)
+    }
+
+    fn lookup_done(&mut self, target: Id, outcome: &LookupOutcome, _now: Time) -> Vec<Action<ChordMessage>> {
+        if target == self.local().id && !self.joined {
+            let found: Vec<Peer> = outcome.closest.iter().filter(|p| p.id != self.local().id).copied().collect();
+            let Some((first, rest)) = found.split_first() else { return Vec::new() };
+            self.ring.set_successors(*first, rest);
+            self.joined = true;
+            let mut actions = vec![
+                Action::Send(self.ring.successor(), ChordMessage::Notify),
+                Action::Send(self.ring.successor(), ChordMessage::Stabilize),
+            ];
+            actions.extend(self.fix_all_fingers());
+            return actions;
+        }
+        if target == self.local().id {
+            // Position check: the ring says our successor is closer than the
+            // one we have (concurrent joins can leave a node pointing past
+            // its true successor, which stabilize alone never repairs).
+            if let Some(found) = outcome.closest.iter().find(|p| p.id != self.local().id) {
+                if self.ring.offer_successor(*found) {
+                    return vec![Action::Send(*found, ChordMessage::Notify)];
+                }
+            }
+            return Vec::new();
+        }
+        if let (Some(bit), Some(first)) = (self.finger_bit(&target), outcome.closest.first()) {
+            self.ring.set_finger(bit, *first);
+        }
+        Vec::new()
+    }
+
+    fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer> {
+        self.ring.successors_of(key, n)
+    }
+
+    fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
+        if !self.joined {
+            return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local().id)] };
+        }
+        let mut actions = Vec::new();
+        if !self.ring.successors().is_empty() {
+            actions.push(Action::Send(self.ring.successor(), ChordMessage::Stabilize));
+        }
+        if let Some(p) = self.ring.predecessor() {
+            actions.push(Action::Send(p, ChordMessage::Ping));
+        }
+        // fix_fingers: one finger per tick, from the farthest down to the
+        // lowest useful one, then round again.
+        // fix_fingers, one finger per tick from the farthest down to the
+        // lowest useful one, and a position check (a lookup of our own id).
+        let lowest = self.lowest_useful_finger();
+        if !self.ring.successors().is_empty() {
+            if self.next_finger < lowest || self.next_finger >= ID_BITS as u16 {
+                self.next_finger = ID_BITS as u16 - 1;
+            }
+            actions.push(Action::Lookup(self.finger_start(self.next_finger)));
+            self.next_finger -= 1;
+            actions.push(Action::Lookup(self.local().id));
+        }
+        actions
+    }
+
+    fn tick_interval(&self) -> Duration {
+        self.config.stabilize_interval
+    }
+
+    fn peer_alive(&mut self, peer: &Peer, _now: Time) {
+        // A live node between us and our successor is a better successor.
+        if self.joined && !self.ring.successors().is_empty() {
+            self.ring.offer_successor(*peer);
+        }
+    }
+
+    fn peer_failed(&mut self, peer: &Peer, _now: Time) {
+        self.ring.remove(&peer.id);
+        self.bootstrap.retain(|p| p.id != peer.id);
+    }
+
+    fn leave(&mut self, _now: Time) -> Vec<Action<ChordMessage>> {
+        let mut actions = Vec::new();
+        if let Some(p) = self.ring.predecessor() {
+            actions.push(Action::Send(p, self.leaving_notice()));
+        }
+        if !self.ring.successors().is_empty() {
+            actions.push(Action::Send(self.ring.successor(), self.leaving_notice()));
+        }
+        actions
+    }
+
+    fn neighbours(&self) -> Vec<Peer> {
+        self.ring.known()
+    }
+
+    fn routing_entries(&self) -> usize {
+        self.ring.len()
+    }
+
+    fn hop_bound(nodes: usize) -> f64 {
+        (nodes.max(2) as f64).log2()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    #[test]
+    fn finger_bits_round_trip_through_their_starts() {
+        let chord = Chord::new(Peer::new(Id::hash(b"n"), Address::Memory(0)), ChordConfig::default());
+        for bit in [0u16, 1, 100, 200, 255] {
+            assert_eq!(chord.finger_bit(&chord.finger_start(bit)), Some(bit));
+        }
+        assert_eq!(chord.finger_bit(&Id::hash(b"random")), None);
+    }
+}

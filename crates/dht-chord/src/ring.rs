@@ -1,0 +1,219 @@
+//! A node's view of the identifier ring: predecessor, successor list and
+//! finger table.
+//!
+//! Fingers are kept sparsely: finger `i` points at the successor of
+//! `n + 2^i`, and for every `i` below about `256 - log2 N` that is just the
+//! immediate successor, so only fingers that differ from it are stored.
+
+use dht_core::{Id, Peer};
+use std::collections::BTreeMap;
+
+/// Routing state of one Chord node.
+#[derive(Debug, Clone)]
+pub struct Ring {
+    local: Peer,
+    predecessor: Option<Peer>,
+    successors: Vec<Peer>,
+    fingers: BTreeMap<u16, Peer>,
+    max_successors: usize,
+}
+
+impl Ring {
+    /// A ring of one: the node is its own successor.
+    pub fn new(local: Peer, max_successors: usize) -> Ring {
+        Ring {
+            local,
+            predecessor: None,
+            successors: Vec::new(),
+            fingers: BTreeMap::new(),
+            max_successors: max_successors.max(1),
+        }
+    }
+
+    /// The node itself.
+    pub fn local(&self) -> Peer {
+        self.local
+    }
+
+    /// The immediate successor (the node itself when alone).
+    pub fn successor(&self) -> Peer {
+        self.successors.first().copied().unwrap_or(self.local)
+    }
+
+    /// The successor list, nearest first.
+    pub fn successors(&self) -> &[Peer] {
+        &self.successors
+    }
+
+    /// The predecessor, if known.
+    pub fn predecessor(&self) -> Option<Peer> {
+        self.predecessor
+    }
+
+    /// Stored fingers (those that differ from the successor), by bit.
+    pub fn fingers(&self) -> &BTreeMap<u16, Peer> {
+        &self.fingers
+    }
+
+    /// Whether this node is responsible for `key`: `key ∈ (predecessor, n]`.
+    /// Without a known predecessor it claims only its own id.
+    pub fn owns(&self, key: &Id) -> bool {
+        match self.predecessor {
+            Some(p) => key.in_half_open(&p.id, &self.local.id),
+            None => *key == self.local.id || self.successors.is_empty(),
+        }
+    }
+
+    /// Replaces the successor list by `first` followed by `rest` (a peer's
+    /// own list), dropping the local node, duplicates and the overflow:
+    /// the paper's reconciliation (copy, drop the last, prepend).
+    pub fn set_successors(&mut self, first: Peer, rest: &[Peer]) {
+        let mut list = Vec::with_capacity(self.max_successors);
+        for p in std::iter::once(&first).chain(rest) {
+            if p.id != self.local.id && !list.iter().any(|q: &Peer| q.id == p.id) && list.len() < self.max_successors {
+                list.push(*p);
+            }
+        }
+        self.successors = list;
+    }
+
+    /// Adopts `candidate` as successor if it lies between this node and the
+    /// current successor (or if this node has none).
+    pub fn offer_successor(&mut self, candidate: Peer) -> bool {
+        if candidate.id == self.local.id {
+            return false;
+        }
+        let better = self.successors.is_empty() || candidate.id.in_open(&self.local.id, &self.successor().id);
+        if better {
+            let rest = self.successors.clone();
+            self.set_successors(candidate, &rest);
+        }
+        better
+    }
+
+    /// `notify`: `candidate` thinks it may be our predecessor.
+    pub fn offer_predecessor(&mut self, candidate: Peer) -> bool {
+        if candidate.id == self.local.id {
+            return false;
+        }
+        let better = self.predecessor.is_none_or(|p| candidate.id.in_open(&p.id, &self.local.id));
+        if better {
+            self.predecessor = Some(candidate);
+        }
+        if self.successors.is_empty() {
+            // A ring of one meets its first peer: it is also our successor.
+            self.set_successors(candidate, &[]);
+        }
+        better
+    }
+
+    /// Sets finger `bit` to `peer` (or clears it when it equals the successor).
+    pub fn set_finger(&mut self, bit: u16, peer: Peer) {
+        if peer.id == self.local.id || peer.id == self.successor().id {
+            self.fingers.remove(&bit);
+        } else {
+            self.fingers.insert(bit, peer);
+        }
+    }
+
+    /// Forgets a failed peer everywhere.
+    pub fn remove(&mut self, id: &Id) {
+        self.successors.retain(|p| p.id != *id);
+        self.fingers.retain(|_, p| p.id != *id);
+        if self.predecessor.is_some_and(|p| p.id == *id) {
+            self.predecessor = None;
+        }
+    }
+
+    /// Clears the predecessor (it failed `check_predecessor`).
+    pub fn clear_predecessor(&mut self) {
+        self.predecessor = None;
+    }
+
+    /// Every distinct peer known, the local node excluded.
+    pub fn known(&self) -> Vec<Peer> {
+        let mut all: Vec<Peer> =
+            self.successors.iter().chain(self.fingers.values()).chain(self.predecessor.iter()).copied().collect();
+        all.sort_unstable_by_key(|p| p.id);
+        all.dedup_by_key(|p| p.id);
+        all
+    }
+
+    /// Up to `n` known peers that most closely precede `target`, closest
+    /// first (`closest_preceding_node` over fingers and successors, with
+    /// the runners-up for fall-back).
+    pub fn closest_preceding(&self, target: &Id, n: usize) -> Vec<Peer> {
+        let mut preceding: Vec<Peer> =
+            self.known().into_iter().filter(|p| p.id.in_open(&self.local.id, target)).collect();
+        preceding.sort_unstable_by_key(|p| p.id.ring_distance(target));
+        preceding.truncate(n);
+        preceding
+    }
+
+    /// The `n` peers (the local node included) that follow `key` on the
+    /// ring as far as this node knows: the key's successor first.
+    pub fn successors_of(&self, key: &Id, n: usize) -> Vec<Peer> {
+        let mut all = self.known();
+        all.push(self.local);
+        // Distance from the key clockwise to the peer; a peer at the key is at 0.
+        all.sort_unstable_by_key(|p| key.ring_distance(&p.id));
+        all.truncate(n);
+        all
+    }
+
+    /// Routing entries: distinct fingers, successors and the predecessor.
+    pub fn len(&self) -> usize {
+        self.known().len()
+    }
+
+    /// Whether the node knows no other peer.
+    pub fn is_empty(&self) -> bool {
+        self.successors.is_empty() && self.predecessor.is_none() && self.fingers.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    fn p(v: u8) -> Peer {
+        let mut id = [0u8; 32];
+        id[0] = v;
+        Peer::new(Id(id), Address::Memory(u32::from(v)))
+    }
+
+    #[test]
+    fn successor_list_reconciles_by_prepending_and_truncating() {
+        let mut ring = Ring::new(p(10), 3);
+        ring.set_successors(p(20), &[p(30), p(10), p(30), p(40), p(50)]);
+        let ids: Vec<Peer> = ring.successors().to_vec();
+        assert_eq!(ids, vec![p(20), p(30), p(40)], "self and duplicates dropped, list capped");
+        assert!(ring.offer_successor(p(15)));
+        assert_eq!(ring.successors().to_vec(), vec![p(15), p(20), p(30)]);
+        assert!(!ring.offer_successor(p(35)), "not between us and the successor");
+    }
+
+    #[test]
+    fn notify_adopts_only_a_closer_predecessor() {
+        let mut ring = Ring::new(p(100), 4);
+        assert!(ring.offer_predecessor(p(50)));
+        assert!(ring.offer_predecessor(p(80)));
+        assert!(!ring.offer_predecessor(p(60)));
+        assert!(!ring.offer_predecessor(p(120)), "after us is not before us");
+        assert!(ring.owns(&p(90).id));
+        assert!(!ring.owns(&p(70).id));
+    }
+
+    #[test]
+    fn closest_preceding_wraps_around_zero() {
+        let mut ring = Ring::new(p(200), 4);
+        ring.set_successors(p(220), &[p(240)]);
+        ring.set_finger(250, p(10));
+        ring.set_finger(251, p(60));
+        let target = p(50).id;
+        let got = ring.closest_preceding(&target, 4);
+        assert_eq!(got, vec![p(10), p(240), p(220)]);
+        assert_eq!(ring.successors_of(&p(5).id, 2), vec![p(10), p(60)]);
+    }
+}
