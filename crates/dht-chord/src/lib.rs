@@ -38,6 +38,10 @@ use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// Stabilization rounds a failed peer stays suspect: long enough for news
+/// of the failure to travel back along a full successor list.
+const SUSPECT_ROUNDS: u64 = 20;
+
 /// Chord's messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChordMessage {
@@ -79,6 +83,8 @@ pub struct Chord {
     bootstrap: Vec<Peer>,
     joined: bool,
     next_finger: u16,
+    /// Ticks run so far: the clock suspicions age by.
+    rounds: u64,
 }
 
 impl Chord {
@@ -90,6 +96,7 @@ impl Chord {
             bootstrap: Vec::new(),
             joined: false,
             next_finger: 255,
+            rounds: 0,
         }
     }
 
@@ -284,6 +291,8 @@ impl Overlay for Chord {
     }
 
     fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
+        self.rounds += 1;
+        self.ring.expire_suspects(self.rounds.saturating_sub(SUSPECT_ROUNDS));
         if !self.joined {
             return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local().id)] };
         }
@@ -315,6 +324,7 @@ impl Overlay for Chord {
     }
 
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
+        self.ring.clear_suspicion(&peer.id);
         // A live node between us and our successor is a better successor.
         if self.joined && !self.ring.successors().is_empty() {
             self.ring.offer_successor(*peer);
@@ -322,7 +332,7 @@ impl Overlay for Chord {
     }
 
     fn peer_failed(&mut self, peer: &Peer, _now: Time) {
-        self.ring.remove(&peer.id);
+        self.ring.fail(&peer.id, self.rounds);
         self.bootstrap.retain(|p| p.id != peer.id);
     }
 

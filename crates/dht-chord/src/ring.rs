@@ -4,6 +4,11 @@
 //! Fingers are kept sparsely: finger `i` points at the successor of
 //! `n + 2^i`, and for every `i` below about `256 - log2 N` that is just the
 //! immediate successor, so only fingers that differ from it are stored.
+//!
+//! A peer found dead stays a suspect for a while: successor lists copied
+//! from other nodes still name it until news of its death has travelled
+//! round (in a small ring every list names every node), and taking it back
+//! from them would undo the repair.
 
 use dht_core::{Id, Peer};
 use std::collections::BTreeMap;
@@ -16,6 +21,8 @@ pub struct Ring {
     successors: Vec<Peer>,
     fingers: BTreeMap<u16, Peer>,
     max_successors: usize,
+    /// Peers found dead, with the round they were found in.
+    suspects: BTreeMap<Id, u64>,
 }
 
 impl Ring {
@@ -27,6 +34,7 @@ impl Ring {
             successors: Vec::new(),
             fingers: BTreeMap::new(),
             max_successors: max_successors.max(1),
+            suspects: BTreeMap::new(),
         }
     }
 
@@ -70,7 +78,8 @@ impl Ring {
     pub fn set_successors(&mut self, first: Peer, rest: &[Peer]) {
         let mut list = Vec::with_capacity(self.max_successors);
         for p in std::iter::once(&first).chain(rest) {
-            if p.id != self.local.id && !list.iter().any(|q: &Peer| q.id == p.id) && list.len() < self.max_successors {
+            let fresh = p.id != self.local.id && !self.suspects.contains_key(&p.id);
+            if fresh && !list.iter().any(|q: &Peer| q.id == p.id) && list.len() < self.max_successors {
                 list.push(*p);
             }
         }
@@ -80,7 +89,7 @@ impl Ring {
     /// Adopts `candidate` as successor if it lies between this node and the
     /// current successor (or if this node has none).
     pub fn offer_successor(&mut self, candidate: Peer) -> bool {
-        if candidate.id == self.local.id {
+        if candidate.id == self.local.id || self.suspects.contains_key(&candidate.id) {
             return false;
         }
         let better = self.successors.is_empty() || candidate.id.in_open(&self.local.id, &self.successor().id);
@@ -93,7 +102,7 @@ impl Ring {
 
     /// `notify`: `candidate` thinks it may be our predecessor.
     pub fn offer_predecessor(&mut self, candidate: Peer) -> bool {
-        if candidate.id == self.local.id {
+        if candidate.id == self.local.id || self.suspects.contains_key(&candidate.id) {
             return false;
         }
         let better = self.predecessor.is_none_or(|p| candidate.id.in_open(&p.id, &self.local.id));
@@ -109,14 +118,30 @@ impl Ring {
 
     /// Sets finger `bit` to `peer` (or clears it when it equals the successor).
     pub fn set_finger(&mut self, bit: u16, peer: Peer) {
-        if peer.id == self.local.id || peer.id == self.successor().id {
+        if peer.id == self.local.id || peer.id == self.successor().id || self.suspects.contains_key(&peer.id) {
             self.fingers.remove(&bit);
         } else {
             self.fingers.insert(bit, peer);
         }
     }
 
-    /// Forgets a failed peer everywhere.
+    /// Forgets a failed peer everywhere and suspects it from `round` on.
+    pub fn fail(&mut self, id: &Id, round: u64) {
+        self.suspects.insert(*id, round);
+        self.remove(id);
+    }
+
+    /// A suspect was heard from: it is alive after all.
+    pub fn clear_suspicion(&mut self, id: &Id) {
+        self.suspects.remove(id);
+    }
+
+    /// Drops suspicions raised before `round`.
+    pub fn expire_suspects(&mut self, round: u64) {
+        self.suspects.retain(|_, since| *since >= round);
+    }
+
+    /// Forgets a peer everywhere (a graceful leave, or a failure).
     pub fn remove(&mut self, id: &Id) {
         self.successors.retain(|p| p.id != *id);
         self.fingers.retain(|_, p| p.id != *id);
@@ -203,6 +228,22 @@ mod tests {
         assert!(!ring.offer_predecessor(p(120)), "after us is not before us");
         assert!(ring.owns(&p(90).id));
         assert!(!ring.owns(&p(70).id));
+    }
+
+    #[test]
+    fn a_failed_peer_is_not_taken_back_from_copied_lists_until_heard_again() {
+        let mut ring = Ring::new(p(10), 4);
+        ring.set_successors(p(20), &[p(30), p(40)]);
+        ring.fail(&p(20).id, 1);
+        assert_eq!(ring.successor(), p(30));
+        ring.set_successors(p(30), &[p(20), p(40)]);
+        assert_eq!(ring.successors().to_vec(), vec![p(30), p(40)], "the suspect is filtered out");
+        assert!(!ring.offer_successor(p(20)));
+        ring.clear_suspicion(&p(20).id);
+        assert!(ring.offer_successor(p(20)));
+        ring.fail(&p(20).id, 1);
+        ring.expire_suspects(2);
+        assert!(ring.offer_successor(p(20)), "suspicion expires");
     }
 
     #[test]

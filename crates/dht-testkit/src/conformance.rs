@@ -33,10 +33,16 @@ pub enum Case {
     BadInputRejected,
     /// 6. The same seed gives the same run; another seed gives another.
     Deterministic,
+    /// 1, on real drivers over a real transport.
+    LivePutGetAnyNode,
+    /// 2, on real drivers over a real transport.
+    LiveSurvivesCrashes,
+    /// 5, on real drivers over a real transport.
+    LiveBadFramesDropped,
 }
 
 impl Case {
-    /// Every case, in order.
+    /// Every simulated case, in order (the live ones run through [`crate::live`]).
     pub const ALL: [Case; 6] = [
         Case::PutGetAnyNode,
         Case::ReplicasSurviveCrashes,
@@ -55,6 +61,17 @@ impl Case {
             Case::LookupHopsWithinBound => "lookup_hops_within_bound",
             Case::BadInputRejected => "bad_input_rejected",
             Case::Deterministic => "deterministic",
+            Case::LivePutGetAnyNode => "live_put_get_any_node",
+            Case::LiveSurvivesCrashes => "live_survives_crashes",
+            Case::LiveBadFramesDropped => "live_bad_frames_dropped",
+        }
+    }
+
+    pub(crate) fn from_live(case: crate::live::LiveCase) -> Case {
+        match case {
+            crate::live::LiveCase::PutGetAnyNode => Case::LivePutGetAnyNode,
+            crate::live::LiveCase::SurvivesCrashes => Case::LiveSurvivesCrashes,
+            crate::live::LiveCase::BadFramesDropped => Case::LiveBadFramesDropped,
         }
     }
 }
@@ -163,6 +180,9 @@ pub fn run_case<O: Overlay>(
         Case::LookupHopsWithinBound => lookup_hops_within_bound(make, config),
         Case::BadInputRejected => bad_input_rejected(make, config),
         Case::Deterministic => deterministic(make, config),
+        Case::LivePutGetAnyNode | Case::LiveSurvivesCrashes | Case::LiveBadFramesDropped => {
+            (false, "a live case: run it with dht_testkit::live::run_all".to_owned())
+        }
     };
     CaseResult { case, passed, detail }
 }

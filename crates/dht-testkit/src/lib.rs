@@ -5,6 +5,7 @@
 //! - [`sim`]: the discrete-event simulator (virtual time, latency, loss,
 //!   partitions, crashes, churn; one seed reproduces a run).
 //! - [`workload`]: put/get/lookup workloads with bounded concurrency.
+//! - [`live`]: the network cases on real drivers over any transport.
 //! - [`measure`]: one measured run (hops, messages, latency, state, traffic).
 //! - [`metrics`]: per-operation and per-node metrics and their summaries.
 //! - [`conformance`]: the suite, as named cases; [`conformance_tests!`]
@@ -27,6 +28,7 @@
 //! ```
 
 pub mod conformance;
+pub mod live;
 pub mod measure;
 pub mod metrics;
 pub mod sim;
