@@ -7,8 +7,8 @@
 //! peer never holds up the rest.
 
 use crate::{
-    wire, Event, Id, Node, OpError, OpId, OpOutcome, Overlay, Peer, Record, Request, RequestId, Response, Store, Time,
-    Transport,
+    wire, Event, Id, Node, OpError, OpId, OpOutcome, OpStats, Overlay, Peer, Record, Request, RequestId, Response,
+    Store, Time, Transport,
 };
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ pub enum DriverError {
 
 enum Command {
     Bootstrap(Vec<Peer>, oneshot::Sender<()>),
-    Start(Start, oneshot::Sender<OpOutcome>),
+    Start(Start, oneshot::Sender<(OpOutcome, OpStats)>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -97,8 +97,15 @@ impl NodeHandle {
 
     /// The newest record for `key`, or `None`.
     pub async fn get(&self, key: Id) -> Result<Option<Record>, DriverError> {
-        match self.run(Start::Get(key)).await? {
-            OpOutcome::Get(result) => Ok(result?),
+        Ok(self.get_with_stats(key).await?.0)
+    }
+
+    /// Like [`NodeHandle::get`], with what the get cost (hops, messages, time).
+    pub async fn get_with_stats(&self, key: Id) -> Result<(Option<Record>, OpStats), DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Start(Start::Get(key), tx)).await.map_err(|_| DriverError::Stopped)?;
+        match rx.await.map_err(|_| DriverError::Stopped)? {
+            (OpOutcome::Get(result), stats) => Ok((result?, stats)),
             _ => Err(DriverError::Stopped),
         }
     }
@@ -129,7 +136,7 @@ impl NodeHandle {
     async fn run(&self, start: Start) -> Result<OpOutcome, DriverError> {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Start(start, tx)).await.map_err(|_| DriverError::Stopped)?;
-        rx.await.map_err(|_| DriverError::Stopped)
+        rx.await.map(|(outcome, _)| outcome).map_err(|_| DriverError::Stopped)
     }
 }
 
@@ -143,7 +150,7 @@ fn put_result(outcome: OpOutcome) -> Result<usize, DriverError> {
 struct Driver<O: Overlay, S: Store> {
     node: Node<O, S>,
     transport: Arc<dyn Transport>,
-    waiting: HashMap<OpId, oneshot::Sender<OpOutcome>>,
+    waiting: HashMap<OpId, oneshot::Sender<(OpOutcome, OpStats)>>,
     answers_tx: mpsc::UnboundedSender<(RequestId, Option<Bytes>)>,
     answers_rx: mpsc::UnboundedReceiver<(RequestId, Option<Bytes>)>,
 }
@@ -255,9 +262,9 @@ impl<O: Overlay, S: Store> Driver<O, S> {
                 }
             }
         }
-        while let Some(Event { op, outcome, .. }) = self.node.poll_event() {
+        while let Some(Event { op, outcome, stats }) = self.node.poll_event() {
             if let Some(reply) = self.waiting.remove(&op) {
-                let _ = reply.send(outcome);
+                let _ = reply.send((outcome, stats));
             }
         }
     }

@@ -33,6 +33,11 @@ pub struct NodeConfig {
     pub record_ttl: Duration,
     /// Limits on records this node accepts for storage.
     pub quota: Quota,
+    /// Whether this node stores records for others (default `true`). A node
+    /// with `false` is a client: it routes and runs puts and gets, never
+    /// counts itself as a replica, and refuses store requests — for
+    /// short-lived processes such as a command-line `put`.
+    pub serve_storage: bool,
 }
 
 impl Default for NodeConfig {
@@ -56,6 +61,7 @@ impl NodeConfig {
             republish_interval: Duration::from_secs(3600),
             record_ttl: Duration::from_secs(24 * 3600),
             quota: Quota::default(),
+            serve_storage: true,
         }
     }
 

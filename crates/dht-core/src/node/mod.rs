@@ -178,6 +178,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => Response::Value(self.store.get(&key, now)),
             Request::Ping => Response::Pong,
+            Request::Store(_) if !self.config.serve_storage => Response::Refused(Refusal::Busy),
             Request::Store(record) => match self.store.put(record, now) {
                 Ok(outcome) => Response::Stored(outcome == PutOutcome::Stored),
                 Err(e) => Response::Refused(refusal(e)),

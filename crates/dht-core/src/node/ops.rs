@@ -182,13 +182,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     fn start_storing(&mut self, op: OpId, record: Record, outcome: &LookupOutcome, stats: OpStats, now: Time) {
-        let targets: Vec<Peer> = outcome.closest.iter().take(self.config.replicas).copied().collect();
-        let spares = outcome.closest.iter().skip(self.config.replicas).copied().collect();
+        let candidates = self.storage_candidates(&outcome.closest);
+        let targets: Vec<Peer> = candidates.iter().take(self.config.replicas).copied().collect();
+        let spares = candidates.iter().skip(self.config.replicas).copied().collect();
         let needed = self.config.write_quorum.min(targets.len());
         let retry = Some((record.clone(), spares));
         let storing = Storing { acks: 0, failures: 0, targets: targets.len(), needed, leaving: false, retry };
         self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
         self.store_on(op, &targets, &record, now);
+    }
+
+    /// The peers of a lookup result that can hold records: all of them,
+    /// less this node when it is a client.
+    fn storage_candidates(&self, closest: &[Peer]) -> Vec<Peer> {
+        let local = self.local().id;
+        closest.iter().filter(|p| self.config.serve_storage || p.id != local).copied().collect()
     }
 
     /// Sends `record` to each target of a storing operation (storing locally
@@ -265,7 +273,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn start_fetching(&mut self, op: OpId, key: Id, outcome: LookupOutcome, stats: OpStats, now: Time) {
         let fetching = Fetching {
             key,
-            candidates: outcome.closest,
+            candidates: self.storage_candidates(&outcome.closest),
             next: 0,
             outstanding: 0,
             answered: 0,

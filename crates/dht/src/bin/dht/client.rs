@@ -1,0 +1,69 @@
+//! `dht put` and `dht get`: a short-lived client node joins through one
+//! node, runs one operation, and leaves. It stores nothing itself.
+
+use crate::{NetworkArgs, OverlayKind};
+use anyhow::bail;
+use dht::core::{NodeConfig, MAX_VALUE_BYTES};
+use dht::quic::{self, Options, Running};
+use dht::{Chord, ChordConfig, Kademlia, KademliaConfig};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Running> {
+    let listen = if bootstrap.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" };
+    let mut options = Options::new(listen.parse()?);
+    options.bootstrap = vec![bootstrap];
+    options.network = net.network.clone();
+    options.node = NodeConfig { serve_storage: false, ..NodeConfig::default() };
+    let running = match net.overlay {
+        OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
+        OverlayKind::Chord => quic::start(|p| Chord::new(p, ChordConfig::default()), options).await,
+    }?;
+    // Let the join lookup finish before the first operation.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(running)
+}
+
+pub async fn put(
+    net: NetworkArgs,
+    bootstrap: SocketAddr,
+    key: String,
+    value: String,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if value.len() > MAX_VALUE_BYTES {
+        bail!("value of {} bytes is over the limit of {MAX_VALUE_BYTES} bytes", value.len());
+    }
+    let running = connect(&net, bootstrap).await?;
+    let acks = running.handle.put(dht::key(&key), value).await;
+    running.handle.shutdown().await;
+    let acks = acks?;
+    if json {
+        println!("{}", serde_json::json!({ "key": key, "replicas": acks }));
+    } else {
+        println!("stored `{key}` on {acks} replicas");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: bool) -> anyhow::Result<ExitCode> {
+    let running = connect(&net, bootstrap).await?;
+    let found = running.handle.get(dht::key(&key)).await;
+    running.handle.shutdown().await;
+    match found? {
+        Some(record) => {
+            let text = String::from_utf8_lossy(&record.value);
+            if json {
+                println!("{}", serde_json::json!({ "key": key, "value": text, "version": record.version }));
+            } else {
+                println!("{text}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("error: no value stored under `{key}`");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The `dht` command: run nodes, put and get values, and run a local demo
+//! network over QUIC.
+// The command line is an I/O edge: it reads clocks and prints.
+#![allow(clippy::disallowed_methods, clippy::print_stdout)]
+
+mod client;
+mod demo;
+mod node;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dht", version, about = "Distributed hash tables over QUIC: Kademlia and Chord")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which overlay a node runs.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OverlayKind {
+    /// Kademlia: XOR metric, k-buckets, α-parallel lookups.
+    Kademlia,
+    /// Chord: identifier ring, fingers, successor lists.
+    Chord,
+}
+
+/// Options every networked command shares.
+#[derive(clap::Args, Clone, Debug)]
+pub struct NetworkArgs {
+    /// Overlay the network runs.
+    #[arg(long, value_enum, default_value = "kademlia")]
+    overlay: OverlayKind,
+    /// Network id: nodes of another network are refused.
+    #[arg(long, default_value = "main")]
+    network: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node until interrupted.
+    Node {
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:4000")]
+        listen: SocketAddr,
+        /// A node to join through (repeatable); none starts a new network.
+        #[arg(long)]
+        bootstrap: Vec<SocketAddr>,
+        /// Directory for the node's identity key.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Store a value under a key.
+    Put {
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// A node of the network.
+        #[arg(long)]
+        bootstrap: SocketAddr,
+        /// The key (any text).
+        key: String,
+        /// The value (any text).
+        value: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the value stored under a key.
+    Get {
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// A node of the network.
+        #[arg(long)]
+        bootstrap: SocketAddr,
+        /// The key (any text).
+        key: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a local network over QUIC on 127.0.0.1, put keys, get them back,
+    /// stop a quarter of the nodes, get them back again, and print a summary.
+    Demo {
+        /// Overlay to run.
+        #[arg(long, value_enum, default_value = "kademlia")]
+        overlay: OverlayKind,
+        /// Nodes to start.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(4..=1024))]
+        nodes: u16,
+        /// Keys to put.
+        #[arg(long, default_value_t = 1000)]
+        keys: usize,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DHT_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Node { net, listen, bootstrap, data_dir } => node::run(net, listen, bootstrap, data_dir).await,
+            Command::Put { net, bootstrap, key, value, json } => client::put(net, bootstrap, key, value, json).await,
+            Command::Get { net, bootstrap, key, json } => client::get(net, bootstrap, key, json).await,
+            Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

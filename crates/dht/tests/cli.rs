@@ -1,0 +1,137 @@
+//! The `dht` command as a user runs it: real processes, real QUIC sockets
+//! on 127.0.0.1, real data directories.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn dht() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dht"))
+}
+
+/// A free UDP port on 127.0.0.1.
+fn free_addr() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// A running `dht node`; killed when dropped.
+struct NodeProcess {
+    child: Child,
+    first_line: String,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_node(args: &[&str]) -> NodeProcess {
+    let mut child = dht().arg("node").args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("starts");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    // The first line says the node is up; bounded by the node failing.
+    BufReader::new(stdout).read_line(&mut line).expect("reads");
+    assert!(line.contains("listening"), "node did not start: {line:?}");
+    NodeProcess { child, first_line: line }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dht-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn put_through_one_node_and_get_through_another() {
+    for overlay in ["kademlia", "chord"] {
+        let (a, b) = (free_addr(), free_addr());
+        let (d1, d2) = (temp_dir(&format!("{overlay}-1")), temp_dir(&format!("{overlay}-2")));
+        let _n1 = start_node(&["--overlay", overlay, "--listen", &a.to_string(), "--data-dir", d1.to_str().unwrap()]);
+        let _n2 = start_node(&[
+            "--overlay",
+            overlay,
+            "--listen",
+            &b.to_string(),
+            "--bootstrap",
+            &a.to_string(),
+            "--data-dir",
+            d2.to_str().unwrap(),
+        ]);
+        std::thread::sleep(Duration::from_millis(500));
+        let put = run(dht().args(["put", "--overlay", overlay, "--bootstrap", &a.to_string(), "greeting", "hello"]));
+        assert!(put.status.success(), "{overlay} put failed: {}", stderr(&put));
+        let got = run(dht().args(["get", "--overlay", overlay, "--bootstrap", &b.to_string(), "greeting"]));
+        assert!(got.status.success(), "{overlay} get failed: {}", stderr(&got));
+        assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "hello");
+        let missing = run(dht().args(["get", "--overlay", overlay, "--bootstrap", &b.to_string(), "never-put"]));
+        assert_eq!(missing.status.code(), Some(1));
+        assert!(stderr(&missing).contains("no value stored"));
+    }
+}
+
+#[test]
+fn a_node_restarted_with_its_data_dir_keeps_its_identity() {
+    let dir = temp_dir("identity");
+    let addr = free_addr().to_string();
+    let first = start_node(&["--listen", &addr, "--data-dir", dir.to_str().unwrap()]).first_line.clone();
+    let again =
+        start_node(&["--listen", &free_addr().to_string(), "--data-dir", dir.to_str().unwrap()]).first_line.clone();
+    let id = |line: &str| line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+    assert_eq!(id(&first), id(&again));
+    assert_eq!(id(&first).len(), 64);
+}
+
+#[test]
+fn bad_input_gets_a_one_line_error_and_a_failure_exit() {
+    let bad_addr = run(dht().args(["get", "--bootstrap", "not-an-address", "k"]));
+    assert!(!bad_addr.status.success());
+    assert!(stderr(&bad_addr).contains("invalid value 'not-an-address'"), "{}", stderr(&bad_addr));
+
+    let nobody = free_addr().to_string();
+    let unreachable = run(dht().args(["get", "--bootstrap", &nobody, "k"]));
+    assert!(!unreachable.status.success());
+    assert!(
+        stderr(&unreachable).contains(&format!("cannot reach bootstrap node {nobody}")),
+        "{}",
+        stderr(&unreachable)
+    );
+
+    let big = "x".repeat(dht::core::MAX_VALUE_BYTES + 1);
+    let too_big = run(dht().args(["put", "--bootstrap", &nobody, "k", &big]));
+    assert!(!too_big.status.success());
+    assert!(stderr(&too_big).contains("over the limit"), "{}", stderr(&too_big));
+
+    let file = temp_dir("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let no_dir = run(dht().args(["node", "--listen", &free_addr().to_string(), "--data-dir", file.to_str().unwrap()]));
+    assert!(!no_dir.status.success());
+    assert!(stderr(&no_dir).contains("data directory"), "{}", stderr(&no_dir));
+    let _ = std::fs::remove_file(&file);
+
+    for line in [&bad_addr, &unreachable, &too_big, &no_dir].map(stderr) {
+        assert!(!line.contains("panicked"), "{line}");
+    }
+}
+
+#[test]
+fn a_node_of_another_overlay_or_network_is_refused_by_name() {
+    let addr = free_addr();
+    let _node = start_node(&["--overlay", "chord", "--network", "alpha", "--listen", &addr.to_string()]);
+    for args in [["--overlay", "kademlia", "--network", "alpha"], ["--overlay", "chord", "--network", "beta"]] {
+        let out = run(dht().arg("get").args(args).args(["--bootstrap", &addr.to_string(), "k"]));
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("another network or overlay"), "{}", stderr(&out));
+    }
+}
