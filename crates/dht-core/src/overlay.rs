@@ -118,5 +118,5 @@ pub trait Overlay: Send + 'static {
     /// The published bound on mean lookup path length in a network of
     /// `nodes` nodes (for example log2 N for Kademlia); the conformance
     /// suite holds measured hops against it.
-    fn hop_bound(nodes: usize) -> f64;
+    fn hop_bound(&self, nodes: usize) -> f64;
 }

@@ -189,7 +189,7 @@ impl Overlay for Kademlia {
         self.table.len()
     }
 
-    fn hop_bound(nodes: usize) -> f64 {
+    fn hop_bound(&self, nodes: usize) -> f64 {
         (nodes.max(2) as f64).log2()
     }
 }
