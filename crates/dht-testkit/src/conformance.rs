@@ -350,7 +350,8 @@ fn lookup_hops_within_bound<O: Overlay>(
     let mut sim = Simulation::new(config.sim.clone(), make);
     sim.grow(config.nodes, config.join_spacing, config.settle);
     let report = OpReport::of(&workload::lookups(&mut sim, config.lookups));
-    let bound = sim.live_nodes().first().and_then(|&n| sim.node(n)).map_or(0.0, |n| n.overlay().hop_bound(config.nodes));
+    let bound =
+        sim.live_nodes().first().and_then(|&n| sim.node(n)).map_or(0.0, |n| n.overlay().hop_bound(config.nodes));
     let detail = format!(
         "{} lookups in {} nodes: success {:.3}, hops mean {:.2} p99 {} against the bound {bound:.2}; {:.1} messages per lookup",
         config.lookups, config.nodes, report.success_rate, report.hops.mean, report.hops.p99, report.messages.mean,
