@@ -13,10 +13,14 @@ pub struct ChordConfig {
     /// Candidates a node returns when it cannot answer a lookup itself: the
     /// closest preceding node and the next ones, for fall-back (default 3).
     pub next_hops: usize,
+    /// Route through the ring without joining it (default `false`): the node
+    /// never takes a place on the ring, so a short-lived process (a
+    /// command-line `put`) leaves no hole behind when it exits.
+    pub client: bool,
 }
 
 impl Default for ChordConfig {
     fn default() -> ChordConfig {
-        ChordConfig { successors: 16, stabilize_interval: Duration::from_secs(5), next_hops: 3 }
+        ChordConfig { successors: 16, stabilize_interval: Duration::from_secs(5), next_hops: 3, client: false }
     }
 }

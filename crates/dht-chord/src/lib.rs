@@ -164,6 +164,9 @@ impl Overlay for Chord {
 
     fn bootstrap(&mut self, peers: &[Peer], _now: Time) -> Vec<Action<ChordMessage>> {
         self.bootstrap = peers.iter().filter(|p| p.id != self.local().id).copied().collect();
+        if self.config.client {
+            return Vec::new();
+        }
         if self.bootstrap.is_empty() {
             self.joined = true;
             return Vec::new();
@@ -293,6 +296,9 @@ impl Overlay for Chord {
     fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
         self.rounds += 1;
         self.ring.expire_suspects(self.rounds.saturating_sub(SUSPECT_ROUNDS));
+        if self.config.client {
+            return Vec::new();
+        }
         if !self.joined {
             return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local().id)] };
         }

@@ -3,12 +3,15 @@
 
 use crate::{NetworkArgs, OverlayKind};
 use anyhow::bail;
-use dht::core::{NodeConfig, MAX_VALUE_BYTES};
+use dht::core::{DriverError, NodeConfig, OpError, MAX_VALUE_BYTES};
 use dht::quic::{self, Options, Running};
 use dht::{Chord, ChordConfig, Kademlia, KademliaConfig};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// Wait before the one retry of a failed operation.
+const RETRY_AFTER: Duration = Duration::from_secs(6);
 
 async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Running> {
     let listen = if bootstrap.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" };
@@ -18,7 +21,9 @@ async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Run
     options.node = NodeConfig { serve_storage: false, ..NodeConfig::default() };
     let running = match net.overlay {
         OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
-        OverlayKind::Chord => quic::start(|p| Chord::new(p, ChordConfig::default()), options).await,
+        OverlayKind::Chord => {
+            quic::start(|p| Chord::new(p, ChordConfig { client: true, ..ChordConfig::default() }), options).await
+        }
     }?;
     // Let the join lookup finish before the first operation.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -36,7 +41,11 @@ pub async fn put(
         bail!("value of {} bytes is over the limit of {MAX_VALUE_BYTES} bytes", value.len());
     }
     let running = connect(&net, bootstrap).await?;
-    let acks = running.handle.put(dht::key(&key), value).await;
+    let mut acks = running.handle.put(dht::key(&key), value.clone()).await;
+    if matches!(acks, Err(DriverError::Op(OpError::QuorumNotReached { .. } | OpError::NoPeers))) {
+        tokio::time::sleep(RETRY_AFTER).await;
+        acks = running.handle.put(dht::key(&key), value).await;
+    }
     running.handle.shutdown().await;
     let acks = acks?;
     if json {
@@ -49,7 +58,14 @@ pub async fn put(
 
 pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: bool) -> anyhow::Result<ExitCode> {
     let running = connect(&net, bootstrap).await?;
-    let found = running.handle.get(dht::key(&key)).await;
+    let mut found = running.handle.get(dht::key(&key)).await;
+    if matches!(found, Err(DriverError::Op(OpError::Unreachable | OpError::NoPeers))) {
+        // The ring may still be closing the gap a just-finished client left
+        // (Chord adopts live senders as successors); one retry after a
+        // stabilization round rides that out.
+        tokio::time::sleep(RETRY_AFTER).await;
+        found = running.handle.get(dht::key(&key)).await;
+    }
     running.handle.shutdown().await;
     match found? {
         Some(record) => {
