@@ -10,15 +10,25 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Wait before the one retry of a failed operation.
-const RETRY_AFTER: Duration = Duration::from_secs(6);
+/// Wait before each retry of a failed operation: a stabilization round and
+/// a request timeout.
+const RETRY_AFTER: Duration = Duration::from_secs(7);
+/// Retries of an operation that found no reachable replica.
+const RETRIES: usize = 2;
 
 async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Running> {
     let listen = if bootstrap.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" };
     let mut options = Options::new(listen.parse()?);
     options.bootstrap = vec![bootstrap];
     options.network = net.network.clone();
-    options.node = NodeConfig { serve_storage: false, ..NodeConfig::default() };
+    // A one-shot client would rather wait than fail: its first contact with
+    // each node includes a QUIC handshake.
+    options.node = NodeConfig {
+        serve_storage: false,
+        min_request_timeout: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(5),
+        ..NodeConfig::default()
+    };
     let running = match net.overlay {
         OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
         OverlayKind::Chord => {
@@ -42,9 +52,12 @@ pub async fn put(
     }
     let running = connect(&net, bootstrap).await?;
     let mut acks = running.handle.put(dht::key(&key), value.clone()).await;
-    if matches!(acks, Err(DriverError::Op(OpError::QuorumNotReached { .. } | OpError::NoPeers))) {
+    for _ in 0..RETRIES {
+        if !matches!(acks, Err(DriverError::Op(OpError::QuorumNotReached { .. } | OpError::NoPeers))) {
+            break;
+        }
         tokio::time::sleep(RETRY_AFTER).await;
-        acks = running.handle.put(dht::key(&key), value).await;
+        acks = running.handle.put(dht::key(&key), value.clone()).await;
     }
     running.handle.shutdown().await;
     let acks = acks?;
@@ -59,10 +72,13 @@ pub async fn put(
 pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: bool) -> anyhow::Result<ExitCode> {
     let running = connect(&net, bootstrap).await?;
     let mut found = running.handle.get(dht::key(&key)).await;
-    if matches!(found, Err(DriverError::Op(OpError::Unreachable | OpError::NoPeers))) {
+    for _ in 0..RETRIES {
+        if !matches!(found, Err(DriverError::Op(OpError::Unreachable | OpError::NoPeers))) {
+            break;
+        }
         // The ring may still be closing the gap a just-finished client left
-        // (Chord adopts live senders as successors); one retry after a
-        // stabilization round rides that out.
+        // (Chord adopts live senders as successors); retries a
+        // stabilization round apart ride that out.
         tokio::time::sleep(RETRY_AFTER).await;
         found = running.handle.get(dht::key(&key)).await;
     }
