@@ -118,13 +118,7 @@ impl Lookup for ChordLookup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dht_core::Address;
-
-    fn p(v: u8) -> Peer {
-        let mut id = [0u8; 32];
-        id[0] = v;
-        Peer::new(Id(id), Address::Memory(u32::from(v)))
-    }
+    use crate::ring::test_peer as p;
 
     #[test]
     fn follows_closer_nodes_and_falls_back_on_silence() {

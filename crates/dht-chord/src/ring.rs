@@ -197,16 +197,18 @@ impl Ring {
     }
 }
 
+/// A peer whose id's top byte is `v`: small rings for tests.
+#[cfg(test)]
+pub(crate) fn test_peer(v: u8) -> Peer {
+    let mut id = [0u8; 32];
+    id[0] = v;
+    Peer::new(Id(id), dht_core::Address::Memory(u32::from(v)))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_peer as p;
     use super::*;
-    use dht_core::Address;
-
-    fn p(v: u8) -> Peer {
-        let mut id = [0u8; 32];
-        id[0] = v;
-        Peer::new(Id(id), Address::Memory(u32::from(v)))
-    }
 
     #[test]
     fn successor_list_reconciles_by_prepending_and_truncating() {
