@@ -50,7 +50,7 @@ pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
 pub use peer::{Address, Peer};
 pub use record::{Record, RecordError, MAX_VALUE_BYTES};
 pub use rng::Rng;
-pub use store::{MemoryStore, PutOutcome, Quota, Store, StoreError};
+pub use store::{admit, Admission, MemoryStore, PutOutcome, Quota, Store, StoreError};
 pub use time::Time;
 pub use transport::{Incoming, Responder, Transport, TransportError};
 pub use wire::WireError;

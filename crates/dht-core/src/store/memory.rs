@@ -1,6 +1,6 @@
 //! `MemoryStore`: the embedded default store, a concurrent hash map.
 
-use super::{PutOutcome, Quota, Store, StoreError};
+use super::{admit, Admission, PutOutcome, Quota, Store, StoreError};
 use crate::{Id, IdBuildHasher, Record, Time};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,30 +47,17 @@ impl Store for MemoryStore {
     }
 
     fn put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError> {
-        record.validate(self.quota.max_value_bytes)?;
-        if record.is_expired(now) {
-            return Err(StoreError::Expired);
-        }
         let new_size = record.stored_size();
         let mut entry = self.records.entry(record.key);
-        let old_size = match &entry {
-            dashmap::Entry::Occupied(held) => {
-                let held = held.get();
-                if !held.is_expired(now) {
-                    if held == &record {
-                        return Ok(PutOutcome::Unchanged);
-                    }
-                    if !record.supersedes(held) {
-                        return Ok(PutOutcome::Outdated);
-                    }
-                }
-                Some(held.stored_size())
-            }
+        let held = match &entry {
+            dashmap::Entry::Occupied(held) => Some(held.get()),
             dashmap::Entry::Vacant(_) => None,
         };
-        self.quota
-            .check(self.count.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed), old_size, new_size)
-            .map_err(StoreError::Quota)?;
+        let (count, bytes) = (self.count.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed));
+        let replaced = match admit(&record, held, now, &self.quota, count, bytes)? {
+            Admission::Keep(outcome) => return Ok(outcome),
+            Admission::Write { replaced } => replaced,
+        };
         match &mut entry {
             dashmap::Entry::Occupied(held) => {
                 held.insert(record);
@@ -81,7 +68,7 @@ impl Store for MemoryStore {
             }
         }
         self.bytes.fetch_add(new_size, Ordering::Relaxed);
-        self.bytes.fetch_sub(old_size.unwrap_or(0), Ordering::Relaxed);
+        self.bytes.fetch_sub(replaced.unwrap_or(0), Ordering::Relaxed);
         Ok(PutOutcome::Stored)
     }
 

@@ -39,6 +39,49 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// What a store does with an offered record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Nothing to write: the outcome to report.
+    Keep(PutOutcome),
+    /// Write the record; it replaces a held record of `replaced` bytes
+    /// (as [`Record::stored_size`] counts them), or nothing.
+    Write {
+        /// Size of the record it replaces, if any.
+        replaced: Option<usize>,
+    },
+}
+
+/// The rule every store applies to an offered record, so that all stores
+/// agree on what wins and on what a quota refuses: the record must be valid
+/// and unexpired; it is written only if it wins over the live held version
+/// (an expired held record counts as absent for the comparison but still
+/// frees its bytes); a write must keep `records` and `bytes` within `quota`.
+pub fn admit(
+    offered: &Record,
+    held: Option<&Record>,
+    now: Time,
+    quota: &Quota,
+    records: usize,
+    bytes: usize,
+) -> Result<Admission, StoreError> {
+    offered.validate(quota.max_value_bytes)?;
+    if offered.is_expired(now) {
+        return Err(StoreError::Expired);
+    }
+    if let Some(held) = held.filter(|h| !h.is_expired(now)) {
+        if held == offered {
+            return Ok(Admission::Keep(PutOutcome::Unchanged));
+        }
+        if !offered.supersedes(held) {
+            return Ok(Admission::Keep(PutOutcome::Outdated));
+        }
+    }
+    let replaced = held.map(Record::stored_size);
+    quota.check(records, bytes, replaced, offered.stored_size()).map_err(StoreError::Quota)?;
+    Ok(Admission::Write { replaced })
+}
+
 /// A record store with expiry and quotas.
 ///
 /// Implementations take `&self` and are `Send + Sync` so one store can be
