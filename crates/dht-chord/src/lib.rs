@@ -51,7 +51,8 @@ pub enum ChordMessage {
     Successors(Vec<Peer>),
     /// Answer: nodes closer to the id to ask next, best first.
     Closer(Vec<Peer>),
-    /// Request (`stabilize`): your predecessor and successor list.
+    /// Request (`stabilize`, and `check_predecessor`): your predecessors
+    /// and successor list.
     Stabilize,
     /// Answer to `Stabilize`.
     State {
@@ -59,6 +60,8 @@ pub enum ChordMessage {
         predecessor: Option<Peer>,
         /// Its successor list.
         successors: Vec<Peer>,
+        /// The nodes before its predecessor, nearest first.
+        earlier: Vec<Peer>,
     },
     /// Request (`notify`): I may be your predecessor.
     Notify,
@@ -184,6 +187,7 @@ impl Overlay for Chord {
             ChordMessage::Stabilize => ChordMessage::State {
                 predecessor: self.ring.predecessor(),
                 successors: self.ring.successors().to_vec(),
+                earlier: self.ring.predecessors().into_iter().skip(1).collect(),
             },
             ChordMessage::Notify => {
                 if self.joined {
@@ -216,7 +220,12 @@ impl Overlay for Chord {
     }
 
     fn handle_response(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> Vec<Action<ChordMessage>> {
-        let ChordMessage::State { predecessor, successors } = message else { return Vec::new() };
+        let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
+        if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
+            // check_predecessor's answer: the nodes before our predecessor.
+            let list: Vec<Peer> = predecessor.into_iter().chain(earlier).collect();
+            self.ring.set_earlier(&list);
+        }
         if from.id != self.ring.successor().id {
             return Vec::new();
         }
@@ -307,7 +316,8 @@ impl Overlay for Chord {
             actions.push(Action::Send(self.ring.successor(), ChordMessage::Stabilize));
         }
         if let Some(p) = self.ring.predecessor() {
-            actions.push(Action::Send(p, ChordMessage::Ping));
+            // check_predecessor, which also copies the predecessor's predecessors.
+            actions.push(Action::Send(p, ChordMessage::Stabilize));
         }
         // fix_fingers: one finger per tick, from the farthest down to the
         // lowest useful one, then round again.

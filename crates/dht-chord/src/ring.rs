@@ -1,5 +1,12 @@
 //! A node's view of the identifier ring: predecessor, successor list and
-//! finger table.
+//! finger table, and the nodes before the predecessor.
+//!
+//! The nodes before the predecessor (copied from the predecessor's own
+//! view, as the successor list is copied from the successor's) tell a node
+//! which keys it is a replica for: it is among the first `r` successors of
+//! a key exactly when the key lies after its `r`-th predecessor. Without
+//! them, a node just past a key's replica set takes itself for a member,
+//! keeps a copy it should hand off and pushes it on to the nodes after it.
 //!
 //! Fingers are kept sparsely: finger `i` points at the successor of
 //! `n + 2^i`, and for every `i` below about `256 - log2 N` that is just the
@@ -18,6 +25,8 @@ use std::collections::BTreeMap;
 pub struct Ring {
     local: Peer,
     predecessor: Option<Peer>,
+    /// The predecessor's predecessors, nearest first.
+    earlier: Vec<Peer>,
     successors: Vec<Peer>,
     fingers: BTreeMap<u16, Peer>,
     max_successors: usize,
@@ -31,6 +40,7 @@ impl Ring {
         Ring {
             local,
             predecessor: None,
+            earlier: Vec::new(),
             successors: Vec::new(),
             fingers: BTreeMap::new(),
             max_successors: max_successors.max(1),
@@ -56,6 +66,26 @@ impl Ring {
     /// The predecessor, if known.
     pub fn predecessor(&self) -> Option<Peer> {
         self.predecessor
+    }
+
+    /// The predecessor followed by the nodes before it, nearest first.
+    pub fn predecessors(&self) -> Vec<Peer> {
+        self.predecessor.iter().chain(&self.earlier).copied().collect()
+    }
+
+    /// Takes `list` (the predecessor's own [`Ring::predecessors`]) as the
+    /// nodes before the predecessor, dropping the local node, suspects,
+    /// duplicates and the overflow.
+    pub fn set_earlier(&mut self, list: &[Peer]) {
+        let mut earlier: Vec<Peer> = Vec::with_capacity(self.max_successors);
+        for p in list {
+            let fresh = p.id != self.local.id && !self.suspects.contains_key(&p.id);
+            let new = self.predecessor.is_none_or(|q| q.id != p.id) && !earlier.iter().any(|q| q.id == p.id);
+            if fresh && new && earlier.len() < self.max_successors {
+                earlier.push(*p);
+            }
+        }
+        self.earlier = earlier;
     }
 
     /// Stored fingers (those that differ from the successor), by bit.
@@ -107,7 +137,11 @@ impl Ring {
         }
         let better = self.predecessor.is_none_or(|p| candidate.id.in_open(&p.id, &self.local.id));
         if better {
+            // The old predecessor now comes before the new one.
+            let mut earlier: Vec<Peer> = self.predecessor.iter().chain(&self.earlier).copied().collect();
+            earlier.retain(|p| p.id != candidate.id);
             self.predecessor = Some(candidate);
+            self.set_earlier(&earlier);
         }
         if self.successors.is_empty() {
             // A ring of one meets its first peer: it is also our successor.
@@ -145,6 +179,7 @@ impl Ring {
     pub fn remove(&mut self, id: &Id) {
         self.successors.retain(|p| p.id != *id);
         self.fingers.retain(|_, p| p.id != *id);
+        self.earlier.retain(|p| p.id != *id);
         if self.predecessor.is_some_and(|p| p.id == *id) {
             self.predecessor = None;
         }
@@ -157,8 +192,14 @@ impl Ring {
 
     /// Every distinct peer known, the local node excluded.
     pub fn known(&self) -> Vec<Peer> {
-        let mut all: Vec<Peer> =
-            self.successors.iter().chain(self.fingers.values()).chain(self.predecessor.iter()).copied().collect();
+        let mut all: Vec<Peer> = self
+            .successors
+            .iter()
+            .chain(self.fingers.values())
+            .chain(self.predecessor.iter())
+            .chain(&self.earlier)
+            .copied()
+            .collect();
         all.sort_unstable_by_key(|p| p.id);
         all.dedup_by_key(|p| p.id);
         all
