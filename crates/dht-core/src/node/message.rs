@@ -22,8 +22,8 @@ pub enum Request<M> {
 pub enum Response<M> {
     /// The overlay's answer.
     Overlay(M),
-    /// The record was taken (`true`: now held; `false`: an equal or newer
-    /// version was already held).
+    /// The record was taken (`true`: now held; `false`: the same version
+    /// was already held).
     Stored(bool),
     /// The record held for the key, if any.
     Value(Option<Record>),
@@ -31,6 +31,10 @@ pub enum Response<M> {
     Refused(Refusal),
     /// Answer to `Ping`.
     Pong,
+    /// The record was not stored because this newer version is held; sent
+    /// back so that a replica that missed writes (one restarted from disk,
+    /// say) catches up from the peers it pushes its old copies to.
+    Newer(Record),
 }
 
 /// Why a node refused a request.

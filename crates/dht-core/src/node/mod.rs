@@ -144,6 +144,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         &self.store
     }
 
+    /// Stops the node and gives back its store: what survives a process
+    /// that ends, when the store is persistent.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// The configuration.
     pub fn config(&self) -> &NodeConfig {
         &self.config
@@ -160,9 +166,16 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     /// Join the network through `peers` (empty: start a new network).
+    /// A node that starts with records (restarted on a persistent store)
+    /// runs its first repair pass soon, once its joins have had time to
+    /// finish, rather than a whole repair interval later: it pushes what it
+    /// holds to the current replicas and catches up on versions it missed.
     pub fn bootstrap(&mut self, peers: &[Peer], now: Time) {
         let actions = self.overlay.bootstrap(peers, now);
         self.apply_actions(actions, now);
+        if !self.store.is_empty() {
+            self.repair.run_first_pass_by(now + self.config.tick_interval * 10);
+        }
     }
 
     /// An incoming request from `from`, answered at once. A request that
@@ -179,9 +192,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Request::Fetch(key) => Response::Value(self.store.get(&key, now)),
             Request::Ping => Response::Pong,
             Request::Store(_) if !self.config.serve_storage => Response::Refused(Refusal::Busy),
-            Request::Store(record) => match self.store.put(record, now) {
-                Ok(outcome) => Response::Stored(outcome == PutOutcome::Stored),
-                Err(e) => Response::Refused(refusal(e)),
+            Request::Store(record) => match (record.key, self.store.put(record, now)) {
+                (key, Ok(PutOutcome::Outdated)) => {
+                    self.store.get(&key, now).map_or(Response::Stored(false), Response::Newer)
+                }
+                (_, Ok(outcome)) => Response::Stored(outcome == PutOutcome::Stored),
+                (_, Err(e)) => Response::Refused(refusal(e)),
             },
         }
     }

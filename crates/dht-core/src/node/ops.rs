@@ -218,7 +218,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     pub(super) fn store_answered(&mut self, op: OpId, answer: Option<Response<O::Message>>, now: Time) {
-        let ok = matches!(answer, Some(Response::Stored(_)));
+        // A replica holding a newer version also took part in the write.
+        let ok = matches!(answer, Some(Response::Stored(_) | Response::Newer(_)));
         if !ok {
             let spare = match self.ops.get_mut(&op) {
                 Some(Operation { phase: Phase::Storing(Storing { retry: Some((record, spares)), .. }), .. }) => {

@@ -52,6 +52,11 @@ impl RepairState {
         }
     }
 
+    /// Brings the next repair pass forward to `at` at the latest.
+    pub(super) fn run_first_pass_by(&mut self, at: Time) {
+        self.next_repair = self.next_repair.min(at);
+    }
+
     pub(super) fn next_due(&self) -> Time {
         self.next_repair.min(self.next_republish)
     }
@@ -121,8 +126,14 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     pub(super) fn repair_answered(&mut self, key: Id, answer: Option<Response<O::Message>>, now: Time) {
+        if let Some(Response::Newer(record)) = &answer {
+            // This copy is behind: take the newer version (the store checks it).
+            if record.key == key {
+                let _ = self.store.put(record.clone(), now);
+            }
+        }
         let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
-        if !matches!(answer, Some(Response::Stored(_))) {
+        if !matches!(answer, Some(Response::Stored(_) | Response::Newer(_))) {
             // A member did not take it: keep the copy; the next pass decides again.
             self.repair.handoffs.remove(&key);
             return;

@@ -56,6 +56,9 @@ struct Slot<O: Overlay> {
     peer: Peer,
     node: Option<Node<O, MemoryStore>>,
     wake_at: Option<Time>,
+    /// The store of a node stopped with [`Simulation::stop`]: its disk,
+    /// kept for [`Simulation::restart`].
+    disk: Option<MemoryStore>,
 }
 
 /// A simulated network of nodes running overlay `O`.
@@ -116,18 +119,25 @@ impl<O: Overlay> Simulation<O> {
     pub fn add_node(&mut self) -> u32 {
         let index = self.slots.len() as u32;
         let peer = Peer::new(self.rng.id(), Address::Memory(index));
-        let overlay = (self.make_overlay)(peer);
-        let seed = Rng::derive(self.config.seed, u64::from(index)).next_u64();
-        let mut node =
-            Node::new(overlay, MemoryStore::new(self.config.node.quota), self.config.node.clone(), seed, self.now);
-        let bootstrap: Vec<Peer> = self.random_live_node().and_then(|i| self.peer(i)).into_iter().collect();
-        node.bootstrap(&bootstrap, self.now);
-        self.slots.push(Slot { peer, node: Some(node), wake_at: None });
-        self.flush(index);
+        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None });
+        self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
         if let Some((lifetime, epoch)) = self.churn {
             self.schedule_failure(index, lifetime, epoch);
         }
         index
+    }
+
+    /// Starts a node in slot `index` on `store`, joining through a random
+    /// live node; `incarnation` varies its random seed between restarts.
+    fn boot(&mut self, index: u32, store: MemoryStore, incarnation: u64) {
+        let Some(peer) = self.peer(index) else { return };
+        let overlay = (self.make_overlay)(peer);
+        let seed = Rng::derive(self.config.seed, incarnation).next_u64();
+        let mut node = Node::new(overlay, store, self.config.node.clone(), seed, self.now);
+        let bootstrap: Vec<Peer> = self.random_live_node().and_then(|i| self.peer(i)).into_iter().collect();
+        node.bootstrap(&bootstrap, self.now);
+        self.slots[index as usize].node = Some(node);
+        self.flush(index);
     }
 
     /// Adds `n` nodes, one every `spacing` of virtual time, then lets the
@@ -155,6 +165,13 @@ impl<O: Overlay> Simulation<O> {
         self.slots.get(index as usize)?.node.as_ref()
     }
 
+    /// The store of node `index`, whether it is up or stopped with its
+    /// store kept ([`Simulation::stop`]).
+    pub fn store(&self, index: u32) -> Option<&MemoryStore> {
+        let slot = self.slots.get(index as usize)?;
+        slot.node.as_ref().map(Node::store).or(slot.disk.as_ref())
+    }
+
     /// The peer of node `index` (also after it went down).
     pub fn peer(&self, index: u32) -> Option<Peer> {
         self.slots.get(index as usize).map(|s| s.peer)
@@ -178,8 +195,30 @@ impl<O: Overlay> Simulation<O> {
     pub fn crash(&mut self, index: u32) {
         if let Some(slot) = self.slots.get_mut(index as usize) {
             slot.node = None;
+            slot.disk = None;
             slot.wake_at = None;
         }
+    }
+
+    /// Stops node `index` without warning, as a killed process: its routing
+    /// state is gone, messages to it vanish, but its store is kept, as on
+    /// disk, for [`Simulation::restart`].
+    pub fn stop(&mut self, index: u32) {
+        if let Some(slot) = self.slots.get_mut(index as usize) {
+            slot.disk = slot.node.take().map(Node::into_store);
+            slot.wake_at = None;
+        }
+    }
+
+    /// Restarts a node stopped with [`Simulation::stop`]: same id, the
+    /// records it held, fresh routing state, joining through a random live
+    /// node. Returns whether there was such a node to restart.
+    pub fn restart(&mut self, index: u32) -> bool {
+        let Some(store) = self.slots.get_mut(index as usize).and_then(|s| s.disk.take()) else { return false };
+        self.trace(&[self.now.0, 5, u64::from(index)]);
+        let incarnation = (u64::from(index) << 32) ^ self.now.0;
+        self.boot(index, store, incarnation);
+        true
     }
 
     /// Crashes `fraction` of the live nodes, chosen at random; returns them.
