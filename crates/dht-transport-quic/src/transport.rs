@@ -272,6 +272,7 @@ impl Transport for QuicTransport {
             return Err(TransportError::Unreachable(format!("{:?} is not a socket address", to.addr)));
         };
         let shared = &self.shared;
+        let mut used = None;
         let exchange = async {
             let conn = match shared.cached(&to.id) {
                 Some(conn) => conn,
@@ -283,6 +284,7 @@ impl Transport for QuicTransport {
                     conn
                 }
             };
+            used = Some((conn.clone(), conn.stats().udp_rx.datagrams));
             let result = async {
                 let (mut send, mut recv) = conn.open_bi().await.map_err(|e| connection_error(&e))?;
                 send.write_all(&frame).await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
@@ -300,7 +302,20 @@ impl Transport for QuicTransport {
             }
             result
         };
-        tokio::time::timeout(timeout, exchange).await.map_err(|_| TransportError::Timeout)?
+        let answer = tokio::time::timeout(timeout, exchange).await;
+        if answer.is_err() {
+            if let Some((conn, received_before)) = used {
+                // Not one datagram in the whole wait: the peer is most likely
+                // gone (a process killed and restarted on the same address
+                // knows nothing of this connection), so the next request
+                // dials afresh instead of waiting for the idle timeout.
+                if conn.stats().udp_rx.datagrams == received_before {
+                    shared.forget(&to.id, &conn);
+                    conn.close(0u32.into(), b"no answer");
+                }
+            }
+        }
+        answer.map_err(|_| TransportError::Timeout)?
     }
 
     async fn accept(&self) -> Option<Incoming> {

@@ -7,6 +7,8 @@
 //! - [`Kademlia`] (feature `kademlia`) and [`Chord`] (feature `chord`).
 //! - [`quic`] (feature `quic`): the QUIC transport and [`quic::start`],
 //!   which runs a node on a UDP socket in one call.
+//! - [`RedbStore`] (feature `redb`): a persistent, crash-safe record store;
+//!   [`quic::start`] keeps records in it whenever a data directory is given.
 //!
 //! ```
 //! use dht::core::{Id, MemoryNetwork, MemoryStore, Node, NodeConfig, Transport};
@@ -36,6 +38,8 @@ pub use dht_kademlia::{Kademlia, KademliaConfig};
 
 #[cfg(feature = "quic")]
 pub mod quic;
+#[cfg(feature = "redb")]
+pub use dht_store_redb::{OpenError as StoreOpenError, RedbStore};
 
 /// The id of a key given as text or bytes: its blake3 hash.
 pub fn key(name: impl AsRef<[u8]>) -> Id {

@@ -1,9 +1,15 @@
 //! Running a node over QUIC in one call: bind, load or create the identity,
-//! find the bootstrap peers by address, start the driver, join.
+//! open the record store, find the bootstrap peers by address, start the
+//! driver, join.
+//!
+//! With a data directory, the node keeps its identity key there
+//! (`node.key`) and, with the `redb` feature, its records (`records.redb`),
+//! so a node restarted on the same directory — after a crash too — comes
+//! back with the same id and every record it had acknowledged.
 
 pub use dht_transport_quic::{Identity, IdentityError, QuicConfig, QuicError, QuicTransport};
 
-use dht_core::{spawn, MemoryStore, Node, NodeConfig, NodeHandle, Overlay, Peer, TransportError};
+use dht_core::{spawn, MemoryStore, Node, NodeConfig, NodeHandle, Overlay, Peer, Store, TransportError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,8 +22,9 @@ pub struct Options {
     pub listen: SocketAddr,
     /// Addresses of nodes to join through; empty starts a new network.
     pub bootstrap: Vec<SocketAddr>,
-    /// Where the node keeps its identity key (`node.key`); `None`: a fresh
-    /// identity for this run only.
+    /// Where the node keeps its identity key (`node.key`) and, with the
+    /// `redb` feature, its records (`records.redb`); `None`: a fresh
+    /// identity and records in memory, for this run only.
     pub data_dir: Option<PathBuf>,
     /// The network id: nodes of other networks are refused.
     pub network: String,
@@ -47,10 +54,14 @@ pub enum StartError {
     /// The identity could not be loaded or created.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// The record store could not be opened.
+    #[cfg(feature = "redb")]
+    #[error(transparent)]
+    Store(#[from] dht_store_redb::OpenError),
     /// The transport could not start.
     #[error(transparent)]
     Quic(#[from] QuicError),
-    /// No bootstrap node answered.
+    /// None of the bootstrap nodes answered (the first failure is given).
     #[error("cannot reach bootstrap node {addr}: {reason}")]
     Bootstrap {
         /// The address tried.
@@ -72,37 +83,67 @@ pub struct Running {
 }
 
 /// Starts a node running overlay `make(peer)` over QUIC and joins it
-/// through the bootstrap addresses.
+/// through the bootstrap addresses. Records live in the data directory
+/// when there is one (feature `redb`), in memory otherwise.
 pub async fn start<O: Overlay>(make: impl FnOnce(Peer) -> O, options: Options) -> Result<Running, StartError> {
+    #[cfg(feature = "redb")]
+    if let Some(dir) = &options.data_dir {
+        create_dir(dir)?;
+        let store = dht_store_redb::RedbStore::open(dir.join("records.redb"), options.node.quota)?;
+        return start_with_store(make, store, options).await;
+    }
+    let store = MemoryStore::new(options.node.quota);
+    start_with_store(make, store, options).await
+}
+
+/// Like [`start`], with a store of the caller's choosing.
+pub async fn start_with_store<O: Overlay, S: Store>(
+    make: impl FnOnce(Peer) -> O,
+    store: S,
+    options: Options,
+) -> Result<Running, StartError> {
     let identity = match &options.data_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StartError::DataDir { path: dir.display().to_string(), reason: e.to_string() })?;
+            create_dir(dir)?;
             Identity::load_or_create(&dir.join("node.key"))?
         }
         None => Identity::generate()?,
     };
     let transport =
         Arc::new(QuicTransport::bind(options.listen, identity, QuicConfig::new(O::NAME, &options.network))?);
-    let mut peers = Vec::new();
-    for addr in &options.bootstrap {
-        let peer = transport
-            .probe(*addr, Duration::from_secs(5))
-            .await
-            .map_err(|reason| StartError::Bootstrap { addr: *addr, reason })?;
-        peers.push(peer);
-    }
+    let peers = reach_bootstrap(&transport, &options.bootstrap).await?;
     let local = dht_core::Transport::local(transport.as_ref());
-    let node = Node::new(
-        make(local),
-        MemoryStore::new(options.node.quota),
-        options.node.clone(),
-        seed_from(&local),
-        dht_core::driver::wall_clock(),
-    );
+    let node = Node::new(make(local), store, options.node.clone(), seed_from(&local), dht_core::driver::wall_clock());
     let handle = spawn(node, transport.clone());
     handle.bootstrap(peers).await.map_err(|_| StartError::Stopped)?;
     Ok(Running { handle, transport })
+}
+
+fn create_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StartError::DataDir { path: dir.display().to_string(), reason: e.to_string() })
+}
+
+/// The peers behind the bootstrap addresses that answer. Joining needs only
+/// one: the start fails only when none answers (or a node of another
+/// network or overlay does, which is a configuration error).
+async fn reach_bootstrap(transport: &QuicTransport, addrs: &[SocketAddr]) -> Result<Vec<Peer>, StartError> {
+    let mut peers = Vec::new();
+    let mut first_failure = None;
+    for addr in addrs {
+        match transport.probe(*addr, Duration::from_secs(5)).await {
+            Ok(peer) => peers.push(peer),
+            Err(reason @ TransportError::WrongPeer(_)) => return Err(StartError::Bootstrap { addr: *addr, reason }),
+            Err(reason) => {
+                tracing::warn!(%addr, error = %reason, "bootstrap node did not answer");
+                first_failure.get_or_insert(StartError::Bootstrap { addr: *addr, reason });
+            }
+        }
+    }
+    match first_failure {
+        Some(failure) if peers.is_empty() => Err(failure),
+        _ => Ok(peers),
+    }
 }
 
 fn seed_from(peer: &Peer) -> u64 {

@@ -1,12 +1,12 @@
 //! `dht demo`: a local network over real QUIC sockets on 127.0.0.1.
 
+use crate::measure::{percentile, Progress};
 use crate::OverlayKind;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use dht::core::{NodeConfig, NodeHandle, Overlay, Peer};
 use dht::quic::{self, Options};
 use dht::{Chord, ChordConfig, Id, Kademlia, KademliaConfig};
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -31,42 +31,14 @@ struct Phase {
 }
 
 impl Phase {
-    fn percentile(v: &[f64], p: f64) -> f64 {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v.get(((p / 100.0 * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1)) - 1).copied().unwrap_or(0.0)
-    }
-
     fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "ok": self.ok, "total": self.total,
             "success_rate": self.ok as f64 / self.total.max(1) as f64,
-            "latency_ms_p50": Phase::percentile(&self.latencies_ms, 50.0),
-            "latency_ms_p99": Phase::percentile(&self.latencies_ms, 99.0),
+            "latency_ms_p50": percentile(&self.latencies_ms, 50.0),
+            "latency_ms_p99": percentile(&self.latencies_ms, 99.0),
             "hops_mean": (!self.hops.is_empty()).then(|| self.hops.iter().sum::<f64>() / self.hops.len() as f64),
         })
-    }
-}
-
-struct Progress {
-    shown: bool,
-}
-
-impl Progress {
-    fn new(json: bool) -> Progress {
-        Progress { shown: !json && std::io::stderr().is_terminal() }
-    }
-
-    fn show(&self, what: &str, done: usize, total: usize) {
-        if self.shown {
-            let width = 30;
-            let filled = width * done / total.max(1);
-            eprint!("\r{what:<22} [{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
-            let _ = std::io::stderr().flush();
-            if done == total {
-                eprintln!();
-            }
-        }
     }
 }
 

@@ -5,12 +5,15 @@
 
 mod client;
 mod demo;
+mod measure;
 mod node;
+mod soak;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "dht", version, about = "Distributed hash tables over QUIC: Kademlia and Chord")]
@@ -51,9 +54,13 @@ enum Command {
         /// A node to join through (repeatable); none starts a new network.
         #[arg(long)]
         bootstrap: Vec<SocketAddr>,
-        /// Directory for the node's identity key.
+        /// Directory for the node's identity key and records (kept across
+        /// restarts); without it, records live in memory only.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Seconds between two checks that every held key is on its replicas.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        repair_interval: u64,
     },
     /// Store a value under a key.
     Put {
@@ -83,6 +90,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Endurance run on 127.0.0.1: node processes are killed (SIGKILL) and
+    /// restarted on their data directories while puts and gets go on; then
+    /// every acknowledged write is read back. Prints one JSON line.
+    Soak(soak::SoakArgs),
     /// Start a local network over QUIC on 127.0.0.1, put keys, get them back,
     /// stop a quarter of the nodes, get them back again, and print a summary.
     Demo {
@@ -116,7 +127,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Node { net, listen, bootstrap, data_dir } => node::run(net, listen, bootstrap, data_dir).await,
+            Command::Node { net, listen, bootstrap, data_dir, repair_interval } => {
+                node::run(net, listen, bootstrap, data_dir, Duration::from_secs(repair_interval)).await
+            }
+            Command::Soak(args) => soak::run(args).await,
             Command::Put { net, bootstrap, key, value, json } => client::put(net, bootstrap, key, value, json).await,
             Command::Get { net, bootstrap, key, json } => client::get(net, bootstrap, key, json).await,
             Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,

@@ -2,6 +2,7 @@
 
 use crate::{NetworkArgs, OverlayKind};
 use anyhow::Context;
+use dht::core::NodeConfig;
 use dht::quic::{self, Options};
 use dht::{Chord, ChordConfig, Kademlia, KademliaConfig};
 use std::net::SocketAddr;
@@ -13,17 +14,21 @@ pub async fn run(
     listen: SocketAddr,
     bootstrap: Vec<SocketAddr>,
     data_dir: Option<PathBuf>,
+    repair_interval: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &data_dir {
         check_writable(dir)?;
     }
-    let options = Options { bootstrap, data_dir, network: net.network.clone(), ..Options::new(listen) };
+    let node = NodeConfig { repair_interval, ..NodeConfig::default() };
+    let options = Options { bootstrap, data_dir, network: net.network.clone(), node, ..Options::new(listen) };
     let running = match net.overlay {
         OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
         OverlayKind::Chord => quic::start(|p| Chord::new(p, ChordConfig::default()), options).await,
     }?;
     let me = running.handle.local();
     println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
+    // Whoever reads this line (a supervisor, the soak command) sees it at once.
+    std::io::Write::flush(&mut std::io::stdout()).context("writing to stdout")?;
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     eprintln!("leaving: handing records to their next owners");
     running.handle.leave().await.ok();
