@@ -2,56 +2,10 @@
 //! on 127.0.0.1, real data directories.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{dht, free_addr, run, start_node, stderr, temp_dir};
 use std::time::Duration;
-
-fn dht() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dht"))
-}
-
-/// A free UDP port on 127.0.0.1.
-fn free_addr() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-/// A running `dht node`; killed when dropped.
-struct NodeProcess {
-    child: Child,
-    first_line: String,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node(args: &[&str]) -> NodeProcess {
-    let mut child = dht().arg("node").args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("starts");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    // The first line says the node is up; bounded by the node failing.
-    BufReader::new(stdout).read_line(&mut line).expect("reads");
-    assert!(line.contains("listening"), "node did not start: {line:?}");
-    NodeProcess { child, first_line: line }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("dht-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// Kademlia only: with Chord, a get through the command line right after a
 /// put still fails now and then (the ring adopts the short-lived client
@@ -137,4 +91,14 @@ fn a_node_of_another_overlay_or_network_is_refused_by_name() {
         assert!(!out.status.success());
         assert!(stderr(&out).contains("another network or overlay"), "{}", stderr(&out));
     }
+}
+
+#[test]
+fn a_data_dir_in_use_by_another_node_is_refused_with_a_clear_error() {
+    let dir = temp_dir("in-use");
+    let _first = start_node(&["--listen", &free_addr().to_string(), "--data-dir", dir.to_str().unwrap()]);
+    let second = run(dht().args(["node", "--listen", &free_addr().to_string(), "--data-dir", dir.to_str().unwrap()]));
+    assert!(!second.status.success());
+    assert!(stderr(&second).contains("in use by another process"), "{}", stderr(&second));
+    assert!(!stderr(&second).contains("panicked"));
 }
