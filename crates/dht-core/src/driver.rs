@@ -221,7 +221,11 @@ impl<O: Overlay, S: Store> Driver<O, S> {
                 return;
             }
         };
-        let response = self.node.handle_request(&incoming.from, request, wall_clock());
+        let response = if incoming.client {
+            self.node.handle_client_request(&incoming.from, request, wall_clock())
+        } else {
+            self.node.handle_request(&incoming.from, request, wall_clock())
+        };
         match wire::encode(O::NAME, &response) {
             Ok(frame) => incoming.reply.respond(Bytes::from(frame)),
             Err(e) => tracing::warn!(error = %e, "could not encode a response"),

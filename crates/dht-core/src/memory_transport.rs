@@ -72,7 +72,7 @@ impl Transport for MemoryTransport {
     async fn request(&self, to: &Peer, frame: Bytes, timeout: Duration) -> Result<Bytes, TransportError> {
         let inbox = self.network.inbox(to.addr).ok_or_else(|| TransportError::Unreachable(format!("{:?}", to.addr)))?;
         let (reply, answer) = Responder::channel();
-        let incoming = Incoming { from: self.local, frame, reply };
+        let incoming = Incoming { from: self.local, frame, reply, client: false };
         inbox.send(incoming).await.map_err(|_| TransportError::Unreachable(format!("{:?}", to.addr)))?;
         match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(frame)) => Ok(frame),

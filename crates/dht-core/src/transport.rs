@@ -64,6 +64,10 @@ pub struct Incoming {
     pub frame: Bytes,
     /// Where the answer goes.
     pub reply: Responder,
+    /// The sender said it is a client (it routes and stores nothing, and
+    /// may be gone in a second): it is answered but never taken into
+    /// routing state.
+    pub client: bool,
 }
 
 /// Request/response messaging between peers. Object-safe, so a node can run

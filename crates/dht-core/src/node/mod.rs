@@ -11,6 +11,7 @@
 //! simulator both drive it this way.
 
 mod config;
+mod lost;
 mod message;
 mod ops;
 mod repair;
@@ -21,6 +22,7 @@ pub use message::{Refusal, Request, Response};
 pub use ops::{Event, OpError, OpId, OpOutcome, OpStats};
 
 use crate::{Action, Id, Overlay, Peer, PutOutcome, Record, Rng, Store, StoreError, Time};
+use lost::LostPeers;
 use ops::Operation;
 use repair::RepairState;
 use rtt::RttEstimator;
@@ -98,6 +100,7 @@ pub struct Node<O: Overlay, S: Store> {
     next_tick: Time,
     next_overlay_tick: Time,
     repair: RepairState,
+    lost: LostPeers,
     rtt: RttEstimator,
     stats: NodeStats,
     leaving: bool,
@@ -123,6 +126,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             repair,
+            lost: LostPeers::default(),
             rtt: RttEstimator::default(),
             stats: NodeStats::default(),
             leaving: false,
@@ -182,10 +186,27 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// would store an invalid record, or go over a quota, is refused and
     /// changes nothing.
     pub fn handle_request(&mut self, from: &Peer, request: Request<O::Message>, now: Time) -> Response<O::Message> {
+        self.answer(from, request, false, now)
+    }
+
+    /// A request from a client node (see [`NodeConfig::serve_storage`]),
+    /// answered like any other, but the client is not taken for a peer: it
+    /// would sit in routing state and replica sets long after it exited.
+    pub fn handle_client_request(
+        &mut self,
+        from: &Peer,
+        request: Request<O::Message>,
+        now: Time,
+    ) -> Response<O::Message> {
+        self.answer(from, request, true, now)
+    }
+
+    fn answer(&mut self, from: &Peer, request: Request<O::Message>, client: bool, now: Time) -> Response<O::Message> {
         self.stats.requests_received += 1;
-        if from.id != self.local().id {
+        if from.id != self.local().id && !client {
             self.overlay.peer_alive(from, now);
             self.repair.heard_from(&from.id, now);
+            self.lost.heard(&from.id);
         }
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
@@ -208,6 +229,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         self.rtt.observe(now.since(pending.sent));
         self.overlay.peer_alive(&pending.to, now);
         self.repair.heard_from(&pending.to.id, now);
+        self.lost.heard(&pending.to.id);
         match pending.purpose {
             Purpose::Overlay => {
                 if let Response::Overlay(m) = response {
@@ -228,6 +250,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let Some(pending) = self.take_pending(id) else { return };
         self.stats.failures += 1;
         self.overlay.peer_failed(&pending.to, now);
+        self.lost.failed(pending.to, now);
         match pending.purpose {
             Purpose::Overlay => {}
             Purpose::Lookup(op) => self.lookup_answered(op, &pending.to, None, now),

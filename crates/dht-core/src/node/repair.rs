@@ -10,6 +10,9 @@
 //! replica peer not heard from since the last pass. A silent one is reported
 //! to the overlay, drops out of the view, and the next pass re-creates its
 //! copies elsewhere.
+//!
+//! Each pass also pings a few peers that failed earlier (see `lost`), so
+//! that the two sides of a healed partition find each other again.
 
 use super::ops::{Operation, Phase, Storing};
 use super::{Node, NodeConfig, OpId, Purpose, Request, Response};
@@ -108,6 +111,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
         }
         self.probe_silent(watched, now);
+        for peer in self.lost.due_for_probe(now) {
+            self.send(peer, Request::Ping, Purpose::Probe, now);
+        }
     }
 
     /// Pings the replica peers not heard from within a repair interval, and
