@@ -17,10 +17,21 @@ pub struct ChordConfig {
     /// never takes a place on the ring, so a short-lived process (a
     /// command-line `put`) leaves no hole behind when it exits.
     pub client: bool,
+    /// Requests in a row a peer must fail before it is dropped from the
+    /// ring view (default 2): one lost datagram on a lossy link is not a
+    /// dead node, and dropping live successors thins the lists lookups
+    /// need.
+    pub failures_to_drop: u8,
 }
 
 impl Default for ChordConfig {
     fn default() -> ChordConfig {
-        ChordConfig { successors: 16, stabilize_interval: Duration::from_secs(5), next_hops: 3, client: false }
+        ChordConfig {
+            successors: 16,
+            stabilize_interval: Duration::from_secs(5),
+            next_hops: 3,
+            client: false,
+            failures_to_drop: 2,
+        }
     }
 }

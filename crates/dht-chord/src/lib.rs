@@ -36,6 +36,7 @@ pub use ring::Ring;
 
 use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Stabilization rounds a failed peer stays suspect: long enough for news
@@ -88,6 +89,9 @@ pub struct Chord {
     next_finger: u16,
     /// Ticks run so far: the clock suspicions age by.
     rounds: u64,
+    /// Requests in a row each peer has failed, and the round of the last
+    /// failure, for peers that failed lately.
+    failures: BTreeMap<Id, (u8, u64)>,
 }
 
 impl Chord {
@@ -100,6 +104,7 @@ impl Chord {
             joined: false,
             next_finger: 255,
             rounds: 0,
+            failures: BTreeMap::new(),
         }
     }
 
@@ -305,6 +310,8 @@ impl Overlay for Chord {
     fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
         self.rounds += 1;
         self.ring.expire_suspects(self.rounds.saturating_sub(SUSPECT_ROUNDS));
+        let recent = self.rounds.saturating_sub(SUSPECT_ROUNDS);
+        self.failures.retain(|_, (_, last)| *last >= recent);
         if self.config.client {
             return Vec::new();
         }
@@ -340,6 +347,7 @@ impl Overlay for Chord {
     }
 
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
+        self.failures.remove(&peer.id);
         self.ring.clear_suspicion(&peer.id);
         // A live node between us and our successor is a better successor.
         if self.joined && !self.ring.successors().is_empty() {
@@ -348,6 +356,13 @@ impl Overlay for Chord {
     }
 
     fn peer_failed(&mut self, peer: &Peer, _now: Time) {
+        let (failures, last) = self.failures.entry(peer.id).or_insert((0, self.rounds));
+        *failures = failures.saturating_add(1);
+        *last = self.rounds;
+        if *failures < self.config.failures_to_drop {
+            return;
+        }
+        self.failures.remove(&peer.id);
         self.ring.fail(&peer.id, self.rounds);
         self.bootstrap.retain(|p| p.id != peer.id);
     }

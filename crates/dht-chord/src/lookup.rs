@@ -2,7 +2,9 @@
 //! the key; it either answers with the key's successors (it is the key's
 //! predecessor, or its owner) or names closer nodes to ask next. One request
 //! is in flight at a time, as in the paper; a node that does not answer is
-//! replaced by the next-best candidate rather than ending the lookup.
+//! asked once more (a lost datagram or a slow handshake is not a dead
+//! node), then replaced by the next-best candidate rather than ending the
+//! lookup.
 
 use crate::ChordMessage;
 use dht_core::{Id, Lookup, LookupOutcome, Peer};
@@ -21,7 +23,12 @@ struct Candidate {
     peer: Peer,
     state: State,
     depth: u32,
+    /// Times it was asked.
+    asked: u8,
 }
+
+/// Times a candidate is asked before it counts as failed.
+const ASKS: u8 = 2;
 
 /// A Chord lookup in progress.
 #[derive(Debug)]
@@ -54,6 +61,7 @@ impl ChordLookup {
                 peer,
                 state: State::NotAsked,
                 depth,
+                asked: 0,
             });
         }
     }
@@ -72,6 +80,7 @@ impl Lookup for ChordLookup {
         }
         let Some(next) = self.candidates.values_mut().find(|c| c.state == State::NotAsked) else { return Vec::new() };
         next.state = State::Waiting;
+        next.asked += 1;
         self.waiting = true;
         self.messages += 1;
         vec![(next.peer, ChordMessage::FindSuccessor(self.target))]
@@ -99,7 +108,7 @@ impl Lookup for ChordLookup {
     fn on_failure(&mut self, from: &Peer) {
         if let Some(c) = self.candidate_mut(from) {
             if c.state == State::Waiting {
-                c.state = State::Failed;
+                c.state = if c.asked < ASKS { State::NotAsked } else { State::Failed };
                 self.waiting = false;
             }
         }
@@ -130,20 +139,24 @@ mod tests {
         lookup.on_response(&p(10), ChordMessage::Closer(vec![p(90), p(60)]));
         assert_eq!(lookup.poll()[0].0, p(90));
         lookup.on_failure(&p(90));
-        assert_eq!(lookup.poll()[0].0, p(60), "the next best after a silent node");
+        assert_eq!(lookup.poll()[0].0, p(90), "a silent node is asked a second time");
+        lookup.on_failure(&p(90));
+        assert_eq!(lookup.poll()[0].0, p(60), "the next best after a node silent twice");
         lookup.on_response(&p(60), ChordMessage::Successors(vec![p(110), p(120)]));
         assert!(lookup.is_done());
         let out = lookup.outcome();
         assert_eq!(out.closest, vec![p(110), p(120)]);
         assert_eq!(out.hops, 2);
-        assert_eq!(out.messages, 3);
+        assert_eq!(out.messages, 4);
     }
 
     #[test]
     fn ends_empty_when_every_candidate_fails() {
         let mut lookup = ChordLookup::new(p(50).id, vec![p(10)]);
-        lookup.poll();
-        lookup.on_failure(&p(10));
+        for _ in 0..ASKS {
+            assert_eq!(lookup.poll().len(), 1);
+            lookup.on_failure(&p(10));
+        }
         assert!(lookup.poll().is_empty());
         assert!(lookup.is_done());
         assert!(lookup.outcome().closest.is_empty());
