@@ -1,5 +1,7 @@
 //! Settings of the QUIC transport.
 
+use crate::faults::FaultPlan;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of a [`crate::QuicTransport`].
@@ -17,8 +19,21 @@ pub struct QuicConfig {
     pub max_connections: usize,
     /// A connection with no traffic for this long is closed (default 30 s).
     pub idle_timeout: Duration,
+    /// Round-trip time assumed before one is measured (default 100 ms). It
+    /// sets how soon a lost handshake packet is sent again (about three
+    /// times this); QUIC's own default of 333 ms makes a lost packet during
+    /// a handshake outlast the node's request timeouts on a LAN. Raise it
+    /// for links slower than that.
+    pub initial_rtt: Duration,
     /// How long `close` waits for requests being answered (default 2 s).
     pub drain_timeout: Duration,
+    /// This node is a client (default `false`): it says so in ALPN, and
+    /// the nodes it talks to answer it without taking it into their routing
+    /// state (see `Incoming::client`).
+    pub client: bool,
+    /// For tests: send every datagram through this plan of losses, delays
+    /// and partitions (default none). See [`crate::faults`].
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 impl QuicConfig {
@@ -30,12 +45,28 @@ impl QuicConfig {
             max_streams: 256,
             max_connections: 4096,
             idle_timeout: Duration::from_secs(30),
+            initial_rtt: Duration::from_millis(100),
             drain_timeout: Duration::from_secs(2),
+            client: false,
+            faults: None,
         }
     }
 
-    /// The ALPN protocol name: `dht/<version>/<overlay>/<network>`.
+    /// The ALPN protocol name: `dht/<version>/<overlay>/<network>`, with
+    /// `/client` appended for a client.
     pub fn alpn(&self) -> Vec<u8> {
-        format!("dht/{}/{}/{}", dht_core::wire::PROTOCOL_VERSION, self.overlay, self.network).into_bytes()
+        let name = format!("dht/{}/{}/{}", dht_core::wire::PROTOCOL_VERSION, self.overlay, self.network);
+        if self.client {
+            format!("{name}/client").into_bytes()
+        } else {
+            name.into_bytes()
+        }
+    }
+
+    /// The protocols a listener accepts: its own, and its own as a client's.
+    pub(crate) fn accepted_alpns(&self) -> [Vec<u8>; 2] {
+        let server = QuicConfig { client: false, ..self.clone() };
+        let client = QuicConfig { client: true, ..self.clone() };
+        [server.alpn(), client.alpn()]
     }
 }

@@ -7,6 +7,8 @@
 //!   peer; one bidirectional stream per request; frame-size, stream and
 //!   connection limits; idle timeout; graceful close.
 //! - [`QuicConfig`]: the network id and overlay carried in ALPN, and limits.
+//! - [`faults`]: for tests, a socket that loses, delays, reorders and
+//!   duplicates datagrams and partitions the network, in user space.
 //!
 //! Both sides present certificates. The dialer accepts only the peer whose
 //! key hashes to the id it meant to reach; the listener learns the caller's
@@ -21,6 +23,7 @@
 //! ```
 
 mod config;
+pub mod faults;
 pub mod identity;
 mod transport;
 mod verify;

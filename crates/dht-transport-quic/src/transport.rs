@@ -2,6 +2,7 @@
 //! on one UDP socket; one connection per peer, reused for every request;
 //! one bidirectional stream per request.
 
+use crate::faults::{FaultPlan, FaultySocket};
 use crate::identity::{id_from_certificate, Identity};
 use crate::verify::PeerVerifier;
 use crate::QuicConfig;
@@ -15,7 +16,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+
+/// How a handshake ended.
+type Dialed = Result<quinn::Connection, TransportError>;
 
 /// The name every node presents as TLS server name; identities are checked
 /// by key, not by name.
@@ -54,6 +58,10 @@ struct Shared {
     provider: Arc<CryptoProvider>,
     transport: Arc<quinn::TransportConfig>,
     connections: Mutex<HashMap<Id, quinn::Connection>>,
+    /// Handshakes under way, by peer: a request that gives up waiting
+    /// leaves the handshake running, and the next request to the peer
+    /// waits for the same one instead of starting over.
+    dialing: Mutex<HashMap<Id, watch::Receiver<Option<Dialed>>>>,
     incoming: mpsc::Sender<Incoming>,
     answering: AtomicUsize,
 }
@@ -76,10 +84,12 @@ impl QuicTransport {
             .max_concurrent_bidi_streams(config.max_streams.into())
             .max_concurrent_uni_streams(0u32.into())
             .max_idle_timeout(quinn::IdleTimeout::try_from(config.idle_timeout).ok())
-            .keep_alive_interval(Some(config.idle_timeout / 3));
+            .keep_alive_interval(Some(config.idle_timeout / 3))
+            .initial_rtt(config.initial_rtt);
         let transport = Arc::new(transport);
         let server = server_config(&provider, &identity, &config, transport.clone())?;
-        let endpoint = quinn::Endpoint::server(server, addr).map_err(|source| QuicError::Bind { addr, source })?;
+        let endpoint = endpoint(server, addr, identity.reset_secret(), config.faults.clone())
+            .map_err(|source| QuicError::Bind { addr, source })?;
         let local_addr = endpoint.local_addr().map_err(|source| QuicError::Bind { addr, source })?;
         let (tx, rx) = mpsc::channel(1024);
         let shared = Arc::new(Shared {
@@ -90,6 +100,7 @@ impl QuicTransport {
             provider,
             transport,
             connections: Mutex::new(HashMap::new()),
+            dialing: Mutex::new(HashMap::new()),
             incoming: tx,
             answering: AtomicUsize::new(0),
         });
@@ -110,6 +121,24 @@ impl QuicTransport {
     }
 }
 
+/// A server endpoint on `addr` whose stateless resets are keyed by
+/// `reset_secret` (stable across restarts of one identity), its datagrams
+/// passing through `faults` if set.
+fn endpoint(
+    server: quinn::ServerConfig,
+    addr: SocketAddr,
+    reset_secret: [u8; 32],
+    faults: Option<Arc<FaultPlan>>,
+) -> std::io::Result<quinn::Endpoint> {
+    let runtime: Arc<dyn quinn::Runtime> = Arc::new(quinn::TokioRuntime);
+    let mut socket = runtime.wrap_udp_socket(std::net::UdpSocket::bind(addr)?)?;
+    if let Some(plan) = faults {
+        socket = Arc::new(FaultySocket::new(socket, plan)?);
+    }
+    let reset_key = Arc::new(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &reset_secret));
+    quinn::Endpoint::new_with_abstract_socket(quinn::EndpointConfig::new(reset_key), Some(server), socket, runtime)
+}
+
 fn server_config(
     provider: &Arc<CryptoProvider>,
     identity: &Identity,
@@ -123,7 +152,7 @@ fn server_config(
         .with_client_cert_verifier(Arc::new(PeerVerifier::new(provider.clone(), None)))
         .with_single_cert(vec![identity.certificate()], identity.private_key())
         .map_err(tls)?;
-    crypto.alpn_protocols = vec![config.alpn()];
+    crypto.alpn_protocols = config.accepted_alpns().to_vec();
     let crypto = QuicServerConfig::try_from(crypto).map_err(|e| QuicError::Tls(e.to_string()))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     server.transport_config(transport);
@@ -179,6 +208,36 @@ impl Shared {
     }
 }
 
+/// A connection to `to`: joins the handshake already under way to it, or
+/// starts one in a task of its own that caches the connection when done.
+#[allow(clippy::disallowed_methods)] // I/O edge: the handshake outlives a request that stops waiting
+async fn connect(shared: &Arc<Shared>, to: Peer, addr: SocketAddr) -> Dialed {
+    let mut done = {
+        let mut dialing = shared.dialing.lock().unwrap_or_else(PoisonError::into_inner);
+        match dialing.get(&to.id) {
+            Some(rx) => rx.clone(),
+            None => {
+                let (tx, rx) = watch::channel(None);
+                dialing.insert(to.id, rx.clone());
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let dialed = shared.dial(addr, Some(to.id)).await;
+                    if let Ok(conn) = &dialed {
+                        if shared.keep(to.id, conn.clone()) {
+                            spawn_serve(shared.clone(), conn.clone(), to);
+                        }
+                    }
+                    shared.dialing.lock().unwrap_or_else(PoisonError::into_inner).remove(&to.id);
+                    let _ = tx.send(Some(dialed));
+                });
+                rx
+            }
+        }
+    };
+    let dialed = done.wait_for(Option::is_some).await.map_err(|_| TransportError::Closed)?;
+    dialed.clone().unwrap_or(Err(TransportError::Closed))
+}
+
 fn peer_id(conn: &quinn::Connection) -> Option<Id> {
     let identity = conn.peer_identity()?;
     let certs = identity.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok()?;
@@ -214,8 +273,9 @@ async fn accept_loop(shared: Arc<Shared>) {
                 return;
             };
             let peer = Peer::new(id, Address::Socket(conn.remote_address()));
+            let client = alpn(&conn).is_some_and(|p| p.ends_with(b"/client"));
             if shared.keep(id, conn.clone()) {
-                serve(shared, conn, peer).await;
+                serve(shared, conn, peer, client).await;
             }
         });
     }
@@ -223,20 +283,33 @@ async fn accept_loop(shared: Arc<Shared>) {
 
 #[allow(clippy::disallowed_methods)] // I/O edge
 fn spawn_serve(shared: Arc<Shared>, conn: quinn::Connection, peer: Peer) {
-    tokio::spawn(serve(shared, conn, peer));
+    // A peer this node dialed listens, so it is not a client.
+    tokio::spawn(serve(shared, conn, peer, false));
+}
+
+/// The protocol the handshake settled on.
+fn alpn(conn: &quinn::Connection) -> Option<Vec<u8>> {
+    let data = conn.handshake_data()?;
+    data.downcast::<quinn::crypto::rustls::HandshakeData>().ok()?.protocol
 }
 
 /// Answers the requests a peer opens on one connection, each stream in a
 /// task of its own.
 #[allow(clippy::disallowed_methods)] // I/O edge
-async fn serve(shared: Arc<Shared>, conn: quinn::Connection, peer: Peer) {
+async fn serve(shared: Arc<Shared>, conn: quinn::Connection, peer: Peer, client: bool) {
     while let Ok((send, recv)) = conn.accept_bi().await {
-        tokio::spawn(answer(shared.clone(), peer, send, recv));
+        tokio::spawn(answer(shared.clone(), peer, client, send, recv));
     }
     shared.forget(&peer.id, &conn);
 }
 
-async fn answer(shared: Arc<Shared>, from: Peer, mut send: quinn::SendStream, mut recv: quinn::RecvStream) {
+async fn answer(
+    shared: Arc<Shared>,
+    from: Peer,
+    client: bool,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) {
     let limit = wire::MAX_FRAME_BYTES + wire::LENGTH_PREFIX_BYTES;
     let Ok(frame) = recv.read_to_end(limit).await else {
         // Oversized or broken: refuse the stream, keep the connection.
@@ -245,7 +318,7 @@ async fn answer(shared: Arc<Shared>, from: Peer, mut send: quinn::SendStream, mu
     };
     shared.answering.fetch_add(1, Ordering::SeqCst);
     let (reply, answer) = Responder::channel();
-    let delivered = shared.incoming.send(Incoming { from, frame: Bytes::from(frame), reply }).await.is_ok();
+    let delivered = shared.incoming.send(Incoming { from, frame: Bytes::from(frame), reply, client }).await.is_ok();
     match answer.await {
         Ok(frame) if delivered => {
             let _ = send.write_all(&frame).await;
@@ -272,19 +345,11 @@ impl Transport for QuicTransport {
             return Err(TransportError::Unreachable(format!("{:?} is not a socket address", to.addr)));
         };
         let shared = &self.shared;
-        let mut used = None;
         let exchange = async {
             let conn = match shared.cached(&to.id) {
                 Some(conn) => conn,
-                None => {
-                    let conn = shared.dial(addr, Some(to.id)).await?;
-                    if shared.keep(to.id, conn.clone()) {
-                        spawn_serve(shared.clone(), conn.clone(), *to);
-                    }
-                    conn
-                }
+                None => connect(shared, *to, addr).await?,
             };
-            used = Some((conn.clone(), conn.stats().udp_rx.datagrams));
             let result = async {
                 let (mut send, mut recv) = conn.open_bi().await.map_err(|e| connection_error(&e))?;
                 send.write_all(&frame).await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
@@ -302,20 +367,7 @@ impl Transport for QuicTransport {
             }
             result
         };
-        let answer = tokio::time::timeout(timeout, exchange).await;
-        if answer.is_err() {
-            if let Some((conn, received_before)) = used {
-                // Not one datagram in the whole wait: the peer is most likely
-                // gone (a process killed and restarted on the same address
-                // knows nothing of this connection), so the next request
-                // dials afresh instead of waiting for the idle timeout.
-                if conn.stats().udp_rx.datagrams == received_before {
-                    shared.forget(&to.id, &conn);
-                    conn.close(0u32.into(), b"no answer");
-                }
-            }
-        }
-        answer.map_err(|_| TransportError::Timeout)?
+        tokio::time::timeout(timeout, exchange).await.map_err(|_| TransportError::Timeout)?
     }
 
     async fn accept(&self) -> Option<Incoming> {

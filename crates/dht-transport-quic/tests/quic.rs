@@ -123,3 +123,21 @@ async fn an_oversized_frame_is_refused_before_it_is_sent() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_learns_whether_the_caller_is_a_client() {
+    within(Duration::from_secs(20), async {
+        let server = quic(Kademlia::NAME, "t");
+        for client in [false, true] {
+            let config = QuicConfig { client, ..QuicConfig::new(Kademlia::NAME, "t") };
+            let caller = QuicTransport::bind(loopback(), Identity::generate().expect("key"), config).expect("bind");
+            let target = server.local();
+            let ask = tokio::spawn(async move { caller.request(&target, fetch_frame(), Duration::from_secs(5)).await });
+            let incoming = server.accept().await.expect("a request");
+            assert_eq!(incoming.client, client, "the caller is a client exactly when it says so");
+            incoming.reply.respond(Bytes::from_static(b"ok"));
+            ask.await.expect("request task").expect("answered");
+        }
+    })
+    .await;
+}
