@@ -109,8 +109,9 @@ pub async fn start_with_store<O: Overlay, S: Store>(
         }
         None => Identity::generate()?,
     };
-    let transport =
-        Arc::new(QuicTransport::bind(options.listen, identity, QuicConfig::new(O::NAME, &options.network))?);
+    let mut quic = QuicConfig::new(O::NAME, &options.network);
+    quic.client = !options.node.serve_storage;
+    let transport = Arc::new(QuicTransport::bind(options.listen, identity, quic)?);
     let peers = reach_bootstrap(&transport, &options.bootstrap).await?;
     let local = dht_core::Transport::local(transport.as_ref());
     let node = Node::new(make(local), store, options.node.clone(), seed_from(&local), dht_core::driver::wall_clock());

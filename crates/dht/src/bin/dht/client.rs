@@ -17,16 +17,17 @@ const RETRY_AFTER: Duration = Duration::from_secs(7);
 const RETRIES: usize = 2;
 
 async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Running> {
-    let listen = if bootstrap.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" };
-    let mut options = Options::new(listen.parse()?);
+    let mut options = Options::new(client_listen(bootstrap));
     options.bootstrap = vec![bootstrap];
     options.network = net.network.clone();
-    // A one-shot client would rather wait than fail: its first contact with
-    // each node includes a QUIC handshake.
+    // A one-shot client has measured no round trip yet and its first
+    // contact with each node includes a QUIC handshake: it waits a second
+    // before counting a node silent, not the quarter second a running node
+    // allows.
     options.node = NodeConfig {
         serve_storage: false,
-        min_request_timeout: Duration::from_secs(3),
-        request_timeout: Duration::from_secs(5),
+        min_request_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(3),
         ..NodeConfig::default()
     };
     let running = match net.overlay {
@@ -38,6 +39,19 @@ async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Run
     // Let the join lookup finish before the first operation.
     tokio::time::sleep(Duration::from_millis(300)).await;
     Ok(running)
+}
+
+/// Where a client listens: loopback to reach a node on loopback, any
+/// interface of the same family otherwise (a loopback socket cannot send to
+/// another interface's address).
+fn client_listen(bootstrap: SocketAddr) -> SocketAddr {
+    let ip: std::net::IpAddr = match (bootstrap.ip().is_loopback(), bootstrap.is_ipv6()) {
+        (true, false) => std::net::Ipv4Addr::LOCALHOST.into(),
+        (true, true) => std::net::Ipv6Addr::LOCALHOST.into(),
+        (false, false) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        (false, true) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    SocketAddr::new(ip, 0)
 }
 
 pub async fn put(
@@ -56,6 +70,7 @@ pub async fn put(
         if !matches!(acks, Err(DriverError::Op(OpError::QuorumNotReached { .. } | OpError::NoPeers))) {
             break;
         }
+        tracing::info!(result = ?acks, "put failed; retrying after {RETRY_AFTER:?}");
         tokio::time::sleep(RETRY_AFTER).await;
         acks = running.handle.put(dht::key(&key), value.clone()).await;
     }
@@ -79,6 +94,7 @@ pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: boo
         // The ring may still be closing the gap a just-finished client left
         // (Chord adopts live senders as successors); retries a
         // stabilization round apart ride that out.
+        tracing::info!(result = ?found, "get failed; retrying after {RETRY_AFTER:?}");
         tokio::time::sleep(RETRY_AFTER).await;
         found = running.handle.get(dht::key(&key)).await;
     }
