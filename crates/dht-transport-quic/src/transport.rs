@@ -136,7 +136,15 @@ fn endpoint(
         socket = Arc::new(FaultySocket::new(socket, plan)?);
     }
     let reset_key = Arc::new(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &reset_secret));
-    quinn::Endpoint::new_with_abstract_socket(quinn::EndpointConfig::new(reset_key), Some(server), socket, runtime)
+    let mut config = quinn::EndpointConfig::new(reset_key);
+    // Connection ids carry a check keyed the same way, so the restarted
+    // node takes its previous run's ids for its own and answers them with a
+    // reset instead of dropping them as foreign.
+    let mut cid_key = [0u8; 8];
+    cid_key.copy_from_slice(&blake3::derive_key("dht-transport-quic 1 connection id key", &reset_secret)[..8]);
+    let cid_key = u64::from_le_bytes(cid_key);
+    config.cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
+    quinn::Endpoint::new_with_abstract_socket(config, Some(server), socket, runtime)
 }
 
 fn server_config(

@@ -99,3 +99,46 @@ async fn a_node_killed_mid_writes_keeps_its_identity_and_every_acknowledged_reco
         &lost[..lost.len().min(5)]
     );
 }
+
+/// A request to a node killed and restarted on the same address is answered
+/// at once: the restarted node resets the connections of its previous run
+/// (QUIC stateless reset, keyed by its identity), so the caller dials afresh
+/// instead of waiting out the idle timeout on a dead connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_restarted_on_its_address_is_reached_again_at_once() {
+    use dht::core::{wire, Request, Transport};
+    use dht::quic::{Identity, QuicConfig, QuicTransport};
+    use dht::Overlay;
+    let dir = temp_dir("reset");
+    let addr = free_addr();
+    let args = ["--listen", &addr.to_string(), "--data-dir", dir.to_str().unwrap()];
+    let mut node = start_node(&args);
+    let caller = QuicTransport::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Identity::generate().unwrap(),
+        QuicConfig::new(Kademlia::NAME, "main"),
+    )
+    .unwrap();
+    let peer = caller.probe(addr, Duration::from_secs(5)).await.expect("node answers");
+    let ping =
+        bytes::Bytes::from(wire::encode(Kademlia::NAME, &Request::<<Kademlia as Overlay>::Message>::Ping).unwrap());
+    caller.request(&peer, ping.clone(), Duration::from_secs(2)).await.expect("first request answered");
+
+    node.child.kill().expect("kills");
+    node.child.wait().expect("reaped");
+    let _restarted = start_node(&args);
+    // The idle timeout is 30 s: without the reset, each of these attempts
+    // would time out on the dead connection.
+    let mut attempts = 0;
+    let answered = loop {
+        attempts += 1;
+        match caller.request(&peer, ping.clone(), Duration::from_secs(2)).await {
+            Ok(_) => break true,
+            Err(_) if attempts < 3 => {}
+            Err(_) => break false,
+        }
+    };
+    caller.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(answered, "the restarted node was not reached in {attempts} attempts of 2 s");
+}
