@@ -109,3 +109,30 @@ fn a_data_dir_in_use_by_another_node_is_refused_with_a_clear_error() {
     assert!(stderr(&second).contains("in use by another process"), "{}", stderr(&second));
     assert!(!stderr(&second).contains("panicked"));
 }
+
+#[test]
+fn bench_prints_one_json_line_with_every_field() {
+    let out = run(dht().args(["bench", "--nodes", "4", "--puts", "20", "--gets", "20", "--concurrency", "4"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for field in [
+        "overlay",
+        "nodes",
+        "puts",
+        "gets",
+        "put_ok",
+        "get_ok",
+        "put_p50_ms",
+        "put_p99_ms",
+        "get_p50_ms",
+        "get_p99_ms",
+        "ops_per_s",
+        "bootstrap_s",
+        "total_wall_s",
+        "peak_rss_mib",
+    ] {
+        assert!(report.get(field).is_some(), "no `{field}` in {report}");
+    }
+    assert_eq!((report["puts"].as_u64(), report["put_ok"].as_u64()), (Some(20), Some(20)), "{report}");
+    assert_eq!(report["get_ok"].as_u64(), Some(20), "{report}");
+}

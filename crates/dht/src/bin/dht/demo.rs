@@ -1,15 +1,14 @@
 //! `dht demo`: a local network over real QUIC sockets on 127.0.0.1.
 
-use crate::measure::{percentile, Progress};
+use crate::cluster::{self, run_phase};
+use crate::measure::Progress;
 use crate::OverlayKind;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use bytes::Bytes;
 use dht::core::{NodeConfig, NodeHandle, Overlay, Peer};
-use dht::quic::{self, Options};
 use dht::{Chord, ChordConfig, Id, Kademlia, KademliaConfig};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use tokio::task::JoinSet;
 
 /// Operations in flight at once.
 const CONCURRENCY: usize = 32;
@@ -22,26 +21,6 @@ pub async fn run(overlay: OverlayKind, nodes: usize, keys: usize, json: bool) ->
     }
 }
 
-struct Phase {
-    name: &'static str,
-    ok: usize,
-    total: usize,
-    latencies_ms: Vec<f64>,
-    hops: Vec<f64>,
-}
-
-impl Phase {
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "ok": self.ok, "total": self.total,
-            "success_rate": self.ok as f64 / self.total.max(1) as f64,
-            "latency_ms_p50": percentile(&self.latencies_ms, 50.0),
-            "latency_ms_p99": percentile(&self.latencies_ms, 99.0),
-            "hops_mean": (!self.hops.is_empty()).then(|| self.hops.iter().sum::<f64>() / self.hops.len() as f64),
-        })
-    }
-}
-
 async fn demo<O: Overlay>(
     make: impl Fn(Peer) -> O + Clone,
     nodes: usize,
@@ -51,30 +30,16 @@ async fn demo<O: Overlay>(
     let progress = Progress::new(json);
     let config = NodeConfig { repair_interval: Duration::from_secs(2), ..NodeConfig::default() };
     let started = Instant::now();
-    let mut handles: Vec<NodeHandle> = Vec::new();
-    let mut first_addr = None;
-    for i in 0..nodes {
-        let mut options = Options::new("127.0.0.1:0".parse()?);
-        options.bootstrap = first_addr.into_iter().collect();
-        options.node = config.clone();
-        options.network = format!("demo-{}", std::process::id());
-        let running = quic::start(make.clone(), options).await.with_context(|| format!("starting node {i}"))?;
-        if let dht::core::Address::Socket(addr) = running.handle.local().addr {
-            first_addr.get_or_insert(addr);
-        }
-        handles.push(running.handle);
-        progress.show("starting nodes", i + 1, nodes);
-    }
+    let network = format!("demo-{}", std::process::id());
+    let handles = cluster::start(make, nodes, &config, &network, &progress).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let bootstrap_s = started.elapsed().as_secs_f64();
 
     let items: Vec<(Id, Bytes)> =
         (0..keys).map(|i| (dht::key(format!("demo-key-{i}")), Bytes::from(format!("value-{i}")))).collect();
-    let put = run_phase("put", &handles, &items, &progress, |node, (k, v)| async move {
-        node.put(k, v).await.map(|_| None).map_err(|e| e.to_string())
-    })
-    .await;
-    let get = run_phase("get", &handles, &items, &progress, read).await;
+    let put = run_phase("put", spread(&handles, &items, 0), CONCURRENCY, &progress, cluster::write).await;
+    let reads = spread(&handles, &items, nodes / 2 + 1);
+    let get = run_phase("get", reads, CONCURRENCY, &progress, cluster::read).await;
 
     let stopped = nodes / 4;
     for node in handles.iter().skip(1).step_by(4).take(stopped) {
@@ -86,7 +51,8 @@ async fn demo<O: Overlay>(
         eprintln!("stopped {stopped} nodes; waiting for repair");
     }
     tokio::time::sleep(config.repair_interval * 4 + config.request_timeout * 2).await;
-    let after = run_phase("get after stopping", &alive, &items, &progress, read).await;
+    let reads = spread(&alive, &items, alive.len() / 2 + 1);
+    let after = run_phase("get after stopping", reads, CONCURRENCY, &progress, cluster::read).await;
 
     let phases = [&put, &get, &after];
     if json {
@@ -118,9 +84,7 @@ async fn demo<O: Overlay>(
             );
         }
     }
-    for node in &alive {
-        node.shutdown().await;
-    }
+    cluster::stop(&alive).await;
     if after.ok < after.total || get.ok < get.total || put.ok < put.total {
         bail!(
             "{} of {} operations failed",
@@ -131,57 +95,7 @@ async fn demo<O: Overlay>(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads a key back; `Ok(Some(hops))` when the value came back right.
-async fn read(node: NodeHandle, (key, value): (Id, Bytes)) -> Result<Option<u32>, String> {
-    match node.get_with_stats(key).await {
-        Ok((Some(r), stats)) if r.value == value => Ok(Some(stats.hops)),
-        Ok(_) => Err("wrong or missing value".into()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Runs `op` for every item through node `i + offset`, `CONCURRENCY` at a time.
-async fn run_phase<F, Fut>(
-    name: &'static str,
-    nodes: &[NodeHandle],
-    items: &[(Id, Bytes)],
-    progress: &Progress,
-    op: F,
-) -> Phase
-where
-    F: Fn(NodeHandle, (Id, Bytes)) -> Fut,
-    Fut: std::future::Future<Output = Result<Option<u32>, String>> + Send + 'static,
-{
-    let offset = if name == "put" { 0 } else { nodes.len() / 2 + 1 };
-    let mut phase = Phase { name, ok: 0, total: items.len(), latencies_ms: Vec::new(), hops: Vec::new() };
-    let mut running = JoinSet::new();
-    let mut done = 0;
-    for (i, item) in items.iter().enumerate() {
-        if running.len() >= CONCURRENCY {
-            collect(running.join_next().await, &mut phase);
-            done += 1;
-            progress.show(name, done, items.len());
-        }
-        let fut = op(nodes[(i + offset) % nodes.len()].clone(), item.clone());
-        running.spawn(async move {
-            let t = Instant::now();
-            (fut.await, t.elapsed())
-        });
-    }
-    while let Some(r) = running.join_next().await {
-        collect(Some(r), &mut phase);
-        done += 1;
-        progress.show(name, done, items.len());
-    }
-    phase
-}
-
-type Finished = Result<(Result<Option<u32>, String>, Duration), tokio::task::JoinError>;
-
-fn collect(result: Option<Finished>, phase: &mut Phase) {
-    if let Some(Ok((Ok(hops), took))) = result {
-        phase.ok += 1;
-        phase.latencies_ms.push(took.as_secs_f64() * 1000.0);
-        phase.hops.extend(hops.map(f64::from));
-    }
+/// Item `i` through node `i + offset`.
+fn spread(nodes: &[NodeHandle], items: &[(Id, Bytes)], offset: usize) -> Vec<cluster::Item> {
+    items.iter().enumerate().map(|(i, (k, v))| (nodes[(i + offset) % nodes.len()].clone(), *k, v.clone())).collect()
 }

@@ -3,7 +3,9 @@
 // The command line is an I/O edge: it reads clocks and prints.
 #![allow(clippy::disallowed_methods, clippy::print_stdout)]
 
+mod bench;
 mod client;
+mod cluster;
 mod demo;
 mod measure;
 mod node;
@@ -94,6 +96,9 @@ enum Command {
     /// restarted on their data directories while puts and gets go on; then
     /// every acknowledged write is read back. Prints one JSON line.
     Soak(soak::SoakArgs),
+    /// Benchmark a cluster over QUIC on 127.0.0.1 in this process: timed
+    /// puts and gets through random nodes. Prints one JSON line.
+    Bench(bench::BenchArgs),
     /// Start a local network over QUIC on 127.0.0.1, put keys, get them back,
     /// stop a quarter of the nodes, get them back again, and print a summary.
     Demo {
@@ -131,6 +136,7 @@ fn main() -> ExitCode {
                 node::run(net, listen, bootstrap, data_dir, Duration::from_secs(repair_interval)).await
             }
             Command::Soak(args) => soak::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Put { net, bootstrap, key, value, json } => client::put(net, bootstrap, key, value, json).await,
             Command::Get { net, bootstrap, key, json } => client::get(net, bootstrap, key, json).await,
             Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,
