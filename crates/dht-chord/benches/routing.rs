@@ -1,0 +1,51 @@
+//! Chord's hot paths: a ring-view update, the choice of the next hop
+//! (closest preceding nodes), and one step of a lookup.
+#![allow(missing_docs, clippy::expect_used)] // a benchmark harness
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use dht_chord::{ChordLookup, ChordMessage, Ring};
+use dht_core::{Address, Id, Lookup, Peer};
+use std::hint::black_box;
+
+fn peer(i: u32) -> Peer {
+    Peer::new(Id::hash(&i.to_be_bytes()), Address::Memory(i))
+}
+
+fn routing(c: &mut Criterion) {
+    let local = peer(u32::MAX);
+    let mut ring = Ring::new(local, 16);
+    let mut others: Vec<Peer> = (0..1_000).map(peer).collect();
+    others.sort_by_key(|p| local.id.ring_distance(&p.id));
+    ring.set_successors(others[0], &others[1..16]);
+    for (bit, p) in (100u16..256).zip(others.iter().step_by(6)) {
+        ring.set_finger(bit, *p);
+    }
+    let mut i = 0usize;
+    c.bench_function("chord/offer_successor", |b| {
+        b.iter(|| {
+            i = (i + 1) % others.len();
+            ring.clone().offer_successor(black_box(others[i]))
+        })
+    });
+    let target = Id::hash(b"target");
+    c.bench_function("chord/closest_preceding_3", |b| b.iter(|| ring.closest_preceding(black_box(&target), 3)));
+    let first = ring.closest_preceding(&target, 3);
+    let answer = ChordMessage::Closer(others[20..23].to_vec());
+    c.bench_function("chord/lookup_step", |b| {
+        b.iter_batched(
+            || {
+                let mut lookup = ChordLookup::new(target, first.clone());
+                let asked = lookup.poll();
+                (lookup, asked[0].0)
+            },
+            |(mut lookup, from)| {
+                lookup.on_response(&from, answer.clone());
+                lookup.poll()
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, routing);
+criterion_main!(benches);
