@@ -17,7 +17,9 @@ fn routing(c: &mut Criterion) {
     let mut others: Vec<Peer> = (0..1_000).map(peer).collect();
     others.sort_by_key(|p| local.id.ring_distance(&p.id));
     ring.set_successors(others[0], &others[1..16]);
-    for (bit, p) in (100u16..256).zip(others.iter().step_by(6)) {
+    // A sparse finger table as in a 1,000-node ring: the top dozen bits
+    // point past the successor list.
+    for (bit, p) in (244u16..256).zip(others.iter().skip(16).step_by(80)) {
         ring.set_finger(bit, *p);
     }
     let mut i = 0usize;
