@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used)] // tests fail loudly
 
 use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Overlay, Peer, Request, Response, Time};
-use dht_kademlia::{Kademlia, KademliaConfig};
+use dht_kademlia::{KadMessage, Kademlia, KademliaConfig};
 
 fn peer(name: &str, port: u32) -> Peer {
     Peer::new(Id::hash(name.as_bytes()), Address::Memory(port))
@@ -22,6 +22,8 @@ fn a_client_is_answered_but_not_taken_into_routing_state() {
     );
     let (server, client) = (peer("server", 2), peer("client", 3));
     assert_eq!(node.handle_client_request(&client, Request::Fetch(Id::ZERO), Time(10)), Response::Value(None));
+    let lookup = Request::Overlay(KadMessage::FindNode(client.id));
+    assert!(matches!(node.handle_client_request(&client, lookup, Time(11)), Response::Overlay(KadMessage::Nodes(_))));
     assert_eq!(node.handle_request(&server, Request::Fetch(Id::ZERO), Time(20)), Response::Value(None));
     let known = node.overlay().neighbours();
     assert!(known.contains(&server), "a peer that asks is learnt");
