@@ -192,39 +192,40 @@ impl Ring {
 
     /// Every distinct peer known, the local node excluded.
     pub fn known(&self) -> Vec<Peer> {
-        let mut all: Vec<Peer> = self
-            .successors
-            .iter()
-            .chain(self.fingers.values())
-            .chain(self.predecessor.iter())
-            .chain(&self.earlier)
-            .copied()
-            .collect();
+        let mut all: Vec<Peer> = self.entries().copied().collect();
         all.sort_unstable_by_key(|p| p.id);
         all.dedup_by_key(|p| p.id);
         all
+    }
+
+    /// Every entry of the view, a peer as often as it appears.
+    fn entries(&self) -> impl Iterator<Item = &Peer> {
+        self.successors.iter().chain(self.fingers.values()).chain(self.predecessor.iter()).chain(&self.earlier)
+    }
+
+    /// Up to `n` distinct peers among `candidates`, nearest first by
+    /// `distance`. Each distance is computed once; two peers at the same
+    /// distance are the same peer, so duplicates end up side by side.
+    fn nearest<'a>(candidates: impl Iterator<Item = &'a Peer>, distance: impl Fn(&Peer) -> Id, n: usize) -> Vec<Peer> {
+        let mut by_distance: Vec<(Id, Peer)> = candidates.map(|p| (distance(p), *p)).collect();
+        by_distance.sort_unstable_by_key(|(distance, _)| *distance);
+        by_distance.dedup_by(|a, b| a.1.id == b.1.id);
+        by_distance.into_iter().take(n).map(|(_, p)| p).collect()
     }
 
     /// Up to `n` known peers that most closely precede `target`, closest
     /// first (`closest_preceding_node` over fingers and successors, with
     /// the runners-up for fall-back).
     pub fn closest_preceding(&self, target: &Id, n: usize) -> Vec<Peer> {
-        let mut preceding: Vec<Peer> =
-            self.known().into_iter().filter(|p| p.id.in_open(&self.local.id, target)).collect();
-        preceding.sort_unstable_by_key(|p| p.id.ring_distance(target));
-        preceding.truncate(n);
-        preceding
+        let preceding = self.entries().filter(|p| p.id.in_open(&self.local.id, target));
+        Ring::nearest(preceding, |p| p.id.ring_distance(target), n)
     }
 
     /// The `n` peers (the local node included) that follow `key` on the
     /// ring as far as this node knows: the key's successor first.
     pub fn successors_of(&self, key: &Id, n: usize) -> Vec<Peer> {
-        let mut all = self.known();
-        all.push(self.local);
         // Distance from the key clockwise to the peer; a peer at the key is at 0.
-        all.sort_unstable_by_key(|p| key.ring_distance(&p.id));
-        all.truncate(n);
-        all
+        Ring::nearest(self.entries().chain(std::iter::once(&self.local)), |p| key.ring_distance(&p.id), n)
     }
 
     /// Routing entries: distinct fingers, successors and the predecessor.
