@@ -131,24 +131,27 @@ impl RedbStore {
         self.quota
     }
 
+    fn io(&self, e: impl Into<redb::Error>) -> OpenError {
+        io_error(&self.path, e)
+    }
+
     fn corrupt(&self, reason: impl ToString) -> OpenError {
         OpenError::Corrupt { path: self.path.clone(), reason: reason.to_string() }
     }
 
     /// Writes the format on a new file; refuses a file of another format.
     fn check_format(&self) -> Result<(), OpenError> {
-        let io = |e: redb::Error| io_error(&self.path, e);
-        let txn = self.db.begin_write().map_err(|e| io(e.into()))?;
+        let txn = self.db.begin_write().map_err(|e| self.io(e))?;
         let found = {
-            let mut meta = txn.open_table(META).map_err(|e| io(e.into()))?;
-            let found = meta.get("format").map_err(|e| io(e.into()))?.map(|v| v.value());
+            let mut meta = txn.open_table(META).map_err(|e| self.io(e))?;
+            let found = meta.get("format").map_err(|e| self.io(e))?.map(|v| v.value());
             if found.is_none() {
-                meta.insert("format", FORMAT).map_err(|e| io(e.into()))?;
+                meta.insert("format", FORMAT).map_err(|e| self.io(e))?;
             }
-            txn.open_table(RECORDS).map_err(|e| io(e.into()))?;
+            txn.open_table(RECORDS).map_err(|e| self.io(e))?;
             found
         };
-        txn.commit().map_err(|e| io(e.into()))?;
+        txn.commit().map_err(|e| self.io(e))?;
         match found {
             Some(found) if found != FORMAT => Err(OpenError::Format { path: self.path.clone(), found }),
             _ => Ok(()),
@@ -158,12 +161,11 @@ impl RedbStore {
     /// Counts records and bytes, decoding every record: a record that does
     /// not decode, or sits under another key, means a damaged file.
     fn read_totals(&self) -> Result<Totals, OpenError> {
-        let io = |e: redb::Error| io_error(&self.path, e);
-        let txn = self.db.begin_read().map_err(|e| io(e.into()))?;
-        let table = txn.open_table(RECORDS).map_err(|e| io(e.into()))?;
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        let table = txn.open_table(RECORDS).map_err(|e| self.io(e))?;
         let mut totals = Totals::default();
-        for row in table.iter().map_err(|e| io(e.into()))? {
-            let (key, value) = row.map_err(|e| io(e.into()))?;
+        for row in table.iter().map_err(|e| self.io(e))? {
+            let (key, value) = row.map_err(|e| self.io(e))?;
             let record = decode(value.value()).map_err(|e| self.corrupt(e))?;
             if record.key.as_bytes() != key.value() {
                 return Err(self.corrupt(format!("record for {} stored under another key", record.key)));
@@ -298,13 +300,13 @@ fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
 fn open_error(path: &Path, e: redb::DatabaseError) -> OpenError {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => OpenError::Locked { path: path.to_path_buf() },
-        other => io_error(path, other.into()),
+        other => io_error(path, other),
     }
 }
 
-fn io_error(path: &Path, e: redb::Error) -> OpenError {
+fn io_error(path: &Path, e: impl Into<redb::Error>) -> OpenError {
     let path = path.to_path_buf();
-    match e {
+    match e.into() {
         redb::Error::DatabaseAlreadyOpen => OpenError::Locked { path },
         redb::Error::Corrupted(reason) => OpenError::Corrupt { path, reason },
         redb::Error::UpgradeRequired(v) => OpenError::Format { path, found: u32::from(v) },

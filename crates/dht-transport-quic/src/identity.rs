@@ -103,10 +103,11 @@ impl Identity {
         self.certificate.clone()
     }
 
-    /// The key QUIC stateless resets are made with, derived from the
-    /// private key: a node restarted with the same identity recognises the
-    /// connections of its previous run and resets them, so its peers learn
-    /// at once that those are gone instead of waiting for them to time out.
+    /// A secret derived from the private key, the same in every run of this
+    /// identity: the QUIC stateless-reset and connection-id keys come from
+    /// it, so a restarted node recognises the connections of its previous
+    /// run and resets them, and its peers learn at once that those are gone
+    /// instead of waiting for them to time out.
     pub(crate) fn reset_secret(&self) -> [u8; 32] {
         blake3::derive_key("dht-transport-quic 1 stateless reset key", &self.key.serialize_der())
     }

@@ -91,9 +91,8 @@ pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: boo
         if !matches!(found, Err(DriverError::Op(OpError::Unreachable | OpError::NoPeers))) {
             break;
         }
-        // The ring may still be closing the gap a just-finished client left
-        // (Chord adopts live senders as successors); retries a
-        // stabilization round apart ride that out.
+        // A replica set that just lost a node is whole again after a
+        // stabilization round; retries that far apart ride that out.
         tracing::info!(result = ?found, "get failed; retrying after {RETRY_AFTER:?}");
         tokio::time::sleep(RETRY_AFTER).await;
         found = running.handle.get(dht::key(&key)).await;

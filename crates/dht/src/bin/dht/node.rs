@@ -27,8 +27,6 @@ pub async fn run(
     }?;
     let me = running.handle.local();
     println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
-    // Whoever reads this line (a supervisor, the soak command) sees it at once.
-    std::io::Write::flush(&mut std::io::stdout()).context("writing to stdout")?;
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     eprintln!("leaving: handing records to their next owners");
     running.handle.leave().await.ok();
