@@ -4,7 +4,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dht_chord::{ChordLookup, ChordMessage, Ring};
-use dht_core::{Address, Id, Lookup, Peer};
+use dht_core::{Address, Id, Peer};
+use dht_testkit::lookup_step;
 use std::hint::black_box;
 
 fn peer(i: u32) -> Peer {
@@ -35,15 +36,8 @@ fn routing(c: &mut Criterion) {
     let answer = ChordMessage::Closer(others[20..23].to_vec());
     c.bench_function("chord/lookup_step", |b| {
         b.iter_batched(
-            || {
-                let mut lookup = ChordLookup::new(target, first.clone());
-                let asked = lookup.poll();
-                (lookup, asked[0].0)
-            },
-            |(mut lookup, from)| {
-                lookup.on_response(&from, answer.clone());
-                lookup.poll()
-            },
+            || lookup_step::asked_once(ChordLookup::new(target, first.clone())),
+            |asked| lookup_step::answered(asked, answer.clone()),
             criterion::BatchSize::SmallInput,
         )
     });

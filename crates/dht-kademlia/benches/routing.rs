@@ -4,8 +4,9 @@
 #![allow(missing_docs, clippy::expect_used)] // a benchmark harness
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dht_core::{Address, Id, Lookup, Peer, Time};
+use dht_core::{Address, Id, Peer, Time};
 use dht_kademlia::{ClosestPeers, KadMessage, RoutingTable};
+use dht_testkit::lookup_step;
 use std::hint::black_box;
 
 fn peer(i: u32) -> Peer {
@@ -31,15 +32,8 @@ fn routing(c: &mut Criterion) {
     let answer = KadMessage::Nodes(table.closest(&Id::hash(b"near target"), 20, true));
     c.bench_function("kademlia/lookup_step", |b| {
         b.iter_batched(
-            || {
-                let mut lookup = ClosestPeers::new(target, local, seeds.clone(), 20, 3);
-                let asked = lookup.poll();
-                (lookup, asked[0].0)
-            },
-            |(mut lookup, from)| {
-                lookup.on_response(&from, answer.clone());
-                lookup.poll()
-            },
+            || lookup_step::asked_once(ClosestPeers::new(target, local, seeds.clone(), 20, 3)),
+            |asked| lookup_step::answered(asked, answer.clone()),
             criterion::BatchSize::SmallInput,
         )
     });

@@ -12,6 +12,7 @@
 //!   turns it into one `#[test]` per case.
 //! - [`strategies`]: proptest strategies for ids, keys and records.
 //! - [`store_suite`]: the contract every [`dht_core::Store`] must meet.
+//! - [`lookup_step`]: one step of a lookup, for benchmarks.
 //!
 //! ```
 //! use dht_kademlia::{Kademlia, KademliaConfig};
@@ -29,6 +30,7 @@
 
 pub mod conformance;
 pub mod live;
+pub mod lookup_step;
 pub mod measure;
 pub mod metrics;
 pub mod sim;
