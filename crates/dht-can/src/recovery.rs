@@ -1,0 +1,164 @@
+//! Keeping the space covered when nodes fail, and leaving each node one
+//! zone in the end.
+//!
+//! - Take-over: a neighbour that fails `failures_to_drop` requests in a row
+//!   is dead. Each of its neighbours ranks the live ones it knows of from
+//!   the dead node's last update — the owner of the dead zone's sibling
+//!   first (the two halves merge back), then by smallest volume — and
+//!   waits one tick per place in that order before taking the zones over
+//!   and announcing it with `TakeOver`. An announcement cancels the others'
+//!   timers: the paper's volume-proportional timers, made deterministic.
+//! - Double claims (two take-overs crossing, a hand-over whose answer was
+//!   lost): whoever holds less apart from the zone keeps it, ties to the
+//!   lower id. Both sides compute the same answer from the zone lists
+//!   their messages carry.
+//! - Reassignment: a node holding several zones gives one to the owner of
+//!   its sibling (they merge), or to a neighbour whose own sibling is a
+//!   whole zone, which then merges its zone into that sibling and keeps the
+//!   gift.
+
+use crate::view::{carve, volume, Owner};
+use crate::{Can, CanMessage, Dead, Zone};
+use dht_core::{Action, Id, Overlay, Peer};
+
+/// Rounds after which an unanswered hand-over is tried afresh.
+const GIVE_TIMEOUT_ROUNDS: u64 = 5;
+
+/// The order in which live neighbours of a dead node take its zones over.
+fn takeover_order(dead: &[Zone], zones: &[Zone], id: &Id) -> (bool, f64, Id) {
+    let merges = zones.len() == 1 && dead.iter().any(|d| d.sibling() == Some(zones[0]));
+    (!merges, volume(zones), *id)
+}
+
+impl Can {
+    /// A peer's own account of its zones and neighbours, after settling
+    /// any region both of us claim.
+    pub(crate) fn heard(&mut self, from: &Peer, zones: Vec<Zone>, theirs: Vec<Owner>) {
+        let mine = self.view.own().to_vec();
+        let kept = mine.iter().fold(Vec::new(), |mut kept, m| {
+            let mut left = vec![*m];
+            for t in &zones {
+                if t == m {
+                    let keep_mine = (volume(&mine) - m.volume(), self.local().id);
+                    let keep_theirs = (volume(&zones) - m.volume(), from.id);
+                    if keep_theirs.0.total_cmp(&keep_mine.0).then(keep_theirs.1.cmp(&keep_mine.1)).is_lt() {
+                        left.clear();
+                    }
+                } else if m.contains_zone(t) {
+                    // The narrower claim stands; ours gives way around it.
+                    left = carve(left, t);
+                }
+            }
+            kept.extend(left);
+            kept
+        });
+        if kept != mine {
+            self.view.set_own(kept);
+            if self.view.own().is_empty() {
+                // Everything we held was someone else's: start over.
+                self.joined = false;
+                self.bootstrap.push(*from);
+            }
+        }
+        self.dead.retain(|_, d| !d.zones.iter().any(|z| zones.iter().any(|t| t.overlaps(z))));
+        self.view.heard(*from, zones, theirs);
+    }
+
+    /// A neighbour is silent: forget it and time the take-over of its zones.
+    pub(crate) fn declare_dead(&mut self, peer: &Peer) {
+        let Some((zones, theirs)) = self.view.remove(&peer.id) else { return };
+        let me = self.local().id;
+        let mine = takeover_order(&zones, self.view.own(), &me);
+        let ahead = theirs
+            .iter()
+            .filter(|o| o.peer.id != me && o.peer.id != peer.id && !self.dead.contains_key(&o.peer.id))
+            .filter(|o| takeover_order(&zones, &o.zones, &o.peer.id) < mine)
+            .count();
+        let due = self.rounds + ahead as u64;
+        self.dead.insert(peer.id, Dead { zones, theirs, due });
+    }
+
+    /// Takes over the zones of dead neighbours whose turn has come and that
+    /// nobody has claimed.
+    pub(crate) fn take_over_due(&mut self) -> Vec<Action<CanMessage>> {
+        let due: Vec<Id> = self.dead.iter().filter(|(_, d)| d.due <= self.rounds).map(|(id, _)| *id).collect();
+        let mut taken = Vec::new();
+        for id in due {
+            let Some(dead) = self.dead.remove(&id) else { continue };
+            let free = self.view.unclaimed(&dead.zones, &id);
+            if free.is_empty() {
+                continue;
+            }
+            self.view.add_own(&free);
+            for o in dead.theirs {
+                self.view.consider(o);
+            }
+            taken.extend(free);
+        }
+        if taken.is_empty() {
+            return Vec::new();
+        }
+        let message = CanMessage::TakeOver { taken, zones: self.view.own().to_vec() };
+        self.view.contacts().map(|p| Action::Send(p, message.clone())).collect()
+    }
+
+    /// With several zones, offers one to a neighbour that can merge it, or
+    /// that can merge its own zone away and keep ours.
+    pub(crate) fn reassign(&mut self) -> Vec<Action<CanMessage>> {
+        if let Some((_, _, since)) = self.giving {
+            if self.rounds < since + GIVE_TIMEOUT_ROUNDS {
+                return Vec::new();
+            }
+            self.giving = None;
+        }
+        let own = self.view.own().to_vec();
+        if own.len() < 2 {
+            return Vec::new();
+        }
+        let single = |o: &Owner| (o.zones.len() == 1).then(|| o.zones[0]);
+        let neighbours: Vec<Owner> = self.view.neighbours().collect();
+        let sibling_owner = own.iter().find_map(|z| {
+            let sibling = z.sibling()?;
+            neighbours.iter().find(|o| single(o) == Some(sibling)).map(|o| (o.peer, *z))
+        });
+        let me = self.local().id;
+        let target = sibling_owner.or_else(|| {
+            neighbours.iter().find_map(|b| {
+                let sibling = single(b)?.sibling()?;
+                let paired =
+                    self.view.theirs(&b.peer.id).iter().any(|c| c.peer.id != me && single(c) == Some(sibling));
+                paired.then(|| (b.peer, own[own.len() - 1]))
+            })
+        });
+        let Some((to, zone)) = target else { return Vec::new() };
+        self.giving = Some((to.id, vec![zone], self.rounds));
+        vec![Action::Send(to, CanMessage::Give(vec![zone]))]
+    }
+
+    /// A hand-over was accepted.
+    pub(crate) fn given(&mut self, to: &Peer, zones: &[Zone]) {
+        if self.giving.as_ref().is_some_and(|(id, _, _)| *id == to.id) {
+            self.giving = None;
+        }
+        let own = self.view.own();
+        if own.iter().all(|z| zones.contains(z)) {
+            return; // never give the last zone away outside a leave
+        }
+        self.view.remove_own(zones);
+        self.view.grant(*to, zones);
+    }
+
+    /// Who takes this node's zones when it leaves: the owner of its
+    /// sibling zone, which merges them, else the smallest neighbour.
+    pub(crate) fn taker_on_leave(&self) -> Option<Peer> {
+        let own = self.view.own();
+        let neighbours: Vec<Owner> = self.view.neighbours().collect();
+        if let [zone] = own {
+            let sibling = zone.sibling();
+            if let Some(o) = neighbours.iter().find(|o| o.zones.len() == 1 && Some(o.zones[0]) == sibling) {
+                return Some(o.peer);
+            }
+        }
+        neighbours.iter().min_by(|a, b| volume(&a.zones).total_cmp(&volume(&b.zones)).then(a.peer.id.cmp(&b.peer.id))).map(|o| o.peer)
+    }
+}

@@ -1,0 +1,383 @@
+//! A node's routing state: the zones it owns, its neighbours' zones, and
+//! what each neighbour last said about its own neighbours (the paper's
+//! soft-state updates carry both). Two hops of knowledge are what let a
+//! node pick replicas, find new neighbours when its zone grows, and decide
+//! who takes over a silent neighbour's zone.
+
+use crate::space::{Point, Space, Zone};
+use dht_core::{Id, Peer};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The most entries of a neighbour list read from one message: a bound on
+/// the work a peer's message can cause.
+pub const MAX_LISTED: usize = 128;
+
+/// A peer and the zones it owns, as carried in messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// The peer.
+    pub peer: Peer,
+    /// Its zones (one, or several while it holds a taken-over zone).
+    pub zones: Vec<Zone>,
+}
+
+/// What a node knows about one neighbour.
+#[derive(Debug, Clone)]
+struct Known {
+    peer: Peer,
+    zones: Vec<Zone>,
+    /// The neighbour's own neighbours, from its last update.
+    theirs: Vec<Owner>,
+    /// Whether the zones are the peer's own word rather than hearsay.
+    verified: bool,
+}
+
+/// The routing state.
+#[derive(Debug, Clone)]
+pub struct View {
+    space: Space,
+    local: Peer,
+    own: Vec<Zone>,
+    neighbours: BTreeMap<Id, Known>,
+    /// Peers dropped because our zones changed, still owed one update so
+    /// they learn who abuts them now.
+    former: BTreeMap<Id, Peer>,
+}
+
+impl View {
+    /// The view of `local`, owning nothing yet.
+    pub fn new(space: Space, local: Peer) -> View {
+        View { space, local, own: Vec::new(), neighbours: BTreeMap::new(), former: BTreeMap::new() }
+    }
+
+    /// The coordinate space.
+    pub fn space(&self) -> &Space {
+        &self.space
+    }
+
+    /// The zones this node owns.
+    pub fn own(&self) -> &[Zone] {
+        &self.own
+    }
+
+    /// This node with its zones, as messages carry it.
+    pub fn me(&self) -> Owner {
+        Owner { peer: self.local, zones: self.own.clone() }
+    }
+
+    /// The node's total share of the space.
+    pub fn volume(&self) -> f64 {
+        volume(&self.own)
+    }
+
+    /// Whether `point` lies in one of this node's zones.
+    pub fn owns(&self, point: &Point) -> bool {
+        self.own.iter().any(|z| z.contains(point))
+    }
+
+    /// Distance from `point` to the nearest of this node's zones.
+    pub fn distance(&self, point: &Point) -> f64 {
+        self.nearest(&self.own, point)
+    }
+
+    fn nearest(&self, zones: &[Zone], point: &Point) -> f64 {
+        zones.iter().map(|z| self.space.distance(z, point)).fold(f64::INFINITY, f64::min)
+    }
+
+    /// Whether any of `zones` abuts any zone of this node.
+    pub fn abuts_me(&self, zones: &[Zone]) -> bool {
+        zones.iter().any(|z| self.own.iter().any(|o| self.space.abuts(o, z)))
+    }
+
+    /// Replaces the owned zones, merging halves of one parent, and drops
+    /// neighbours that no longer abut.
+    pub fn set_own(&mut self, zones: Vec<Zone>) {
+        self.own = merge_siblings(zones);
+        let (space, own) = (self.space, &self.own);
+        let former = &mut self.former;
+        self.neighbours.retain(|id, k| {
+            let abuts = k.zones.iter().any(|z| own.iter().any(|o| space.abuts(o, z)));
+            if !abuts {
+                former.insert(*id, k.peer);
+            }
+            abuts
+        });
+    }
+
+    /// Peers that stopped being neighbours when our zones last changed:
+    /// one more update tells them who abuts them now.
+    pub fn take_former(&mut self) -> Vec<Peer> {
+        std::mem::take(&mut self.former).into_values().filter(|p| !self.neighbours.contains_key(&p.id)).collect()
+    }
+
+    /// Takes more zones on (a take-over, a gift), then adopts as neighbours
+    /// the peers known second-hand that now abut.
+    pub fn add_own(&mut self, zones: &[Zone]) {
+        let mut own = self.own.clone();
+        own.extend(zones.iter().filter(|z| !self.own.iter().any(|o| o.overlaps(z))));
+        self.set_own(own);
+        self.adopt_hearsay();
+    }
+
+    /// Gives zones away.
+    pub fn remove_own(&mut self, zones: &[Zone]) {
+        let own = self.own.iter().filter(|z| !zones.contains(z)).copied().collect();
+        self.set_own(own);
+    }
+
+    /// A peer's own account of its zones and neighbours: keeps it as a
+    /// neighbour if it abuts, forgets it otherwise, and learns of new
+    /// neighbours from its list.
+    pub fn heard(&mut self, peer: Peer, zones: Vec<Zone>, mut theirs: Vec<Owner>) {
+        if peer.id == self.local.id {
+            return;
+        }
+        theirs.truncate(MAX_LISTED);
+        // Its list may name a neighbour of ours we have not met, whether or
+        // not the sender itself abuts us.
+        for owner in &theirs {
+            self.consider(owner.clone());
+        }
+        if self.abuts_me(&zones) {
+            self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
+        } else {
+            self.neighbours.remove(&peer.id);
+        }
+    }
+
+    /// A peer heard of second-hand: becomes a neighbour if it abuts and is
+    /// not known yet (its next update confirms or drops it).
+    pub fn consider(&mut self, owner: Owner) {
+        if owner.peer.id == self.local.id || self.neighbours.contains_key(&owner.peer.id) {
+            return;
+        }
+        if self.abuts_me(&owner.zones) {
+            let id = owner.peer.id;
+            let known = Known { peer: owner.peer, zones: owner.zones, theirs: Vec::new(), verified: false };
+            self.neighbours.insert(id, known);
+        }
+    }
+
+    /// A peer this node itself just gave zones to: known first-hand.
+    pub fn welcome(&mut self, owner: Owner) {
+        if owner.peer.id != self.local.id && self.abuts_me(&owner.zones) {
+            let known = Known { peer: owner.peer, zones: owner.zones, theirs: Vec::new(), verified: true };
+            self.neighbours.insert(owner.peer.id, known);
+        }
+    }
+
+    /// Every peer believed to abut with the zones believed, confirmed or
+    /// not: what a newcomer is handed to find its own neighbours among.
+    pub fn all_known(&self) -> Vec<Owner> {
+        self.neighbours.values().map(|k| Owner { peer: k.peer, zones: k.zones.clone() }).collect()
+    }
+
+    fn adopt_hearsay(&mut self) {
+        let heard: Vec<Owner> = self.neighbours.values().flat_map(|k| k.theirs.iter().cloned()).collect();
+        for owner in heard {
+            self.consider(owner);
+        }
+    }
+
+    /// Forgets a neighbour; returns what was known of it.
+    pub fn remove(&mut self, id: &Id) -> Option<(Vec<Zone>, Vec<Owner>)> {
+        self.neighbours.remove(id).map(|k| (k.zones, k.theirs))
+    }
+
+    /// Records that `peer` now also owns `zones` (it took them from a
+    /// leaving node).
+    pub fn grant(&mut self, peer: Peer, zones: &[Zone]) {
+        match self.neighbours.get_mut(&peer.id) {
+            Some(known) => {
+                for z in zones {
+                    if !known.zones.contains(z) {
+                        known.zones.push(*z);
+                    }
+                }
+            }
+            None => self.consider(Owner { peer, zones: zones.to_vec() }),
+        }
+    }
+
+    /// The neighbours, each with the zones it last reported; peers heard
+    /// of second-hand and not yet confirmed are left out, so that stale
+    /// news is not passed on.
+    pub fn neighbours(&self) -> impl Iterator<Item = Owner> + '_ {
+        self.neighbours.values().filter(|k| k.verified).map(|k| Owner { peer: k.peer, zones: k.zones.clone() })
+    }
+
+    /// Every peer believed to abut, confirmed or not: the ones to send
+    /// updates to.
+    pub fn contacts(&self) -> impl Iterator<Item = Peer> + '_ {
+        self.neighbours.values().map(|k| k.peer)
+    }
+
+    /// A neighbour's zones.
+    pub fn zones_of(&self, id: &Id) -> Option<&[Zone]> {
+        self.neighbours.get(id).map(|k| &k.zones[..])
+    }
+
+    /// What a neighbour last said its neighbours were.
+    pub fn theirs(&self, id: &Id) -> &[Owner] {
+        self.neighbours.get(id).map_or(&[], |k| &k.theirs[..])
+    }
+
+    /// How many neighbours.
+    pub fn len(&self) -> usize {
+        self.neighbours.len()
+    }
+
+    /// Whether there are no neighbours.
+    pub fn is_empty(&self) -> bool {
+        self.neighbours.is_empty()
+    }
+
+    /// The parts of `zones` no neighbour other than `except` claims.
+    pub fn unclaimed(&self, zones: &[Zone], except: &Id) -> Vec<Zone> {
+        let claims = self.neighbours.values().filter(|k| k.peer.id != *except).flat_map(|k| k.zones.iter());
+        claims.fold(zones.to_vec(), |free, claim| carve(free, claim))
+    }
+
+    /// Neighbours nearer to `point` than this node, nearest first: the
+    /// greedy next hops, the rest being fall-backs.
+    pub fn closer(&self, point: &Point, n: usize) -> Vec<Peer> {
+        let mine = if self.own.is_empty() { f64::INFINITY } else { self.distance(point) };
+        let mut ranked: Vec<(f64, u8, Peer)> = self
+            .neighbours
+            .values()
+            .map(|k| (self.nearest(&k.zones, point), depth_rank(&k.zones), k.peer))
+            .filter(|(d, _, _)| *d < mine)
+            .collect();
+        sort_ranked(&mut ranked);
+        ranked.into_iter().take(n).map(|(_, _, p)| p).collect()
+    }
+
+    /// The `n` peers whose zones lie nearest to `point`, this node and
+    /// peers known second-hand included: the owner first, then the
+    /// replicas. Every node near the point sees the same zones, so they
+    /// agree on the set.
+    pub fn ranked(&self, point: &Point, n: usize) -> Vec<Peer> {
+        let mut best: BTreeMap<Id, (f64, u8, Peer)> = BTreeMap::new();
+        let mut offer = |peer: Peer, zones: &[Zone], direct: bool| {
+            if zones.is_empty() {
+                return;
+            }
+            let entry = (self.nearest(zones, point), depth_rank(zones), peer);
+            match best.get(&peer.id) {
+                Some(_) if !direct => {}
+                _ => {
+                    best.insert(peer.id, entry);
+                }
+            }
+        };
+        for k in self.neighbours.values() {
+            for o in &k.theirs {
+                if !self.neighbours.contains_key(&o.peer.id) && o.peer.id != self.local.id {
+                    offer(o.peer, &o.zones, false);
+                }
+            }
+        }
+        for k in self.neighbours.values() {
+            offer(k.peer, &k.zones, true);
+        }
+        offer(self.local, &self.own, true);
+        let mut ranked: Vec<(f64, u8, Peer)> = best.into_values().collect();
+        sort_ranked(&mut ranked);
+        ranked.into_iter().take(n).map(|(_, _, p)| p).collect()
+    }
+}
+
+/// Orders by distance; at equal distance (a point on a border, or two
+/// claims of one region while news of a split spreads) the deeper zone
+/// first, being the newer, then by id.
+fn sort_ranked(ranked: &mut [(f64, u8, Peer)]) {
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.id.cmp(&b.2.id)));
+}
+
+fn depth_rank(zones: &[Zone]) -> u8 {
+    zones.iter().map(Zone::depth).max().unwrap_or(0)
+}
+
+/// Total share of the space of a set of zones.
+pub fn volume(zones: &[Zone]) -> f64 {
+    zones.iter().map(Zone::volume).sum()
+}
+
+/// `zones` without the part `claim` covers.
+pub fn carve(zones: Vec<Zone>, claim: &Zone) -> Vec<Zone> {
+    zones.into_iter().flat_map(|z| z.minus(claim)).collect()
+}
+
+/// Joins halves of one parent into the parent, repeatedly.
+pub fn merge_siblings(mut zones: Vec<Zone>) -> Vec<Zone> {
+    zones.sort();
+    zones.dedup();
+    loop {
+        let paired = zones.iter().position(|z| z.sibling().is_some_and(|s| zones.contains(&s)));
+        let Some(i) = paired else { return zones };
+        let Some(parent) = zones[i].parent() else { return zones };
+        zones.retain(|z| !z.overlaps(&parent));
+        zones.push(parent);
+        zones.sort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    fn peer(n: u8) -> Peer {
+        Peer::new(Id::hash(&[n]), Address::Memory(u32::from(n)))
+    }
+
+    #[test]
+    fn halves_merge_back_into_their_parent() {
+        let (lo, hi) = Zone::WHOLE.split().unwrap();
+        let (a, b) = hi.split().unwrap();
+        assert_eq!(merge_siblings(vec![a, lo, b]), vec![Zone::WHOLE]);
+        assert_eq!(merge_siblings(vec![lo, a]), vec![lo, a]);
+    }
+
+    #[test]
+    fn the_owner_ranks_first_and_neighbours_after() {
+        let space = Space::new(2);
+        let (left, right) = Zone::WHOLE.split().unwrap();
+        let (rl, rr) = right.split().unwrap();
+        let mut view = View::new(space, peer(0));
+        view.set_own(vec![left]);
+        view.heard(peer(1), vec![rl], vec![Owner { peer: peer(2), zones: vec![rr] }]);
+        view.heard(peer(2), vec![rr], Vec::new());
+        assert_eq!(view.len(), 2, "both halves of the right side abut the left half");
+        for k in 0..50u8 {
+            let point = space.point(&Id::hash(&[k, 1]));
+            let ranked = view.ranked(&point, 3);
+            let owner = [(left, peer(0)), (rl, peer(1)), (rr, peer(2))]
+                .into_iter()
+                .find(|(z, _)| z.contains(&point))
+                .unwrap()
+                .1;
+            assert_eq!(ranked[0], owner);
+            assert_eq!(ranked.len(), 3);
+            if !view.owns(&point) {
+                assert!(view.closer(&point, 3).contains(&owner));
+            }
+        }
+    }
+
+    #[test]
+    fn a_peer_that_stops_abutting_is_dropped() {
+        let space = Space::new(1);
+        let (left, right) = Zone::WHOLE.split().unwrap();
+        let (l1, l2) = left.split().unwrap();
+        let mut view = View::new(space, peer(0));
+        view.set_own(vec![l1]);
+        view.heard(peer(1), vec![right], Vec::new());
+        assert_eq!(view.len(), 1, "on a circle the right half touches the first quarter");
+        view.heard(peer(1), vec![l2], Vec::new());
+        assert_eq!(view.len(), 1);
+        view.set_own(vec![Zone::WHOLE.split().unwrap().0.split().unwrap().0.split().unwrap().0]);
+        assert_eq!(view.len(), 0, "an eighth at 0 no longer touches the second quarter");
+    }
+}
