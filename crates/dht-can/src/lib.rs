@@ -93,7 +93,12 @@ pub enum CanMessage {
         zones: Vec<Zone>,
     },
     /// Request: take these zones (a graceful leave, or reassignment).
-    Give(Vec<Zone>),
+    Give {
+        /// The zones handed over.
+        zones: Vec<Zone>,
+        /// The giver's neighbours: the zones' neighbours, for the taker.
+        neighbours: Vec<Owner>,
+    },
     /// Answer to `Give`: taken.
     Taken(Vec<Zone>),
     /// Request: I am leaving; `to` takes my zones.
@@ -137,6 +142,9 @@ pub struct Can {
     dead: BTreeMap<Id, Dead>,
     /// A zone hand-over in flight: to whom, what, since which round.
     giving: Option<(Id, Vec<Zone>, u64)>,
+    /// Zones handed to us lately, by giver, with the round: while the
+    /// giver may still list them, its claim does not count against ours.
+    received: BTreeMap<Id, (Vec<Zone>, u64)>,
 }
 
 impl Can {
@@ -153,6 +161,7 @@ impl Can {
             failures: BTreeMap::new(),
             dead: BTreeMap::new(),
             giving: None,
+            received: BTreeMap::new(),
         }
     }
 
@@ -238,13 +247,22 @@ impl Can {
         self.view.contacts().map(|p| Action::Send(p, update.clone())).collect()
     }
 
+    /// A hand-over of `zones`.
+    fn give(&self, zones: Vec<Zone>) -> CanMessage {
+        CanMessage::Give { zones, neighbours: self.view.all_known() }
+    }
+
     /// Accepts zones handed over by a leaving node or by reassignment.
-    fn take(&mut self, from: &Peer, zones: Vec<Zone>) -> CanMessage {
+    fn take(&mut self, from: &Peer, zones: Vec<Zone>, neighbours: Vec<Owner>) -> CanMessage {
         let clash = zones.iter().any(|z| self.view.own().iter().any(|o| o.overlaps(z)));
         if !self.joined || self.config.client || zones.is_empty() || clash {
             return CanMessage::Refused;
         }
         self.view.add_own(&zones);
+        for o in neighbours.into_iter().take(view::MAX_LISTED) {
+            self.view.consider(o);
+        }
+        self.received.insert(from.id, (zones.clone(), self.rounds));
         if let Some(theirs) = self.view.zones_of(&from.id) {
             let left: Vec<Zone> = theirs.iter().filter(|z| !zones.contains(z)).copied().collect();
             if left.is_empty() {
@@ -302,12 +320,12 @@ impl Overlay for Can {
                 self.update()
             }
             CanMessage::TakeOver { taken, zones } => {
-                self.dead.retain(|_, d| !d.zones.iter().any(|z| taken.iter().any(|t| t.overlaps(z))));
+                self.claimed(&taken);
                 let theirs = self.view.theirs(&from.id).to_vec();
                 self.heard(from, zones, theirs);
                 CanMessage::Ack
             }
-            CanMessage::Give(zones) => self.take(from, zones),
+            CanMessage::Give { zones, neighbours } => self.take(from, zones, neighbours),
             CanMessage::Leaving { zones, to } => {
                 self.view.remove(&from.id);
                 if to.id != self.local().id {
@@ -398,6 +416,7 @@ impl Overlay for Can {
             }
             return Vec::new();
         }
+        self.expire_received();
         let mut actions = self.take_over_due();
         actions.extend(self.reassign());
         let update = self.update();
@@ -433,7 +452,7 @@ impl Overlay for Can {
     fn leave(&mut self, _now: Time) -> Vec<Action<CanMessage>> {
         let own = self.view.own().to_vec();
         let Some(taker) = self.taker_on_leave() else { return Vec::new() };
-        let mut actions = vec![Action::Send(taker, CanMessage::Give(own.clone()))];
+        let mut actions = vec![Action::Send(taker, self.give(own.clone()))];
         actions.extend(
             self.view
                 .contacts()

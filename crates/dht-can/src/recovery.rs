@@ -37,8 +37,15 @@ impl Can {
         let mine = self.view.own().to_vec();
         let kept = mine.iter().fold(Vec::new(), |mut kept, m| {
             let mut left = vec![*m];
+            let given = self.giving.as_ref().is_some_and(|(to, zs, _)| *to == from.id && zs.contains(m));
+            let received: &[Zone] = self.received.get(&from.id).map_or(&[], |(zs, _)| &zs[..]);
             for t in &zones {
-                if t == m {
+                if given && t.overlaps(m) {
+                    // Handed over (and maybe merged there); the answer is on the way.
+                    left.clear();
+                } else if received.iter().any(|r| r.overlaps(t)) {
+                    // Just handed to us; the giver has not heard yet.
+                } else if t == m {
                     let keep_mine = (volume(&mine) - m.volume(), self.local().id);
                     let keep_theirs = (volume(&zones) - m.volume(), from.id);
                     if keep_theirs.0.total_cmp(&keep_mine.0).then(keep_theirs.1.cmp(&keep_mine.1)).is_lt() {
@@ -60,8 +67,17 @@ impl Can {
                 self.bootstrap.push(*from);
             }
         }
-        self.dead.retain(|_, d| !d.zones.iter().any(|z| zones.iter().any(|t| t.overlaps(z))));
+        self.claimed(&zones);
         self.view.heard(*from, zones, theirs);
+    }
+
+    /// Live peers claim `zones`: those parts of dead neighbours' zones are
+    /// no longer waiting for a taker.
+    pub(crate) fn claimed(&mut self, zones: &[Zone]) {
+        for dead in self.dead.values_mut() {
+            dead.zones = zones.iter().fold(std::mem::take(&mut dead.zones), |left, t| carve(left, t));
+        }
+        self.dead.retain(|_, d| !d.zones.is_empty());
     }
 
     /// A neighbour is silent: forget it and time the take-over of its zones.
@@ -132,7 +148,13 @@ impl Can {
         });
         let Some((to, zone)) = target else { return Vec::new() };
         self.giving = Some((to.id, vec![zone], self.rounds));
-        vec![Action::Send(to, CanMessage::Give(vec![zone]))]
+        vec![Action::Send(to, self.give(vec![zone]))]
+    }
+
+    /// Forgets hand-overs received long enough ago for the giver to know.
+    pub(crate) fn expire_received(&mut self) {
+        let since = self.rounds.saturating_sub(GIVE_TIMEOUT_ROUNDS);
+        self.received.retain(|_, (_, at)| *at >= since);
     }
 
     /// A hand-over was accepted.

@@ -40,8 +40,9 @@ pub struct View {
     local: Peer,
     own: Vec<Zone>,
     neighbours: BTreeMap<Id, Known>,
-    /// Peers dropped because our zones changed, still owed one update so
-    /// they learn who abuts them now.
+    /// Peers owed one update that are not neighbours: those dropped when
+    /// our zones changed, so they learn who abuts them now, and those
+    /// claiming part of our zones, so the claim is settled.
     former: BTreeMap<Id, Peer>,
 }
 
@@ -105,8 +106,7 @@ impl View {
         });
     }
 
-    /// Peers that stopped being neighbours when our zones last changed:
-    /// one more update tells them who abuts them now.
+    /// Peers owed one update that are not neighbours (see `former`).
     pub fn take_former(&mut self) -> Vec<Peer> {
         std::mem::take(&mut self.former).into_values().filter(|p| !self.neighbours.contains_key(&p.id)).collect()
     }
@@ -150,6 +150,12 @@ impl View {
     /// not known yet (its next update confirms or drops it).
     pub fn consider(&mut self, owner: Owner) {
         if owner.peer.id == self.local.id || self.neighbours.contains_key(&owner.peer.id) {
+            return;
+        }
+        if owner.zones.iter().any(|z| self.own.iter().any(|o| o.overlaps(z))) {
+            // It claims part of what we hold: an update to it lets the two
+            // of us settle who keeps what.
+            self.former.insert(owner.peer.id, owner.peer);
             return;
         }
         if self.abuts_me(&owner.zones) {

@@ -80,10 +80,25 @@ fn concurrent_joins_tile_the_space() {
 fn crashed_zones_are_taken_over() {
     let mut sim = can_sim(32, 2);
     sim.grow(300, Duration::from_millis(50), Duration::from_secs(30));
+    let faults = tiling_faults(&sim, Space::new(2));
+    assert!(faults.is_empty(), "before the crash: {faults:?}");
     sim.crash_fraction(0.3);
     sim.run_for(Duration::from_secs(120));
     let faults = tiling_faults(&sim, Space::new(2));
     assert!(faults.is_empty(), "{faults:?}");
     let multi = zones(&sim).iter().filter(|(_, z)| z.len() > 1).count();
     println!("nodes holding more than one zone after reassignment: {multi}");
+    assert!(multi <= sim.live_nodes().len() / 20, "{multi} nodes still hold several zones");
+}
+
+#[test]
+fn leaving_nodes_hand_their_zones_on() {
+    let mut sim = can_sim(33, 3);
+    sim.grow(200, Duration::from_millis(50), Duration::from_secs(30));
+    let leaving: Vec<u32> = sim.live_nodes().into_iter().step_by(4).collect();
+    let ops: Vec<_> = leaving.iter().filter_map(|&n| sim.leave(n)).collect();
+    assert!(sim.wait_for(&ops, Duration::from_secs(60)));
+    sim.run_for(Duration::from_secs(60));
+    let faults = tiling_faults(&sim, Space::new(3));
+    assert!(faults.is_empty(), "{faults:?}");
 }
