@@ -114,10 +114,16 @@ pub enum CanMessage {
     Ack,
 }
 
-/// A neighbour found silent, whose zones wait for a taker.
+/// Zones waiting for a taker: a silent neighbour's, or zones a neighbour
+/// stopped claiming without anyone claiming them yet.
 #[derive(Debug, Clone)]
-struct Dead {
+struct Orphan {
+    /// Who held them.
+    owner: Id,
+    /// Whether the owner fell silent (rather than let the zones go).
+    silent: bool,
     zones: Vec<Zone>,
+    /// The owner's neighbours, from its last update: the other candidates.
     theirs: Vec<Owner>,
     /// The round this node takes the zones over if nobody has by then.
     due: u64,
@@ -138,8 +144,8 @@ pub struct Can {
     join_owner: Option<Peer>,
     /// Requests in a row each neighbour has failed.
     failures: BTreeMap<Id, u8>,
-    /// Silent neighbours whose zones are not yet taken over.
-    dead: BTreeMap<Id, Dead>,
+    /// Zones of silent or departed neighbours not yet taken over.
+    orphans: Vec<Orphan>,
     /// A zone hand-over in flight: to whom, what, since which round.
     giving: Option<(Id, Vec<Zone>, u64)>,
     /// Zones handed to us lately, by giver, with the round: while the
@@ -159,7 +165,7 @@ impl Can {
             join_attempt: 0,
             join_owner: None,
             failures: BTreeMap::new(),
-            dead: BTreeMap::new(),
+            orphans: Vec::new(),
             giving: None,
             received: BTreeMap::new(),
         }
@@ -190,14 +196,11 @@ impl Can {
         if !self.joined || self.config.client {
             return CanMessage::Refused;
         }
+        // A newcomer we thought held zones (it restarted, or lost them in
+        // a double claim) starts afresh; its neighbours see those zones
+        // released and take them over.
         let mut neighbours = self.view.all_known();
-        if let Some(zones) = self.view.zones_of(&from.id) {
-            // Asked again (our welcome was lost, or it restarted): the same zones.
-            let zones = zones.to_vec();
-            neighbours.retain(|o| o.peer.id != from.id);
-            neighbours.push(self.view.me());
-            return CanMessage::Welcome { zones, neighbours };
-        }
+        neighbours.retain(|o| o.peer.id != from.id);
         let point = self.point(&from.id);
         let own = self.view.own().to_vec();
         let given = if own.len() > 1 {
@@ -254,11 +257,12 @@ impl Can {
 
     /// Accepts zones handed over by a leaving node or by reassignment.
     fn take(&mut self, from: &Peer, zones: Vec<Zone>, neighbours: Vec<Owner>) -> CanMessage {
-        let clash = zones.iter().any(|z| self.view.own().iter().any(|o| o.overlaps(z)));
-        if !self.joined || self.config.client || zones.is_empty() || clash {
+        if !self.joined || self.config.client || zones.is_empty() {
             return CanMessage::Refused;
         }
-        self.view.add_own(&zones);
+        // Parts we already hold (a take-over crossed the hand-over) stay ours once.
+        let new = self.view.own().iter().fold(zones.clone(), |left, o| view::carve(left, o));
+        self.view.add_own(&new);
         for o in neighbours.into_iter().take(view::MAX_LISTED) {
             self.view.consider(o);
         }
@@ -431,7 +435,7 @@ impl Overlay for Can {
 
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
         self.failures.remove(&peer.id);
-        self.dead.remove(&peer.id);
+        self.orphans.retain(|o| !(o.silent && o.owner == peer.id));
     }
 
     fn peer_failed(&mut self, peer: &Peer, _now: Time) {

@@ -18,11 +18,15 @@
 //!   gift.
 
 use crate::view::{carve, volume, Owner};
-use crate::{Can, CanMessage, Dead, Zone};
+use crate::{Can, CanMessage, Orphan, Zone};
 use dht_core::{Action, Id, Overlay, Peer};
 
 /// Rounds after which an unanswered hand-over is tried afresh.
 const GIVE_TIMEOUT_ROUNDS: u64 = 5;
+
+/// Rounds a neighbour's released zones wait for news of their new holder
+/// before its neighbours take them over.
+const RELEASE_GRACE_ROUNDS: u64 = 2;
 
 /// The order in which live neighbours of a dead node take its zones over.
 fn takeover_order(dead: &[Zone], zones: &[Zone], id: &Id) -> (bool, f64, Id) {
@@ -40,7 +44,7 @@ impl Can {
             let given = self.giving.as_ref().is_some_and(|(to, zs, _)| *to == from.id && zs.contains(m));
             let received: &[Zone] = self.received.get(&from.id).map_or(&[], |(zs, _)| &zs[..]);
             for t in &zones {
-                if given && t.overlaps(m) {
+                if given && t.contains_zone(m) {
                     // Handed over (and maybe merged there); the answer is on the way.
                     left.clear();
                 } else if received.iter().any(|r| r.overlaps(t)) {
@@ -68,40 +72,64 @@ impl Can {
             }
         }
         self.claimed(&zones);
+        if let Some(before) = self.view.reported_zones_of(&from.id) {
+            // Zones it no longer claims, and that no neighbour of its claims
+            // (a newcomer it split its zone for, a taker it gave zones to),
+            // wait for a taker, after a grace period for the holder's news.
+            let claims = zones.iter().chain(theirs.iter().flat_map(|o| o.zones.iter()));
+            let released = claims.fold(before.to_vec(), |left, t| carve(left, t));
+            let released = self.view.own().iter().fold(released, |left, o| carve(left, o));
+            if !released.is_empty() {
+                let previous = self.view.theirs(&from.id).to_vec();
+                self.orphan(from.id, false, released, previous, RELEASE_GRACE_ROUNDS);
+            }
+        }
         self.view.heard(*from, zones, theirs);
     }
 
     /// Live peers claim `zones`: those parts of dead neighbours' zones are
     /// no longer waiting for a taker.
     pub(crate) fn claimed(&mut self, zones: &[Zone]) {
-        for dead in self.dead.values_mut() {
-            dead.zones = zones.iter().fold(std::mem::take(&mut dead.zones), |left, t| carve(left, t));
+        for orphan in &mut self.orphans {
+            orphan.zones = zones.iter().fold(std::mem::take(&mut orphan.zones), |left, t| carve(left, t));
         }
-        self.dead.retain(|_, d| !d.zones.is_empty());
+        self.orphans.retain(|o| !o.zones.is_empty());
     }
 
     /// A neighbour is silent: forget it and time the take-over of its zones.
     pub(crate) fn declare_dead(&mut self, peer: &Peer) {
         let Some((zones, theirs)) = self.view.remove(&peer.id) else { return };
+        self.orphan(peer.id, true, zones, theirs, 0);
+    }
+
+    /// Times the take-over of `zones`: one round per live candidate ahead
+    /// of this node, after `grace` rounds.
+    fn orphan(&mut self, owner: Id, silent: bool, zones: Vec<Zone>, theirs: Vec<Owner>, grace: u64) {
         let me = self.local().id;
         let mine = takeover_order(&zones, self.view.own(), &me);
+        let is_silent = |id: &Id| self.orphans.iter().any(|o| o.silent && o.owner == *id);
         let ahead = theirs
             .iter()
-            .filter(|o| o.peer.id != me && o.peer.id != peer.id && !self.dead.contains_key(&o.peer.id))
+            .filter(|o| o.peer.id != me && o.peer.id != owner && !is_silent(&o.peer.id))
             .filter(|o| takeover_order(&zones, &o.zones, &o.peer.id) < mine)
             .count();
-        let due = self.rounds + ahead as u64;
-        self.dead.insert(peer.id, Dead { zones, theirs, due });
+        let due = self.rounds + grace + ahead as u64;
+        self.orphans.push(Orphan { owner, silent, zones, theirs, due });
     }
 
     /// Takes over the zones of dead neighbours whose turn has come and that
     /// nobody has claimed.
     pub(crate) fn take_over_due(&mut self) -> Vec<Action<CanMessage>> {
-        let due: Vec<Id> = self.dead.iter().filter(|(_, d)| d.due <= self.rounds).map(|(id, _)| *id).collect();
+        let rounds = self.rounds;
+        let (due, waiting): (Vec<Orphan>, Vec<Orphan>) =
+            std::mem::take(&mut self.orphans).into_iter().partition(|o| o.due <= rounds);
+        self.orphans = waiting;
         let mut taken = Vec::new();
-        for id in due {
-            let Some(dead) = self.dead.remove(&id) else { continue };
-            let free = self.view.unclaimed(&dead.zones, &id);
+        for dead in due {
+            let free = self.view.unclaimed(&dead.zones, &dead.owner);
+            let free = self.view.own().iter().fold(free, |left, o| carve(left, o));
+            // Only regions next to ours: their own neighbours see to the rest.
+            let free: Vec<Zone> = free.into_iter().filter(|z| self.view.abuts_me(&[*z])).collect();
             if free.is_empty() {
                 continue;
             }

@@ -224,6 +224,11 @@ impl View {
         self.neighbours.get(id).map(|k| &k.zones[..])
     }
 
+    /// A neighbour's zones as it last reported them itself.
+    pub fn reported_zones_of(&self, id: &Id) -> Option<&[Zone]> {
+        self.neighbours.get(id).filter(|k| k.verified).map(|k| &k.zones[..])
+    }
+
     /// What a neighbour last said its neighbours were.
     pub fn theirs(&self, id: &Id) -> &[Owner] {
         self.neighbours.get(id).map_or(&[], |k| &k.theirs[..])
