@@ -1,10 +1,11 @@
 //! `dht`: distributed hash tables in Rust. Pick an overlay with a cargo
-//! feature (`kademlia`, the default, or `chord`), run it over QUIC (`quic`,
+//! feature (`kademlia`, the default, `chord` or `can`), run it over QUIC (`quic`,
 //! the default) or any [`Transport`], and `put` / `get` / `remove` with
 //! async calls that return results.
 //!
 //! - [`core`]: ids, records, stores, the node logic and its driver (`dht-core`).
-//! - [`Kademlia`] (feature `kademlia`) and [`Chord`] (feature `chord`).
+//! - [`Kademlia`] (feature `kademlia`), [`Chord`] (feature `chord`) and
+//!   [`Can`] (feature `can`).
 //! - [`quic`] (feature `quic`): the QUIC transport and [`quic::start`],
 //!   which runs a node on a UDP socket in one call.
 //! - [`RedbStore`] (feature `redb`): a persistent, crash-safe record store;
@@ -31,6 +32,8 @@
 pub use dht_core as core;
 pub use dht_core::{Id, NodeHandle, Overlay, Peer, Record, Transport};
 
+#[cfg(feature = "can")]
+pub use dht_can::{Can, CanConfig};
 #[cfg(feature = "chord")]
 pub use dht_chord::{Chord, ChordConfig};
 #[cfg(feature = "kademlia")]

@@ -8,7 +8,7 @@ use crate::OverlayKind;
 use anyhow::Context;
 use bytes::Bytes;
 use dht::core::{NodeConfig, Overlay, Peer, Rng};
-use dht::{Chord, ChordConfig, Id, Kademlia, KademliaConfig};
+use dht::Id;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -43,15 +43,9 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let limit = Duration::from_secs(args.timeout);
-    let report = match args.overlay {
-        OverlayKind::Kademlia => {
-            tokio::time::timeout(limit, bench(|p| Kademlia::new(p, KademliaConfig::default()), &args)).await
-        }
-        OverlayKind::Chord => {
-            let chord = ChordConfig { stabilize_interval: Duration::from_millis(500), ..ChordConfig::default() };
-            tokio::time::timeout(limit, bench(move |p| Chord::new(p, chord.clone()), &args)).await
-        }
-    }
+    let report = with_overlay!(args.overlay, crate::Role::LOCAL, |make| {
+        tokio::time::timeout(limit, bench(make, &args)).await
+    })
     .with_context(|| format!("the bench did not finish within {} s", args.timeout))??;
     println!("{report}");
     Ok(ExitCode::SUCCESS)

@@ -1,11 +1,10 @@
 //! `dht put` and `dht get`: a short-lived client node joins through one
 //! node, runs one operation, and leaves. It stores nothing itself.
 
-use crate::{NetworkArgs, OverlayKind};
+use crate::NetworkArgs;
 use anyhow::bail;
 use dht::core::{DriverError, NodeConfig, OpError, MAX_VALUE_BYTES};
 use dht::quic::{self, Options, Running};
-use dht::{Chord, ChordConfig, Kademlia, KademliaConfig};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,12 +29,7 @@ async fn connect(net: &NetworkArgs, bootstrap: SocketAddr) -> anyhow::Result<Run
         request_timeout: Duration::from_secs(3),
         ..NodeConfig::default()
     };
-    let running = match net.overlay {
-        OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
-        OverlayKind::Chord => {
-            quic::start(|p| Chord::new(p, ChordConfig { client: true, ..ChordConfig::default() }), options).await
-        }
-    }?;
+    let running = with_overlay!(net.overlay, crate::Role::CLIENT, |make| quic::start(make, options).await)?;
     // Let the join lookup finish before the first operation.
     tokio::time::sleep(Duration::from_millis(300)).await;
     Ok(running)

@@ -6,7 +6,7 @@ use crate::OverlayKind;
 use anyhow::bail;
 use bytes::Bytes;
 use dht::core::{NodeConfig, NodeHandle, Overlay, Peer};
-use dht::{Chord, ChordConfig, Id, Kademlia, KademliaConfig};
+use dht::Id;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 const CONCURRENCY: usize = 32;
 
 pub async fn run(overlay: OverlayKind, nodes: usize, keys: usize, json: bool) -> anyhow::Result<ExitCode> {
-    let chord = ChordConfig { stabilize_interval: Duration::from_millis(500), ..ChordConfig::default() };
-    match overlay {
-        OverlayKind::Kademlia => demo(|p| Kademlia::new(p, KademliaConfig::default()), nodes, keys, json).await,
-        OverlayKind::Chord => demo(move |p| Chord::new(p, chord.clone()), nodes, keys, json).await,
-    }
+    with_overlay!(overlay, crate::Role::LOCAL, |make| demo(make, nodes, keys, json).await)
 }
 
 async fn demo<O: Overlay>(

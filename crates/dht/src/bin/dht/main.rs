@@ -3,6 +3,32 @@
 // The command line is an I/O edge: it reads clocks and prints.
 #![allow(clippy::disallowed_methods, clippy::print_stdout)]
 
+/// Evaluates `$body` with `$make` bound to a constructor (`Fn(Peer) -> O`,
+/// cloneable) of the overlay `$kind` in the given [`Role`]: the one place a
+/// command turns its `--overlay` choice into a type.
+macro_rules! with_overlay {
+    ($kind:expr, $role:expr, |$make:ident| $body:expr) => {{
+        let role: $crate::Role = $role;
+        match $kind {
+            $crate::OverlayKind::Kademlia => {
+                let config = role.kademlia();
+                let $make = move |p: dht::Peer| dht::Kademlia::new(p, config.clone());
+                $body
+            }
+            $crate::OverlayKind::Chord => {
+                let config = role.chord();
+                let $make = move |p: dht::Peer| dht::Chord::new(p, config.clone());
+                $body
+            }
+            $crate::OverlayKind::Can => {
+                let config = role.can();
+                let $make = move |p: dht::Peer| dht::Can::new(p, config.clone());
+                $body
+            }
+        }
+    }};
+}
+
 mod bench;
 mod client;
 mod cluster;
@@ -18,7 +44,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "dht", version, about = "Distributed hash tables over QUIC: Kademlia and Chord")]
+#[command(name = "dht", version, about = "Distributed hash tables over QUIC: Kademlia, Chord and CAN")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +57,65 @@ pub enum OverlayKind {
     Kademlia,
     /// Chord: identifier ring, fingers, successor lists.
     Chord,
+    /// CAN: zones of a 4-dimensional torus, greedy routing.
+    Can,
+}
+
+impl OverlayKind {
+    /// The overlay's name as its crate spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OverlayKind::Kademlia => "kademlia",
+            OverlayKind::Chord => "chord",
+            OverlayKind::Can => "can",
+        }
+    }
+}
+
+/// How a command runs its overlay.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Role {
+    /// Route without taking a place in the overlay (a one-shot `put`, a
+    /// load generator): nothing is handed to it, nothing is lost when it exits.
+    pub client: bool,
+    /// Maintenance every half second instead of every few: an in-process
+    /// network on loopback settles in moments.
+    pub quick: bool,
+}
+
+impl Role {
+    /// A full member with the default settings.
+    pub const MEMBER: Role = Role { client: false, quick: false };
+    /// A client with the default settings.
+    pub const CLIENT: Role = Role { client: true, quick: false };
+    /// A full member of a local in-process network.
+    pub const LOCAL: Role = Role { client: false, quick: true };
+
+    fn period(self, default: Duration) -> Duration {
+        if self.quick {
+            Duration::from_millis(500)
+        } else {
+            default
+        }
+    }
+
+    /// Kademlia's settings (a Kademlia client needs none: it routes through
+    /// others' tables and keeps its own to itself).
+    pub fn kademlia(self) -> dht::KademliaConfig {
+        dht::KademliaConfig::default()
+    }
+
+    /// Chord's settings.
+    pub fn chord(self) -> dht::ChordConfig {
+        let default = dht::ChordConfig::default();
+        dht::ChordConfig { client: self.client, stabilize_interval: self.period(default.stabilize_interval), ..default }
+    }
+
+    /// CAN's settings.
+    pub fn can(self) -> dht::CanConfig {
+        let default = dht::CanConfig::default();
+        dht::CanConfig { client: self.client, update_interval: self.period(default.update_interval), ..default }
+    }
 }
 
 /// Options every networked command shares.

@@ -1,10 +1,9 @@
 //! `dht node`: run one node until Ctrl-C.
 
-use crate::{NetworkArgs, OverlayKind};
+use crate::NetworkArgs;
 use anyhow::Context;
 use dht::core::NodeConfig;
 use dht::quic::{self, Options};
-use dht::{Chord, ChordConfig, Kademlia, KademliaConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,10 +20,7 @@ pub async fn run(
     }
     let node = NodeConfig { repair_interval, ..NodeConfig::default() };
     let options = Options { bootstrap, data_dir, network: net.network.clone(), node, ..Options::new(listen) };
-    let running = match net.overlay {
-        OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
-        OverlayKind::Chord => quic::start(|p| Chord::new(p, ChordConfig::default()), options).await,
-    }?;
+    let running = with_overlay!(net.overlay, crate::Role::MEMBER, |make| quic::start(make, options).await)?;
     let me = running.handle.local();
     println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;

@@ -17,7 +17,7 @@ use crate::OverlayKind;
 use anyhow::{bail, Context};
 use dht::core::{DriverError, NodeConfig, NodeHandle, Record, Rng, Time};
 use dht::quic::{self, Options};
-use dht::{Chord, ChordConfig, Id, Kademlia, KademliaConfig};
+use dht::Id;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
@@ -95,7 +95,7 @@ impl Cluster {
         let mut command = Command::new(&self.exe);
         command
             .arg("node")
-            .args(["--overlay", overlay_name(self.overlay), "--network", &self.network])
+            .args(["--overlay", self.overlay.name(), "--network", &self.network])
             .args(["--listen", &node.addr.to_string()])
             .arg("--data-dir")
             .arg(&node.dir)
@@ -135,13 +135,6 @@ impl Cluster {
             self.kill(index).await;
         }
         let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-fn overlay_name(overlay: OverlayKind) -> &'static str {
-    match overlay {
-        OverlayKind::Kademlia => "kademlia",
-        OverlayKind::Chord => "chord",
     }
 }
 
@@ -218,7 +211,7 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
 
     let t = lock(&tally);
     Ok(serde_json::json!({
-        "overlay": overlay_name(args.overlay),
+        "overlay": args.overlay.name(),
         "nodes": args.nodes,
         "seconds": args.seconds,
         "kill_every": args.kill_every,
@@ -242,13 +235,8 @@ async fn client(overlay: OverlayKind, network: &str, bootstrap: Vec<SocketAddr>)
     options.bootstrap = bootstrap;
     options.network = network.to_owned();
     options.node = NodeConfig { serve_storage: false, ..NodeConfig::default() };
-    let running = match overlay {
-        OverlayKind::Kademlia => quic::start(|p| Kademlia::new(p, KademliaConfig::default()), options).await,
-        OverlayKind::Chord => {
-            quic::start(|p| Chord::new(p, ChordConfig { client: true, ..ChordConfig::default() }), options).await
-        }
-    }
-    .context("starting the soak's client node")?;
+    let running = with_overlay!(overlay, crate::Role::CLIENT, |make| quic::start(make, options).await)
+        .context("starting the soak's client node")?;
     Ok(running.handle)
 }
 
