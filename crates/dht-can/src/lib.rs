@@ -243,7 +243,7 @@ impl Can {
         }
         self.view.set_own(zones);
         for o in neighbours.into_iter().take(view::MAX_LISTED) {
-            self.view.consider(o);
+            self.view.consider(&o);
         }
         self.joined = true;
         let update = self.update();
@@ -264,7 +264,7 @@ impl Can {
         let new = self.view.own().iter().fold(zones.clone(), |left, o| view::carve(left, o));
         self.view.add_own(&new);
         for o in neighbours.into_iter().take(view::MAX_LISTED) {
-            self.view.consider(o);
+            self.view.consider(&o);
         }
         self.received.insert(from.id, (zones.clone(), self.rounds));
         if let Some(theirs) = self.view.zones_of(&from.id) {

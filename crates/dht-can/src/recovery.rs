@@ -135,7 +135,7 @@ impl Can {
             }
             self.view.add_own(&free);
             for o in dead.theirs {
-                self.view.consider(o);
+                self.view.consider(&o);
             }
             taken.extend(free);
         }

@@ -159,6 +159,10 @@ impl Point {
     }
 }
 
+/// A zone's extent along each dimension, for repeated adjacency tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent([Span; MAX_DIMS]);
+
 /// One dimension of a zone: a dyadic interval of the circle, starting at
 /// `lo` and `2^(64 - depth)` long (the whole circle at depth 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +255,11 @@ impl Space {
         usize::from(zone.len) % self.dims
     }
 
+    /// The zone's extent along each dimension.
+    pub fn extent(&self, zone: &Zone) -> Extent {
+        Extent(self.spans(zone))
+    }
+
     fn spans(&self, zone: &Zone) -> [Span; MAX_DIMS] {
         let mut spans = [Span { lo: 0, depth: 0 }; MAX_DIMS];
         for j in 0..usize::from(zone.len) {
@@ -279,7 +288,12 @@ impl Space {
     /// Whether two zones are neighbours: their extents abut along one
     /// dimension and overlap along all the others.
     pub fn abuts(&self, a: &Zone, b: &Zone) -> bool {
-        let (sa, sb) = (self.spans(a), self.spans(b));
+        self.extents_abut(&self.extent(a), &self.extent(b))
+    }
+
+    /// [`Space::abuts`] on extents computed beforehand.
+    pub fn extents_abut(&self, a: &Extent, b: &Extent) -> bool {
+        let (sa, sb) = (&a.0, &b.0);
         let mut abutting = 0;
         for d in 0..self.dims {
             if sa[d].overlaps(&sb[d]) {

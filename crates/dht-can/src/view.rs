@@ -4,7 +4,7 @@
 //! node pick replicas, find new neighbours when its zone grows, and decide
 //! who takes over a silent neighbour's zone.
 
-use crate::space::{Point, Space, Zone};
+use crate::space::{Extent, Point, Space, Zone};
 use dht_core::{Id, Peer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,6 +39,9 @@ pub struct View {
     space: Space,
     local: Peer,
     own: Vec<Zone>,
+    /// The extents of `own`, kept beside it: every update tests many
+    /// zones for adjacency against them.
+    own_extents: Vec<Extent>,
     neighbours: BTreeMap<Id, Known>,
     /// Peers owed one update that are not neighbours: those dropped when
     /// our zones changed, so they learn who abuts them now, and those
@@ -49,7 +52,14 @@ pub struct View {
 impl View {
     /// The view of `local`, owning nothing yet.
     pub fn new(space: Space, local: Peer) -> View {
-        View { space, local, own: Vec::new(), neighbours: BTreeMap::new(), former: BTreeMap::new() }
+        View {
+            space,
+            local,
+            own: Vec::new(),
+            own_extents: Vec::new(),
+            neighbours: BTreeMap::new(),
+            former: BTreeMap::new(),
+        }
     }
 
     /// The coordinate space.
@@ -88,22 +98,25 @@ impl View {
 
     /// Whether any of `zones` abuts any zone of this node.
     pub fn abuts_me(&self, zones: &[Zone]) -> bool {
-        zones.iter().any(|z| self.own.iter().any(|o| self.space.abuts(o, z)))
+        zones.iter().any(|z| {
+            let extent = self.space.extent(z);
+            self.own_extents.iter().any(|o| self.space.extents_abut(o, &extent))
+        })
     }
 
     /// Replaces the owned zones, merging halves of one parent, and drops
     /// neighbours that no longer abut.
     pub fn set_own(&mut self, zones: Vec<Zone>) {
         self.own = merge_siblings(zones);
-        let (space, own) = (self.space, &self.own);
-        let former = &mut self.former;
-        self.neighbours.retain(|id, k| {
-            let abuts = k.zones.iter().any(|z| own.iter().any(|o| space.abuts(o, z)));
-            if !abuts {
-                former.insert(*id, k.peer);
+        self.own_extents = self.own.iter().map(|z| self.space.extent(z)).collect();
+        let ids: Vec<Id> = self.neighbours.keys().copied().collect();
+        for id in ids {
+            let Some(known) = self.neighbours.get(&id) else { continue };
+            if !self.abuts_me(&known.zones) {
+                self.former.insert(id, known.peer);
+                self.neighbours.remove(&id);
             }
-            abuts
-        });
+        }
     }
 
     /// Peers owed one update that are not neighbours (see `former`).
@@ -135,9 +148,11 @@ impl View {
         }
         theirs.truncate(MAX_LISTED);
         // Its list may name a neighbour of ours we have not met, whether or
-        // not the sender itself abuts us.
-        for owner in &theirs {
-            self.consider(owner.clone());
+        // not the sender itself abuts us (an unchanged list names no one new).
+        if self.neighbours.get(&peer.id).is_none_or(|k| k.theirs != theirs) {
+            for owner in &theirs {
+                self.consider(owner);
+            }
         }
         if self.abuts_me(&zones) {
             self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
@@ -148,7 +163,7 @@ impl View {
 
     /// A peer heard of second-hand: becomes a neighbour if it abuts and is
     /// not known yet (its next update confirms or drops it).
-    pub fn consider(&mut self, owner: Owner) {
+    pub fn consider(&mut self, owner: &Owner) {
         if owner.peer.id == self.local.id || self.neighbours.contains_key(&owner.peer.id) {
             return;
         }
@@ -159,9 +174,8 @@ impl View {
             return;
         }
         if self.abuts_me(&owner.zones) {
-            let id = owner.peer.id;
-            let known = Known { peer: owner.peer, zones: owner.zones, theirs: Vec::new(), verified: false };
-            self.neighbours.insert(id, known);
+            let known = Known { peer: owner.peer, zones: owner.zones.clone(), theirs: Vec::new(), verified: false };
+            self.neighbours.insert(owner.peer.id, known);
         }
     }
 
@@ -181,7 +195,7 @@ impl View {
 
     fn adopt_hearsay(&mut self) {
         let heard: Vec<Owner> = self.neighbours.values().flat_map(|k| k.theirs.iter().cloned()).collect();
-        for owner in heard {
+        for owner in &heard {
             self.consider(owner);
         }
     }
@@ -202,7 +216,7 @@ impl View {
                     }
                 }
             }
-            None => self.consider(Owner { peer, zones: zones.to_vec() }),
+            None => self.consider(&Owner { peer, zones: zones.to_vec() }),
         }
     }
 
