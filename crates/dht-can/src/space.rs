@@ -293,6 +293,18 @@ impl Space {
 
     /// [`Space::abuts`] on extents computed beforehand.
     pub fn extents_abut(&self, a: &Extent, b: &Extent) -> bool {
+        self.abutting_dims(a, b) == Some(1)
+    }
+
+    /// Whether two zones meet only along an edge or at a corner: they
+    /// touch along two or more dimensions at once.
+    pub fn extents_touch_at_corner(&self, a: &Extent, b: &Extent) -> bool {
+        self.abutting_dims(a, b).is_some_and(|n| n >= 2)
+    }
+
+    /// Along how many dimensions the extents abut, if they overlap along
+    /// all the others; `None` if they are apart.
+    fn abutting_dims(&self, a: &Extent, b: &Extent) -> Option<usize> {
         let (sa, sb) = (&a.0, &b.0);
         let mut abutting = 0;
         for d in 0..self.dims {
@@ -300,11 +312,11 @@ impl Space {
                 continue;
             }
             if !sa[d].abuts(&sb[d]) {
-                return false;
+                return None;
             }
             abutting += 1;
         }
-        abutting == 1
+        Some(abutting)
     }
 }
 
@@ -370,6 +382,8 @@ mod tests {
         assert!(space.abuts(&a, &b), "side by side along x");
         assert!(space.abuts(&a, &c), "one above the other along y");
         assert!(!space.abuts(&a, &q(true, true)), "corners only touch");
+        assert!(space.extents_touch_at_corner(&space.extent(&a), &space.extent(&q(true, true))));
+        assert!(!space.extents_touch_at_corner(&space.extent(&a), &space.extent(&b)));
         assert!(!space.abuts(&a, &a), "a zone is not its own neighbour");
         // Along x in eighths: the first and the last touch across the seam.
         let strip = |i: u8| split_n(Zone::WHOLE, &[i & 4 != 0, false, i & 2 != 0, false, i & 1 != 0]);

@@ -7,7 +7,7 @@
 use crate::space::{Extent, Point, Space, Zone};
 use dht_core::{Id, Peer};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The most entries of a neighbour list read from one message: a bound on
 /// the work a peer's message can cause.
@@ -44,9 +44,13 @@ pub struct View {
     own_extents: Vec<Extent>,
     neighbours: BTreeMap<Id, Known>,
     /// Peers owed one update that are not neighbours: those dropped when
-    /// our zones changed, so they learn who abuts them now, and those
-    /// claiming part of our zones, so the claim is settled.
+    /// our zones changed, so they learn who abuts them now; those claiming
+    /// part of our zones, so the claim is settled; and those meeting us at
+    /// a corner, whose answer names neighbours we may have missed.
     former: BTreeMap<Id, Peer>,
+    /// Peers meeting our zones at a corner that have been asked once since
+    /// our zones last changed.
+    cornered: BTreeSet<Id>,
 }
 
 impl View {
@@ -59,6 +63,7 @@ impl View {
             own_extents: Vec::new(),
             neighbours: BTreeMap::new(),
             former: BTreeMap::new(),
+            cornered: BTreeSet::new(),
         }
     }
 
@@ -108,6 +113,7 @@ impl View {
     /// neighbours that no longer abut.
     pub fn set_own(&mut self, zones: Vec<Zone>) {
         self.own = merge_siblings(zones);
+        self.cornered.clear();
         self.own_extents = self.own.iter().map(|z| self.space.extent(z)).collect();
         let ids: Vec<Id> = self.neighbours.keys().copied().collect();
         for id in ids {
@@ -176,7 +182,20 @@ impl View {
         if self.abuts_me(&owner.zones) {
             let known = Known { peer: owner.peer, zones: owner.zones.clone(), theirs: Vec::new(), verified: false };
             self.neighbours.insert(owner.peer.id, known);
+        } else if !self.cornered.contains(&owner.peer.id) && self.touches_me_at_corner(&owner.zones) {
+            self.cornered.insert(owner.peer.id);
+            // Not a neighbour, but its neighbours may be ours: where four
+            // zones meet at a corner, two that abut can have no neighbour
+            // in common, and only the corner's other zones know both.
+            self.former.insert(owner.peer.id, owner.peer);
         }
+    }
+
+    fn touches_me_at_corner(&self, zones: &[Zone]) -> bool {
+        zones.iter().any(|z| {
+            let extent = self.space.extent(z);
+            self.own_extents.iter().any(|o| self.space.extents_touch_at_corner(o, &extent))
+        })
     }
 
     /// A peer this node itself just gave zones to: known first-hand.
