@@ -63,6 +63,10 @@ impl Can {
             kept.extend(left);
             kept
         });
+        if kept.iter().any(|m| zones.iter().any(|t| t.overlaps(m))) {
+            // Still both claiming: keep talking until one gives way.
+            self.view.owe_update(*from);
+        }
         if kept != mine {
             self.view.set_own(kept);
             if self.view.own().is_empty() {
@@ -190,12 +194,14 @@ impl Can {
         if self.giving.as_ref().is_some_and(|(id, _, _)| *id == to.id) {
             self.giving = None;
         }
-        let own = self.view.own();
-        if own.iter().all(|z| zones.contains(z)) {
-            return; // never give the last zone away outside a leave
-        }
         self.view.remove_own(zones);
         self.view.grant(*to, zones);
+        if self.view.own().is_empty() {
+            // What we kept went to a double claim meanwhile: the taker holds
+            // our last zone now, so we join again through it.
+            self.joined = false;
+            self.bootstrap.push(*to);
+        }
     }
 
     /// Who takes this node's zones when it leaves: the owner of its

@@ -125,6 +125,11 @@ impl View {
         }
     }
 
+    /// Owes `peer` an update on the next tick.
+    pub fn owe_update(&mut self, peer: Peer) {
+        self.former.insert(peer.id, peer);
+    }
+
     /// Peers owed one update that are not neighbours (see `former`).
     pub fn take_former(&mut self) -> Vec<Peer> {
         std::mem::take(&mut self.former).into_values().filter(|p| !self.neighbours.contains_key(&p.id)).collect()
