@@ -104,10 +104,8 @@ fn volumes() {
             *shares.entry(multiple).or_default() += 1;
         }
         let live = sim.live_nodes().len() as f64;
-        let histogram: Vec<String> = shares
-            .iter()
-            .map(|(m, count)| format!("\"{}\":{:.4}", 2f64.powi(*m), *count as f64 / live))
-            .collect();
+        let histogram: Vec<String> =
+            shares.iter().map(|(m, count)| format!("\"{}\":{:.4}", 2f64.powi(*m), *count as f64 / live)).collect();
         let largest = shares.keys().last().map_or(0.0, |m| 2f64.powi(*m));
         println!(
             "{{\"experiment\":\"volume\",\"dimensions\":{dims},\"nodes\":{n},\"uniform_partitioning\":{uniform},\"share_at_fair_volume\":{:.4},\"largest_over_fair\":{largest},\"share_by_multiple_of_fair\":{{{}}}}}",

@@ -261,7 +261,7 @@ impl Can {
             return CanMessage::Refused;
         }
         // Parts we already hold (a take-over crossed the hand-over) stay ours once.
-        let new = self.view.own().iter().fold(zones.clone(), |left, o| view::carve(left, o));
+        let new = view::carve_all(zones.clone(), self.view.own());
         self.view.add_own(&new);
         for o in neighbours.into_iter().take(view::MAX_LISTED) {
             self.view.consider(&o);

@@ -17,7 +17,7 @@
 //!   whole zone, which then merges its zone into that sibling and keeps the
 //!   gift.
 
-use crate::view::{carve, volume, Owner};
+use crate::view::{carve, carve_all, volume, Owner};
 use crate::{Can, CanMessage, Orphan, Zone};
 use dht_core::{Action, Id, Overlay, Peer};
 
@@ -81,8 +81,7 @@ impl Can {
             // (a newcomer it split its zone for, a taker it gave zones to),
             // wait for a taker, after a grace period for the holder's news.
             let claims = zones.iter().chain(theirs.iter().flat_map(|o| o.zones.iter()));
-            let released = claims.fold(before.to_vec(), |left, t| carve(left, t));
-            let released = self.view.own().iter().fold(released, |left, o| carve(left, o));
+            let released = carve_all(carve_all(before.to_vec(), claims), self.view.own());
             if !released.is_empty() {
                 let previous = self.view.theirs(&from.id).to_vec();
                 self.orphan(from.id, false, released, previous, RELEASE_GRACE_ROUNDS);
@@ -95,7 +94,7 @@ impl Can {
     /// no longer waiting for a taker.
     pub(crate) fn claimed(&mut self, zones: &[Zone]) {
         for orphan in &mut self.orphans {
-            orphan.zones = zones.iter().fold(std::mem::take(&mut orphan.zones), |left, t| carve(left, t));
+            orphan.zones = carve_all(std::mem::take(&mut orphan.zones), zones);
         }
         self.orphans.retain(|o| !o.zones.is_empty());
     }
@@ -131,7 +130,7 @@ impl Can {
         let mut taken = Vec::new();
         for dead in due {
             let free = self.view.unclaimed(&dead.zones, &dead.owner);
-            let free = self.view.own().iter().fold(free, |left, o| carve(left, o));
+            let free = carve_all(free, self.view.own());
             // Only regions next to ours: their own neighbours see to the rest.
             let free: Vec<Zone> = free.into_iter().filter(|z| self.view.abuts_me(&[*z])).collect();
             if free.is_empty() {
@@ -173,8 +172,7 @@ impl Can {
         let target = sibling_owner.or_else(|| {
             neighbours.iter().find_map(|b| {
                 let sibling = single(b)?.sibling()?;
-                let paired =
-                    self.view.theirs(&b.peer.id).iter().any(|c| c.peer.id != me && single(c) == Some(sibling));
+                let paired = self.view.theirs(&b.peer.id).iter().any(|c| c.peer.id != me && single(c) == Some(sibling));
                 paired.then(|| (b.peer, own[own.len() - 1]))
             })
         });
@@ -215,6 +213,9 @@ impl Can {
                 return Some(o.peer);
             }
         }
-        neighbours.iter().min_by(|a, b| volume(&a.zones).total_cmp(&volume(&b.zones)).then(a.peer.id.cmp(&b.peer.id))).map(|o| o.peer)
+        neighbours
+            .iter()
+            .min_by(|a, b| volume(&a.zones).total_cmp(&volume(&b.zones)).then(a.peer.id.cmp(&b.peer.id)))
+            .map(|o| o.peer)
     }
 }

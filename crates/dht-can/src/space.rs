@@ -186,8 +186,7 @@ impl Span {
     fn abuts(&self, other: &Span) -> bool {
         match (self.length(), other.length()) {
             (Some(a), Some(b)) => {
-                !self.overlaps(other)
-                    && (self.lo.wrapping_add(a) == other.lo || other.lo.wrapping_add(b) == self.lo)
+                !self.overlaps(other) && (self.lo.wrapping_add(a) == other.lo || other.lo.wrapping_add(b) == self.lo)
             }
             _ => false,
         }
@@ -361,9 +360,8 @@ mod tests {
     #[test]
     fn every_point_lies_in_exactly_one_leaf() {
         let space = Space::new(3);
-        let leaves: Vec<Zone> = (0..16u8)
-            .map(|i| split_n(Zone::WHOLE, &[i & 8 != 0, i & 4 != 0, i & 2 != 0, i & 1 != 0]))
-            .collect();
+        let leaves: Vec<Zone> =
+            (0..16u8).map(|i| split_n(Zone::WHOLE, &[i & 8 != 0, i & 4 != 0, i & 2 != 0, i & 1 != 0])).collect();
         for k in 0..200u32 {
             let p = space.point(&Id::hash(&k.to_be_bytes()));
             assert_eq!(leaves.iter().filter(|z| z.contains(&p)).count(), 1);

@@ -285,7 +285,7 @@ impl View {
     /// The parts of `zones` no neighbour other than `except` claims.
     pub fn unclaimed(&self, zones: &[Zone], except: &Id) -> Vec<Zone> {
         let claims = self.neighbours.values().filter(|k| k.peer.id != *except).flat_map(|k| k.zones.iter());
-        claims.fold(zones.to_vec(), |free, claim| carve(free, claim))
+        carve_all(zones.to_vec(), claims)
     }
 
     /// Neighbours nearer to `point` than this node, nearest first: the
@@ -356,6 +356,11 @@ pub fn volume(zones: &[Zone]) -> f64 {
 /// `zones` without the part `claim` covers.
 pub fn carve(zones: Vec<Zone>, claim: &Zone) -> Vec<Zone> {
     zones.into_iter().flat_map(|z| z.minus(claim)).collect()
+}
+
+/// `zones` without the parts any of `claims` covers.
+pub fn carve_all<'a>(zones: Vec<Zone>, claims: impl IntoIterator<Item = &'a Zone>) -> Vec<Zone> {
+    claims.into_iter().fold(zones, carve)
 }
 
 /// Joins halves of one parent into the parent, repeatedly.

@@ -30,11 +30,8 @@ fn tiling_faults(sim: &Simulation<Can>, space: Space) -> Vec<String> {
         faults.push(format!("zones cover {volume} of the space"));
     }
     let flat: Vec<(Id, Zone)> = all.iter().flat_map(|(p, zs)| zs.iter().map(|z| (p.id, *z))).collect();
-    let overlapping = flat
-        .iter()
-        .enumerate()
-        .filter(|(i, (_, a))| flat.iter().skip(i + 1).any(|(_, b)| a.overlaps(b)))
-        .count();
+    let overlapping =
+        flat.iter().enumerate().filter(|(i, (_, a))| flat.iter().skip(i + 1).any(|(_, b)| a.overlaps(b))).count();
     if overlapping > 0 {
         faults.push(format!("{overlapping} overlapping zones"));
     }
@@ -51,7 +48,11 @@ fn tiling_faults(sim: &Simulation<Can>, space: Space) -> Vec<String> {
         if known != truth {
             wrong_neighbours += 1;
             if wrong_neighbours < 3 {
-                println!("node {n} {me:?}: missing {:?} extra {:?}", truth.difference(&known).map(|i| flat.iter().find(|(j, _)| j == i)).collect::<Vec<_>>(), known.difference(&truth).map(|i| flat.iter().find(|(j, _)| j == i)).collect::<Vec<_>>());
+                println!(
+                    "node {n} {me:?}: missing {:?} extra {:?}",
+                    truth.difference(&known).map(|i| flat.iter().find(|(j, _)| j == i)).collect::<Vec<_>>(),
+                    known.difference(&truth).map(|i| flat.iter().find(|(j, _)| j == i)).collect::<Vec<_>>()
+                );
             }
         }
     }
