@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::disallowed_methods)] // tests fail loudly and spawn freely
 
 use bytes::Bytes;
+use dht_can::{Can, CanConfig};
 use dht_chord::{Chord, ChordConfig};
 use dht_core::{wire, Address, Id, Overlay, Peer, Request, Transport, TransportError};
 use dht_kademlia::{KadMessage, Kademlia, KademliaConfig};
@@ -48,6 +49,19 @@ async fn chord_passes_the_network_cases_over_quic() {
     let report = within(
         Duration::from_secs(120),
         live::run_all(move |peer| Chord::new(peer, fast.clone()), |_| quic(Chord::NAME, "test"), &config),
+    )
+    .await;
+    println!("{report}");
+    assert!(report.passed(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn can_passes_the_network_cases_over_quic() {
+    let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
+    let fast = CanConfig { update_interval: Duration::from_millis(250), ..CanConfig::default() };
+    let report = within(
+        Duration::from_secs(120),
+        live::run_all(move |peer| Can::new(peer, fast.clone()), |_| quic(Can::NAME, "test"), &config),
     )
     .await;
     println!("{report}");
