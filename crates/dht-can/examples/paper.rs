@@ -38,23 +38,29 @@ fn true_owner(sim: &Simulation<Can>, key: &Id) -> Option<Id> {
     nodes.into_iter().filter_map(|n| sim.node(n)).find(|n| n.overlay().view().owns(&point)).map(|n| n.local().id)
 }
 
-/// Runs `count` lookups of random keys; returns (share failed or wrong, path lengths).
+/// Runs `count` lookups of random keys, 100 at a time; returns (share
+/// failed or wrong, path lengths).
 fn lookups(sim: &mut Simulation<Can>, count: usize) -> (f64, Vec<f64>) {
     let mut wrong = 0;
     let mut hops = Vec::new();
-    for _ in 0..count {
-        let key = sim.rng().id();
-        let Some(node) = sim.random_live_node() else { break };
-        let Some(op) = sim.find_peers(node, key) else { continue };
-        sim.wait_for(&[op], Duration::from_secs(120));
-        match sim.take_result(op) {
-            Some(e) => match e.outcome {
-                OpOutcome::FindPeers(peers) if peers.first().map(|p| p.id) == true_owner(sim, &key) => {
-                    hops.push(f64::from(e.stats.hops))
+    for _ in 0..count.div_ceil(100) {
+        let mut started = Vec::new();
+        for _ in 0..100 {
+            let key = sim.rng().id();
+            let Some(node) = sim.random_live_node() else { break };
+            match sim.find_peers(node, key) {
+                Some(op) => started.push((op, key)),
+                None => wrong += 1,
+            }
+        }
+        sim.wait_for(&started.iter().map(|(op, _)| *op).collect::<Vec<_>>(), Duration::from_secs(120));
+        for (op, key) in started {
+            match sim.take_result(op).map(|e| (e.outcome, e.stats.hops)) {
+                Some((OpOutcome::FindPeers(peers), h)) if peers.first().map(|p| p.id) == true_owner(sim, &key) => {
+                    hops.push(f64::from(h))
                 }
                 _ => wrong += 1,
-            },
-            None => wrong += 1,
+            }
         }
     }
     (f64::from(wrong) / count as f64, hops)

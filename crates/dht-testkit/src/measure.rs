@@ -20,6 +20,9 @@ pub struct MeasureConfig {
     pub keys: usize,
     /// Churn while the workload runs, if any.
     pub churn: Option<Lifetime>,
+    /// Share of the nodes that crash at once after the keys are put and
+    /// before the lookups and gets (0 for none).
+    pub fail: f64,
     /// Simulation settings, seed included.
     pub sim: SimConfig,
     /// Virtual time between joins while building.
@@ -34,6 +37,7 @@ impl MeasureConfig {
             lookups,
             keys: lookups,
             churn: None,
+            fail: 0.0,
             sim: SimConfig::new(seed),
             join_spacing: Duration::from_millis(10),
         }
@@ -85,6 +89,9 @@ pub fn measure<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &MeasureC
         sim.start_churn(lifetime);
     }
     let (stored, _) = workload::put_all(&mut sim, &workload::keys(config.keys, config.sim.seed));
+    if config.fail > 0.0 {
+        sim.crash_fraction(config.fail);
+    }
     let lookups = OpReport::of(&workload::lookups(&mut sim, config.lookups));
     let (gets, _) = workload::get_all(&mut sim, &stored);
     let gets = OpReport::of(&gets);

@@ -141,3 +141,83 @@ fn bench_prints_one_json_line_with_every_field() {
     assert_eq!((report["puts"].as_u64(), report["put_ok"].as_u64()), (Some(20), Some(20)), "{report}");
     assert_eq!(report["get_ok"].as_u64(), Some(20), "{report}");
 }
+
+/// The fields of a `dht compare --json` row that depend on the seed alone.
+const COMPARE_FIELDS: [&str; 17] = [
+    "overlay",
+    "nodes",
+    "churn",
+    "seed",
+    "lookups",
+    "success_rate",
+    "hops_mean",
+    "hops_p50",
+    "hops_p99",
+    "msgs_per_lookup",
+    "latency_ms_mean",
+    "latency_ms_p99",
+    "state_per_node_mean",
+    "maint_msgs_per_node_min",
+    "records_per_node_mean",
+    "records_per_node_p99",
+    "fail",
+];
+
+fn compare_rows(extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["compare", "--nodes", "60,120", "--lookups", "100", "--json"];
+    args.extend_from_slice(extra);
+    let out = run(dht().args(&args));
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON row")).collect()
+}
+
+#[test]
+fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
+    let rows = compare_rows(&["--fail", "0.1"]);
+    assert_eq!(rows.len(), 6, "three overlays at two sizes");
+    for row in &rows {
+        for field in COMPARE_FIELDS.iter().chain(&["wall_s", "peak_rss_mib"]) {
+            assert!(row.get(field).is_some(), "no `{field}` in {row}");
+        }
+        assert!(row["success_rate"].as_f64().is_some_and(|s| s > 0.5), "{row}");
+    }
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["overlay"].as_str()).collect();
+    assert_eq!(names, ["kademlia", "kademlia", "chord", "chord", "can", "can"]);
+    let again = compare_rows(&["--fail", "0.1"]);
+    for (a, b) in rows.iter().zip(&again) {
+        for field in COMPARE_FIELDS {
+            assert_eq!(a[field], b[field], "`{field}` differs between two runs with one seed");
+        }
+    }
+}
+
+#[test]
+fn compare_writes_plots_and_an_html_report() {
+    let dir = temp_dir("compare-report");
+    let out = run(dht()
+        .args(["compare", "--overlays", "chord,can", "--nodes", "50,100", "--lookups", "50", "--out"])
+        .arg(&dir));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    for plot in ["hops.svg", "success.svg", "maintenance.svg", "state.svg"] {
+        let svg = std::fs::read_to_string(dir.join(plot)).expect("a plot");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{plot}");
+        assert!(html.contains(plot), "index.html shows {plot}");
+    }
+    assert!(std::fs::read_to_string(dir.join("hops.svg")).unwrap().contains("½·log2 N (Chord paper)"));
+    assert_eq!(html.matches("<tr>").count(), 5, "a heading and four rows");
+}
+
+#[test]
+fn compare_refuses_bad_arguments_with_a_clear_error() {
+    for (args, says) in [
+        (&["compare", "--churn", "exp:-3"][..], "positive number of seconds"),
+        (&["compare", "--churn", "sometimes"][..], "expected none, exp:MEAN_S"),
+        (&["compare", "--fail", "1.5"][..], "fraction"),
+        (&["compare", "--nodes", "1"][..], "between 2 and"),
+    ] {
+        let out = run(dht().args(args));
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+}

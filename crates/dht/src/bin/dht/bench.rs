@@ -3,7 +3,7 @@
 //! through another random node, and prints one JSON line.
 
 use crate::cluster::{self, run_phase};
-use crate::measure::Progress;
+use crate::measure::{peak_rss_mib, Progress};
 use crate::OverlayKind;
 use anyhow::Context;
 use bytes::Bytes;
@@ -104,12 +104,4 @@ async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -
 /// A random node index other than `not` (there are at least two nodes).
 fn other_than(not: usize, nodes: usize, rng: &mut Rng) -> usize {
     (not + 1 + rng.index(nodes - 1)) % nodes
-}
-
-/// The process's peak resident memory, from `/proc/self/status` (`None`
-/// where there is no such file).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }

@@ -32,9 +32,11 @@ macro_rules! with_overlay {
 mod bench;
 mod client;
 mod cluster;
+mod compare;
 mod demo;
 mod measure;
 mod node;
+mod report;
 mod soak;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -184,6 +186,9 @@ enum Command {
     /// Benchmark a cluster over QUIC on 127.0.0.1 in this process: timed
     /// puts and gets through random nodes. Prints one JSON line.
     Bench(bench::BenchArgs),
+    /// Compare overlays side by side in the simulator: a table (or JSON
+    /// rows) and, with --out, SVG plots and an index.html.
+    Compare(compare::CompareArgs),
     /// Start a local network over QUIC on 127.0.0.1, put keys, get them back,
     /// stop a quarter of the nodes, get them back again, and print a summary.
     Demo {
@@ -222,6 +227,7 @@ fn main() -> ExitCode {
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Compare(args) => compare::run(args),
             Command::Put { net, bootstrap, key, value, json } => client::put(net, bootstrap, key, value, json).await,
             Command::Get { net, bootstrap, key, json } => client::get(net, bootstrap, key, json).await,
             Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,
