@@ -47,13 +47,21 @@ fn number(row: &Value, field: &str) -> f64 {
     row[field].as_f64().unwrap_or(0.0)
 }
 
+/// One line of a plot.
+struct Series {
+    name: String,
+    points: Vec<(f64, f64)>,
+    /// A paper's curve (dashed), not a measurement.
+    reference: bool,
+}
+
 /// A line plot: one series per overlay (solid) and reference curves (dashed).
 struct Plot<'a> {
     title: &'a str,
     x_label: &'a str,
     y_label: &'a str,
     log_x: bool,
-    series: Vec<(String, Vec<(f64, f64)>, bool)>,
+    series: Vec<Series>,
 }
 
 const COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
@@ -61,7 +69,7 @@ const COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e
 impl Plot<'_> {
     fn svg(&self) -> String {
         let (w, h, left, bottom, top, right) = (640.0, 400.0, 70.0, 50.0, 40.0, 170.0);
-        let points: Vec<(f64, f64)> = self.series.iter().flat_map(|(_, p, _)| p.iter().copied()).collect();
+        let points: Vec<(f64, f64)> = self.series.iter().flat_map(|l| l.points.iter().copied()).collect();
         let fx = |x: f64| if self.log_x { x.max(1.0).log10() } else { x };
         let (x0, x1) = bounds(points.iter().map(|p| fx(p.0)));
         let (_, y1) = bounds(points.iter().map(|p| p.1));
@@ -108,7 +116,7 @@ impl Plot<'_> {
             (h - bottom + top) / 2.0,
             escape(self.y_label)
         );
-        for (i, (name, pts, reference)) in self.series.iter().enumerate() {
+        for (i, Series { name, points: pts, reference }) in self.series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let dash = if *reference { r#" stroke-dasharray="5,4""# } else { "" };
             let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
@@ -162,7 +170,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Each overlay's rows as (N, value) points, in the order given.
-fn per_overlay(rows: &[Value], field: &str) -> Vec<(String, Vec<(f64, f64)>, bool)> {
+fn per_overlay(rows: &[Value], field: &str) -> Vec<Series> {
     let mut names: Vec<String> = Vec::new();
     for row in rows {
         let name = row["overlay"].as_str().unwrap_or("?").to_owned();
@@ -173,25 +181,29 @@ fn per_overlay(rows: &[Value], field: &str) -> Vec<(String, Vec<(f64, f64)>, boo
     names
         .into_iter()
         .map(|name| {
-            let pts = rows
+            let points = rows
                 .iter()
                 .filter(|r| r["overlay"].as_str() == Some(&name))
                 .map(|r| (number(r, "nodes"), number(r, field)))
                 .collect();
-            (name, pts, false)
+            Series { name, points, reference: false }
         })
         .collect()
 }
 
 /// The papers' path-length curves over the sizes measured.
-fn paper_curves(rows: &[Value]) -> Vec<(String, Vec<(f64, f64)>, bool)> {
+fn paper_curves(rows: &[Value]) -> Vec<Series> {
     let mut sizes: Vec<f64> = rows.iter().map(|r| number(r, "nodes")).collect();
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
     let has = |name: &str| rows.iter().any(|r| r["overlay"].as_str() == Some(name));
     let mut curves = Vec::new();
     let mut curve = |label: &str, f: &dyn Fn(f64) -> f64| {
-        curves.push((label.to_owned(), sizes.iter().map(|&n| (n, f(n))).collect(), true));
+        curves.push(Series {
+            name: label.to_owned(),
+            points: sizes.iter().map(|&n| (n, f(n))).collect(),
+            reference: true,
+        });
     };
     if has("kademlia") {
         curve("log2 N (Kademlia bound)", &|n| n.log2());
