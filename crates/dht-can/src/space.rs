@@ -271,6 +271,16 @@ impl Space {
         spans
     }
 
+    /// The zone's extent along each dimension as (start, length), in units
+    /// of the torus side: for pictures and reports.
+    pub fn bounds(&self, zone: &Zone) -> Vec<(f64, f64)> {
+        let unit = 18_446_744_073_709_551_616.0;
+        self.spans(zone)[..self.dims]
+            .iter()
+            .map(|s| (s.lo as f64 / unit, s.length().map_or(1.0, |l| l as f64 / unit)))
+            .collect()
+    }
+
     /// Euclidean distance on the torus from `point` to the nearest point of
     /// `zone` (0 inside it), in units of the torus side.
     pub fn distance(&self, zone: &Zone, point: &Point) -> f64 {
@@ -387,6 +397,13 @@ mod tests {
         let strip = |i: u8| split_n(Zone::WHOLE, &[i & 4 != 0, false, i & 2 != 0, false, i & 1 != 0]);
         assert!(space.abuts(&strip(0), &strip(7)));
         assert!(!space.abuts(&strip(0), &strip(2)));
+    }
+
+    #[test]
+    fn bounds_give_each_dimension_its_share() {
+        let space = Space::new(2);
+        let zone = split_n(Zone::WHOLE, &[true, false, true]); // x: upper half, then upper quarter; y: lower half
+        assert_eq!(space.bounds(&zone), vec![(0.75, 0.25), (0.0, 0.5)]);
     }
 
     #[test]

@@ -205,6 +205,11 @@ fn compare_writes_plots_and_an_html_report() {
         assert!(html.contains(plot), "index.html shows {plot}");
     }
     assert!(std::fs::read_to_string(dir.join("hops.svg")).unwrap().contains("½·log2 N (Chord paper)"));
+    for (picture, shows) in [("can-zones.svg", "<rect x="), ("chord-ring.svg", "distinct fingers")] {
+        let svg = std::fs::read_to_string(dir.join(picture)).expect("a topology picture");
+        assert!(svg.contains(shows) && html.contains(picture), "{picture}");
+    }
+    assert!(!dir.join("kademlia-buckets.svg").exists(), "only the compared overlays are pictured");
     assert_eq!(html.matches("<tr>").count(), 5, "a heading and four rows");
 }
 

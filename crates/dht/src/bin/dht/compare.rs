@@ -107,7 +107,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     progress.show("done", total, total);
     if let Some(dir) = &args.out {
-        report::write(dir, &rows, &args.churn.text, args.fail)
+        report::write(dir, &rows, &args.churn.text, args.fail, args.seed)
             .with_context(|| format!("writing the report to {}", dir.display()))?;
         if !args.json {
             println!("report: {}", dir.join("index.html").display());

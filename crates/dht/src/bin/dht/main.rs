@@ -38,6 +38,7 @@ mod measure;
 mod node;
 mod report;
 mod soak;
+mod topology;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;

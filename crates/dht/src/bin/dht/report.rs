@@ -1,6 +1,7 @@
 //! What `dht compare` shows: the terminal table, and with `--out`, SVG
 //! plots beside the papers' curves and an `index.html` with them all.
 
+use crate::topology;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -217,8 +218,9 @@ fn paper_curves(rows: &[Value]) -> Vec<Series> {
     curves
 }
 
-/// Writes the plots and `index.html` into `dir`.
-pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64) -> std::io::Result<()> {
+/// Writes the plots, the pictures of each compared overlay's topology and
+/// `index.html` into `dir`.
+pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let condition = format!("churn {churn}, failed fraction {fail}");
     let mut hops = per_overlay(rows, "hops_mean");
@@ -288,6 +290,17 @@ pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64) -> std::io::Res
     for (file, plot) in &plots {
         std::fs::write(dir.join(file), plot.svg())?;
         let _ = write!(html, "<img src=\"{file}\" alt=\"{}\">", escape(plot.title));
+    }
+    html.push_str("<h2>Topology of one small network</h2>");
+    let has = |name: &str| rows.iter().any(|r| r["overlay"].as_str() == Some(name));
+    let pictures: [(&str, &str, fn(u64) -> String); 3] = [
+        ("can", "can-zones.svg", topology::can_zones),
+        ("chord", "chord-ring.svg", topology::chord_ring),
+        ("kademlia", "kademlia-buckets.svg", topology::kademlia_buckets),
+    ];
+    for (overlay, file, draw) in pictures.into_iter().filter(|(o, _, _)| has(o)) {
+        std::fs::write(dir.join(file), draw(seed))?;
+        let _ = write!(html, "<img src=\"{file}\" alt=\"{overlay} topology\">");
     }
     std::fs::write(dir.join("index.html"), html)
 }
