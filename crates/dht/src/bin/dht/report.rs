@@ -218,6 +218,9 @@ fn paper_curves(rows: &[Value]) -> Vec<Series> {
     curves
 }
 
+/// Draws one overlay's topology picture from a seed.
+type Picture = fn(u64) -> String;
+
 /// Writes the plots, the pictures of each compared overlay's topology and
 /// `index.html` into `dir`.
 pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> std::io::Result<()> {
@@ -293,7 +296,7 @@ pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> s
     }
     html.push_str("<h2>Topology of one small network</h2>");
     let has = |name: &str| rows.iter().any(|r| r["overlay"].as_str() == Some(name));
-    let pictures: [(&str, &str, fn(u64) -> String); 3] = [
+    let pictures: [(&str, &str, Picture); 3] = [
         ("can", "can-zones.svg", topology::can_zones),
         ("chord", "chord-ring.svg", topology::chord_ring),
         ("kademlia", "kademlia-buckets.svg", topology::kademlia_buckets),

@@ -73,10 +73,9 @@ pub fn can_zones(seed: u64) -> String {
     }
     let hops: Vec<String> =
         path.iter().filter_map(|id| centre.get(id)).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-    let _ = write!(
+    let _ = writeln!(
         svg,
-        r##"<polyline points="{}" fill="none" stroke="#d62728" stroke-width="2"/><text x="20" y="{}">path: {} hops to the key's point (red)</text></svg>
-"##,
+        r##"<polyline points="{}" fill="none" stroke="#d62728" stroke-width="2"/><text x="20" y="{}">path: {} hops to the key's point (red)</text></svg>"##,
         hops.join(" "),
         SIDE - 2.0,
         path.len().saturating_sub(1)
@@ -139,10 +138,9 @@ pub fn kademlia_buckets(seed: u64) -> String {
             bottom + 14.0
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         svg,
-        r##"<line x1="{left}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#999" stroke-dasharray="4,3"/><text x="{left}" y="{2}">bucket (blue: contacts, yellow: replacements, dashed: k = {k})</text></svg>
-"##,
+        r##"<line x1="{left}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#999" stroke-dasharray="4,3"/><text x="{left}" y="{2}">bucket (blue: contacts, yellow: replacements, dashed: k = {k})</text></svg>"##,
         bottom - height,
         SIDE - 20.0,
         SIDE - 8.0
