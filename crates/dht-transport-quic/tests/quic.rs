@@ -27,45 +27,30 @@ async fn within<T>(limit: Duration, f: impl std::future::Future<Output = T>) -> 
     tokio::time::timeout(limit, f).await.expect("finished within the time limit")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kademlia_passes_the_network_cases_over_quic() {
-    let report = within(
-        Duration::from_secs(120),
-        live::run_all(
-            |peer| Kademlia::new(peer, KademliaConfig::default()),
-            |_| quic(Kademlia::NAME, "test"),
-            &LiveConfig::default(),
-        ),
-    )
-    .await;
+/// Runs the live conformance cases over QUIC on loopback and asserts they pass.
+async fn passes_the_network_cases<O: Overlay>(make: impl Fn(Peer) -> O + Clone, config: LiveConfig) {
+    let report = within(Duration::from_secs(120), live::run_all(make, |_| quic(O::NAME, "test"), &config)).await;
     println!("{report}");
     assert!(report.passed(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kademlia_passes_the_network_cases_over_quic() {
+    passes_the_network_cases(|peer| Kademlia::new(peer, KademliaConfig::default()), LiveConfig::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chord_passes_the_network_cases_over_quic() {
-    let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
     let fast = ChordConfig { stabilize_interval: Duration::from_millis(250), ..ChordConfig::default() };
-    let report = within(
-        Duration::from_secs(120),
-        live::run_all(move |peer| Chord::new(peer, fast.clone()), |_| quic(Chord::NAME, "test"), &config),
-    )
-    .await;
-    println!("{report}");
-    assert!(report.passed(), "{report}");
+    let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
+    passes_the_network_cases(move |peer| Chord::new(peer, fast.clone()), config).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn can_passes_the_network_cases_over_quic() {
-    let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
     let fast = CanConfig { update_interval: Duration::from_millis(250), ..CanConfig::default() };
-    let report = within(
-        Duration::from_secs(120),
-        live::run_all(move |peer| Can::new(peer, fast.clone()), |_| quic(Can::NAME, "test"), &config),
-    )
-    .await;
-    println!("{report}");
-    assert!(report.passed(), "{report}");
+    let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
+    passes_the_network_cases(move |peer| Can::new(peer, fast.clone()), config).await;
 }
 
 fn fetch_frame() -> Bytes {
