@@ -28,6 +28,7 @@ async fn within<T>(limit: Duration, f: impl std::future::Future<Output = T>) -> 
 }
 
 /// Runs the live conformance cases over QUIC on loopback and asserts they pass.
+#[allow(clippy::print_stdout)] // prints the report, as the tests themselves may
 async fn passes_the_network_cases<O: Overlay>(make: impl Fn(Peer) -> O + Clone, config: LiveConfig) {
     let report = within(Duration::from_secs(120), live::run_all(make, |_| quic(O::NAME, "test"), &config)).await;
     println!("{report}");
