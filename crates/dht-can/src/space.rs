@@ -249,11 +249,6 @@ impl Space {
         u8::try_from(self.dims * 64).unwrap_or(MAX_DEPTH).min(MAX_DEPTH)
     }
 
-    /// The dimension the next halving of `zone` cuts.
-    pub fn split_dim(&self, zone: &Zone) -> usize {
-        usize::from(zone.len) % self.dims
-    }
-
     /// The zone's extent along each dimension.
     pub fn extent(&self, zone: &Zone) -> Extent {
         Extent(self.spans(zone))
