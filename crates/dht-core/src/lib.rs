@@ -2,6 +2,8 @@
 //!
 //! - [`id`]: 256-bit ids and keys (blake3), XOR and ring arithmetic.
 //! - [`record`]: records and the rule for which version wins.
+//! - [`owner`]: who may write a record: open, signed (Ed25519), content-addressed.
+//! - [`validator`]: application rules that accept records and choose between versions.
 //! - [`store`]: the [`Store`] trait and [`MemoryStore`].
 //! - [`wire`]: the versioned, length-framed postcard codec.
 //! - [`overlay`]: the [`Overlay`] and [`Lookup`] traits an overlay implements.
@@ -31,12 +33,14 @@ pub mod id;
 pub mod memory_transport;
 pub mod node;
 pub mod overlay;
+pub mod owner;
 pub mod peer;
 pub mod record;
 pub mod rng;
 pub mod store;
 pub mod time;
 pub mod transport;
+pub mod validator;
 pub mod wire;
 
 pub use driver::{spawn, DriverError, NodeHandle};
@@ -47,10 +51,12 @@ pub use node::{
     Transmit,
 };
 pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
+pub use owner::{content_key, signed_key, KeyError, Owner, PublicKey, SigningKey};
 pub use peer::{Address, Peer};
 pub use record::{Record, RecordError, MAX_VALUE_BYTES};
 pub use rng::Rng;
-pub use store::{admit, Admission, MemoryStore, PutOutcome, Quota, Store, StoreError};
+pub use store::{admit, Admission, Wins, MemoryStore, PutOutcome, Quota, Store, StoreError};
 pub use time::Time;
 pub use transport::{Incoming, Responder, Transport, TransportError};
+pub use validator::{DefaultValidator, SharedValidator, Validator};
 pub use wire::WireError;

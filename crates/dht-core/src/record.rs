@@ -1,7 +1,8 @@
 //! Records: what the DHT stores, and the rule that decides which of two
 //! versions of a record wins.
 
-use crate::{Id, Time};
+use crate::owner::{content_key, signed_key, signing_bytes, MAX_NAME_BYTES, SIGNATURE_BYTES};
+use crate::{Id, Owner, SigningKey, Time};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -14,12 +15,20 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 ///
 /// # Which version wins
 /// Replicas converge because every node applies the same total order
-/// ([`Record::supersedes`]): the higher `version` wins; at equal versions a
-/// tombstone wins over a value; at equal versions of two values the one whose
-/// bytes compare greater wins. The order looks only at the record itself, so
-/// no node needs to know where a version came from. Writers choose versions;
+/// ([`Record::supersedes`]): a signed or content-addressed record wins over
+/// an open one (so an open write can neither hide nor replace an owned
+/// record); then the higher `version` wins; at equal versions a tombstone
+/// wins over a value; at equal versions of two values the one whose bytes
+/// compare greater wins. The order looks only at the record itself, so no
+/// node needs to know where a version came from. Writers choose versions;
 /// [`crate::Node::put`] uses the writer's clock in milliseconds (last writer
-/// wins) unless the caller sets one.
+/// wins) unless the caller sets one. A signed record's version is its
+/// sequence number: only its owner can raise it.
+///
+/// # Who may write
+/// [`Owner`] says: anyone ([`Record::new`]), the holder of a key
+/// ([`Record::signed`]), or nobody after the first write
+/// ([`Record::content`]). [`Record::validate`] checks the proof.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Debug)]
 pub struct Record {
     /// The key, in the id space.
@@ -32,6 +41,8 @@ pub struct Record {
     pub expires_at: Time,
     /// Marks a removal: a tombstone hides older versions until it expires.
     pub tombstone: bool,
+    /// Who may write it, with the proof.
+    pub owner: Owner,
 }
 
 /// Why a record was refused.
@@ -49,20 +60,60 @@ pub enum RecordError {
     /// A tombstone must not carry a value.
     #[error("a tombstone must have an empty value")]
     TombstoneWithValue,
+    /// A signed record's name is over [`MAX_NAME_BYTES`].
+    #[error("record name of {0} bytes is over the limit of {MAX_NAME_BYTES} bytes")]
+    NameTooLong(usize),
+    /// The key is not the one the record's owner derives to.
+    #[error("the key does not belong to the record's owner (signer and name, or content hash)")]
+    WrongKey,
+    /// The signature does not verify.
+    #[error("bad signature: the record was not written by the holder of its signing key")]
+    BadSignature,
+    /// A content-addressed record is immutable: it cannot be removed.
+    #[error("a content-addressed record cannot be removed")]
+    ContentTombstone,
 }
 
 impl Record {
     /// A live record.
     pub fn new(key: Id, value: impl Into<Bytes>, version: u64, expires_at: Time) -> Record {
-        Record { key, value: value.into(), version, expires_at, tombstone: false }
+        Record { key, value: value.into(), version, expires_at, tombstone: false, owner: Owner::Open }
     }
 
     /// A tombstone for `key`.
     pub fn tombstone(key: Id, version: u64, expires_at: Time) -> Record {
-        Record { key, value: Bytes::new(), version, expires_at, tombstone: true }
+        Record { key, value: Bytes::new(), version, expires_at, tombstone: true, owner: Owner::Open }
     }
 
-    /// Checks the record against a value size limit.
+    /// A record only `signer`'s holder can write, at the key derived from
+    /// its public key and `name` ([`crate::signed_key`]); `version` is its
+    /// sequence number. An empty `value` with `tombstone` removes it.
+    pub fn signed(
+        signer: &SigningKey,
+        name: impl Into<Bytes>,
+        value: impl Into<Bytes>,
+        version: u64,
+        expires_at: Time,
+        tombstone: bool,
+    ) -> Record {
+        let (name, value) = (name.into(), value.into());
+        let public = signer.public();
+        let key = signed_key(&public, &name);
+        let signature = signer.sign(&signing_bytes(&key, version, expires_at.0, tombstone, &value));
+        Record { key, value, version, expires_at, tombstone, owner: Owner::Signed { signer: public, name, signature } }
+    }
+
+    /// An immutable record whose key is the hash of its value
+    /// ([`crate::content_key`]).
+    pub fn content(value: impl Into<Bytes>, version: u64, expires_at: Time) -> Record {
+        let value = value.into();
+        Record { key: content_key(&value), value, version, expires_at, tombstone: false, owner: Owner::Content }
+    }
+
+    /// Checks the record against a value size limit, and that its owner
+    /// wrote it: a signed record's key derives from its signer and name and
+    /// its signature verifies; a content-addressed record's key is its
+    /// value's hash.
     pub fn validate(&self, max_value_bytes: usize) -> Result<(), RecordError> {
         if self.value.len() > max_value_bytes {
             return Err(RecordError::TooLarge { size: self.value.len(), limit: max_value_bytes });
@@ -70,7 +121,28 @@ impl Record {
         if self.tombstone && !self.value.is_empty() {
             return Err(RecordError::TombstoneWithValue);
         }
-        Ok(())
+        match &self.owner {
+            Owner::Open => Ok(()),
+            Owner::Content if self.tombstone => Err(RecordError::ContentTombstone),
+            Owner::Content if content_key(&self.value) != self.key => Err(RecordError::WrongKey),
+            Owner::Content => Ok(()),
+            Owner::Signed { name, .. } if name.len() > MAX_NAME_BYTES => Err(RecordError::NameTooLong(name.len())),
+            Owner::Signed { signer, name, .. } if signed_key(signer, name) != self.key => Err(RecordError::WrongKey),
+            Owner::Signed { signer, signature, .. } => {
+                let message = signing_bytes(&self.key, self.version, self.expires_at.0, self.tombstone, &self.value);
+                if signature.len() == SIGNATURE_BYTES && signer.verifies(&message, signature) {
+                    Ok(())
+                } else {
+                    Err(RecordError::BadSignature)
+                }
+            }
+        }
+    }
+
+    /// Whether the record was written by the holder of `signer`'s key
+    /// (checked by [`Record::validate`]; this says whose it claims to be).
+    pub fn is_signed_by(&self, signer: &crate::PublicKey) -> bool {
+        matches!(&self.owner, Owner::Signed { signer: s, .. } if s == signer)
     }
 
     /// Whether the record has expired at `now`.
@@ -80,10 +152,20 @@ impl Record {
 
     /// The documented order between versions of one key.
     pub fn precedence(&self, other: &Record) -> Ordering {
-        self.version
-            .cmp(&other.version)
+        self.owner
+            .rank()
+            .cmp(&other.owner.rank())
+            .then(self.version.cmp(&other.version))
             .then(self.tombstone.cmp(&other.tombstone))
             .then_with(|| self.value.cmp(&other.value))
+            .then_with(|| self.signature().cmp(other.signature()))
+    }
+
+    fn signature(&self) -> &[u8] {
+        match &self.owner {
+            Owner::Signed { signature, .. } => signature,
+            _ => &[],
+        }
     }
 
     /// Whether `self` should replace `other`.
@@ -91,9 +173,13 @@ impl Record {
         self.precedence(other) == Ordering::Greater
     }
 
-    /// Bytes the record costs a store: value plus a fixed overhead.
+    /// Bytes the record costs a store: value and name plus a fixed overhead.
     pub fn stored_size(&self) -> usize {
-        self.value.len() + 64
+        let proof = match &self.owner {
+            Owner::Signed { name, signature, .. } => 32 + name.len() + signature.len(),
+            _ => 0,
+        };
+        self.value.len() + proof + 64
     }
 }
 
@@ -130,6 +216,45 @@ mod tests {
         assert!(dead.supersedes(&new));
         let other = Record::new(Id::ZERO, &b"aab"[..], 2, Time::NEVER);
         assert!(other.supersedes(&new));
+    }
+
+    #[test]
+    fn owned_records_verify_and_outrank_open_ones() {
+        let (signer, _) = SigningKey::generate().unwrap();
+        let signed = Record::signed(&signer, "greeting", "hello", 5, Time::NEVER, false);
+        assert_eq!(signed.validate(100), Ok(()));
+        assert!(signed.is_signed_by(&signer.public()));
+        let squatter = Record::new(signed.key, &b"mine"[..], u64::MAX, Time::NEVER);
+        assert!(signed.supersedes(&squatter));
+        let content = Record::content("blob", 1, Time::NEVER);
+        assert_eq!(content.validate(100), Ok(()));
+        assert!(content.supersedes(&Record::tombstone(content.key, u64::MAX, Time::NEVER)));
+    }
+
+    #[test]
+    fn tampered_owned_records_are_refused() {
+        let (signer, _) = SigningKey::generate().unwrap();
+        let (thief, _) = SigningKey::generate().unwrap();
+        let signed = Record::signed(&signer, "greeting", "hello", 5, Time::NEVER, false);
+        let changed = |f: fn(&mut Record)| {
+            let mut r = signed.clone();
+            f(&mut r);
+            r.validate(100)
+        };
+        assert_eq!(changed(|r| r.value = Bytes::from_static(b"bye")), Err(RecordError::BadSignature));
+        assert_eq!(changed(|r| r.version = 6), Err(RecordError::BadSignature));
+        assert_eq!(changed(|r| r.expires_at = Time(1)), Err(RecordError::BadSignature));
+        assert_eq!(changed(|r| r.key = Id::hash(b"elsewhere")), Err(RecordError::WrongKey));
+        // Someone else's signature at the owner's key: the key does not derive from their public key.
+        let forged = Record { key: signed.key, ..Record::signed(&thief, "greeting", "mine", 9, Time::NEVER, false) };
+        assert_eq!(forged.validate(100), Err(RecordError::WrongKey));
+        let mut content = Record::content("blob", 1, Time::NEVER);
+        content.value = Bytes::from_static(b"other");
+        assert_eq!(content.validate(100), Err(RecordError::WrongKey));
+        content.tombstone = true;
+        assert_eq!(content.validate(100), Err(RecordError::TombstoneWithValue));
+        content.value = Bytes::new();
+        assert_eq!(content.validate(100), Err(RecordError::ContentTombstone));
     }
 
     #[test]

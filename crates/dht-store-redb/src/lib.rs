@@ -10,7 +10,8 @@
 //!
 //! Opening never silently resets data: a file that is locked by another
 //! process, corrupt, of another format, or holding a record that does not
-//! decode is reported as a typed [`OpenError`] and left as it is.
+//! decode is reported as a typed [`OpenError`] and left as it is. A file
+//! written by the previous format is upgraded in place, in one transaction.
 //!
 //! ```
 //! use dht_core::{Id, Quota, Record, Store, Time};
@@ -32,7 +33,7 @@
 //! # Ok(()) }
 //! ```
 
-use dht_core::{admit, Admission, Id, PutOutcome, Quota, Record, Store, StoreError, Time};
+use dht_core::{admit, Admission, Id, PutOutcome, Quota, Record, Store, StoreError, Time, Wins};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -41,8 +42,9 @@ use std::sync::{Mutex, PoisonError};
 const RECORDS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("records");
 /// One row, `format`: the layout version of this file.
 const META: TableDefinition<&str, u32> = TableDefinition::new("meta");
-/// The layout this code reads and writes.
-const FORMAT: u32 = 1;
+/// The layout this code reads and writes: 2 added each record's
+/// [`dht_core::Owner`]; files of format 1 are upgraded when opened.
+const FORMAT: u32 = 2;
 
 /// Why a store file could not be opened. The file is left untouched.
 #[derive(Debug, thiserror::Error)]
@@ -139,23 +141,41 @@ impl RedbStore {
         OpenError::Corrupt { path: self.path.clone(), reason: reason.to_string() }
     }
 
-    /// Writes the format on a new file; refuses a file of another format.
+    /// Writes the format on a new file; upgrades a file of format 1;
+    /// refuses a file of any other format.
     fn check_format(&self) -> Result<(), OpenError> {
         let txn = self.db.begin_write().map_err(|e| self.io(e))?;
         let found = {
             let mut meta = txn.open_table(META).map_err(|e| self.io(e))?;
             let found = meta.get("format").map_err(|e| self.io(e))?.map(|v| v.value());
-            if found.is_none() {
+            let mut records = txn.open_table(RECORDS).map_err(|e| self.io(e))?;
+            if found == Some(1) {
+                self.upgrade_from_format_1(&mut records)?;
+            }
+            if matches!(found, None | Some(1)) {
                 meta.insert("format", FORMAT).map_err(|e| self.io(e))?;
             }
-            txn.open_table(RECORDS).map_err(|e| self.io(e))?;
             found
         };
-        txn.commit().map_err(|e| self.io(e))?;
         match found {
-            Some(found) if found != FORMAT => Err(OpenError::Format { path: self.path.clone(), found }),
-            _ => Ok(()),
+            Some(found) if found != FORMAT && found != 1 => Err(OpenError::Format { path: self.path.clone(), found }),
+            _ => txn.commit().map_err(|e| self.io(e)),
         }
+    }
+
+    /// Rewrites every format-1 record (which had no owner) as an open record.
+    fn upgrade_from_format_1(&self, records: &mut redb::Table<&[u8; 32], &[u8]>) -> Result<(), OpenError> {
+        let mut upgraded = Vec::new();
+        for row in records.iter().map_err(|e| self.io(e))? {
+            let (key, value) = row.map_err(|e| self.io(e))?;
+            let old: RecordV1 = postcard::from_bytes(value.value()).map_err(|e| self.corrupt(e))?;
+            let record = Record { tombstone: old.tombstone, ..Record::new(old.key, old.value, old.version, old.expires_at) };
+            upgraded.push((*key.value(), postcard::to_allocvec(&record).map_err(|e| self.corrupt(e))?));
+        }
+        for (key, bytes) in upgraded {
+            records.insert(&key, bytes.as_slice()).map_err(|e| self.io(e))?;
+        }
+        Ok(())
     }
 
     /// Counts records and bytes, decoding every record: a record that does
@@ -187,13 +207,13 @@ impl RedbStore {
         Ok(row.and_then(|v| decode(v.value()).ok()))
     }
 
-    fn try_put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError> {
+    fn try_put(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError> {
         let mut totals = self.lock_totals();
         let txn = self.db.begin_write().map_err(backend)?;
         let replaced = {
             let mut table = txn.open_table(RECORDS).map_err(backend)?;
             let held = table.get(record.key.as_bytes()).map_err(backend)?.and_then(|v| decode(v.value()).ok());
-            let replaced = match admit(&record, held.as_ref(), now, &self.quota, totals.records, totals.bytes)? {
+            let replaced = match admit(&record, held.as_ref(), now, &self.quota, (totals.records, totals.bytes), wins)? {
                 Admission::Keep(outcome) => return Ok(outcome),
                 Admission::Write { replaced } => replaced,
             };
@@ -254,8 +274,8 @@ impl Store for RedbStore {
         self.logged("read", self.read(key)).flatten().filter(|r| !r.is_expired(now))
     }
 
-    fn put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError> {
-        self.try_put(record, now)
+    fn put_with(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError> {
+        self.try_put(record, now, wins)
     }
 
     fn remove(&self, key: &Id) -> Option<Record> {
@@ -282,6 +302,16 @@ impl Store for RedbStore {
         }
         self.logged("expiry", self.delete(&expired)).map_or(0, |removed| removed.len())
     }
+}
+
+/// A record as format 1 stored it.
+#[derive(serde::Deserialize)]
+struct RecordV1 {
+    key: Id,
+    value: bytes::Bytes,
+    version: u64,
+    expires_at: Time,
+    tombstone: bool,
 }
 
 fn decode(bytes: &[u8]) -> Result<Record, postcard::Error> {

@@ -133,3 +133,29 @@ fn an_error_message_names_the_file_and_what_to_do() {
     let message = RedbStore::open(&path, Quota::default()).expect_err("locked").to_string();
     assert!(message.contains("records.redb") && message.contains("another"), "{message}");
 }
+
+#[test]
+fn a_format_1_file_is_upgraded_with_its_records_kept() {
+    let (_dir, path) = scratch();
+    let key = Id::hash(b"old");
+    {
+        // A file as the previous format wrote it: records without an owner.
+        let db = redb::Database::create(&path).expect("creates");
+        let txn = db.begin_write().expect("txn");
+        {
+            let meta: redb::TableDefinition<&str, u32> = redb::TableDefinition::new("meta");
+            txn.open_table(meta).expect("meta").insert("format", 1).expect("insert");
+            let records: redb::TableDefinition<&[u8; 32], &[u8]> = redb::TableDefinition::new("records");
+            let old = (key, bytes::Bytes::from_static(b"kept"), 7u64, Time::NEVER, false);
+            let bytes = postcard::to_allocvec(&old).expect("encodes");
+            txn.open_table(records).expect("records").insert(key.as_bytes(), bytes.as_slice()).expect("insert");
+        }
+        txn.commit().expect("commits");
+    }
+    let store = RedbStore::open(&path, Quota::default()).expect("upgrades");
+    let record = store.get(&key, Time::ZERO).expect("kept");
+    assert_eq!((&record.value[..], record.version, record.owner.clone()), (&b"kept"[..], 7, dht_core::Owner::Open));
+    drop(store);
+    // Upgraded once: it opens again as the current format.
+    assert_eq!(RedbStore::open(&path, Quota::default()).expect("reopens").len(), 1);
+}

@@ -1,6 +1,6 @@
 //! `MemoryStore`: the embedded default store, a concurrent hash map.
 
-use super::{admit, Admission, PutOutcome, Quota, Store, StoreError};
+use super::{admit, Admission, PutOutcome, Quota, Store, StoreError, Wins};
 use crate::{Id, IdBuildHasher, Record, Time};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,7 +46,7 @@ impl Store for MemoryStore {
         self.records.get(key).filter(|r| !r.is_expired(now)).map(|r| r.clone())
     }
 
-    fn put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError> {
+    fn put_with(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError> {
         let new_size = record.stored_size();
         let mut entry = self.records.entry(record.key);
         let held = match &entry {
@@ -54,7 +54,7 @@ impl Store for MemoryStore {
             dashmap::Entry::Vacant(_) => None,
         };
         let (count, bytes) = (self.count.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed));
-        let replaced = match admit(&record, held, now, &self.quota, count, bytes)? {
+        let replaced = match admit(&record, held, now, &self.quota, (count, bytes), wins)? {
             Admission::Keep(outcome) => return Ok(outcome),
             Admission::Write { replaced } => replaced,
         };

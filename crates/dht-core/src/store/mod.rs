@@ -52,18 +52,22 @@ pub enum Admission {
     },
 }
 
+/// Which of two versions wins: `wins(offered, held)`.
+pub type Wins<'a> = &'a dyn Fn(&Record, &Record) -> bool;
+
 /// The rule every store applies to an offered record, so that all stores
 /// agree on what wins and on what a quota refuses: the record must be valid
-/// and unexpired; it is written only if it wins over the live held version
-/// (an expired held record counts as absent for the comparison but still
-/// frees its bytes); a write must keep `records` and `bytes` within `quota`.
+/// and unexpired; it is written only if it wins (by `wins`) over the live
+/// held version (an expired held record counts as absent for the comparison
+/// but still frees its bytes); a write must keep `records` and `bytes`
+/// within `quota`.
 pub fn admit(
     offered: &Record,
     held: Option<&Record>,
     now: Time,
     quota: &Quota,
-    records: usize,
-    bytes: usize,
+    (records, bytes): (usize, usize),
+    wins: Wins<'_>,
 ) -> Result<Admission, StoreError> {
     offered.validate(quota.max_value_bytes)?;
     if offered.is_expired(now) {
@@ -73,7 +77,7 @@ pub fn admit(
         if held == offered {
             return Ok(Admission::Keep(PutOutcome::Unchanged));
         }
-        if !offered.supersedes(held) {
+        if !wins(offered, held) {
             return Ok(Admission::Keep(PutOutcome::Outdated));
         }
     }
@@ -92,7 +96,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Offers a record; it is kept only if it wins over the held version
     /// (see [`Record::supersedes`]). A refused record changes nothing.
-    fn put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError>;
+    fn put(&self, record: Record, now: Time) -> Result<PutOutcome, StoreError> {
+        self.put_with(record, now, &|offered, held| offered.supersedes(held))
+    }
+
+    /// Offers a record that is kept only if `wins(offered, held)` (a node's
+    /// [`crate::Validator`] chooses this way). Implementations decide with
+    /// [`admit`] so that every store applies one rule.
+    fn put_with(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError>;
 
     /// Deletes the record for `key` outright (after a hand-off), returning it.
     fn remove(&self, key: &Id) -> Option<Record>;
