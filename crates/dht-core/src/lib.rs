@@ -47,15 +47,15 @@ pub use driver::{spawn, DriverError, NodeHandle};
 pub use id::{Distance, Id, IdBuildHasher, ID_BITS};
 pub use memory_transport::{MemoryNetwork, MemoryTransport};
 pub use node::{
-    Event, Node, NodeConfig, NodeStats, OpError, OpId, OpOutcome, OpStats, Refusal, Request, RequestId, Response,
-    Transmit,
+    Event, Node, NodeConfig, NodeStats, OpError, OpId, OpOutcome, OpStats, PeerLimits, Refusal, Request, RequestId,
+    Response, Transmit,
 };
 pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
 pub use owner::{content_key, signed_key, KeyError, Owner, PublicKey, SigningKey};
 pub use peer::{Address, Peer};
 pub use record::{Record, RecordError, MAX_VALUE_BYTES};
 pub use rng::Rng;
-pub use store::{admit, Admission, Wins, MemoryStore, PutOutcome, Quota, Store, StoreError};
+pub use store::{admit, Admission, MemoryStore, PutOutcome, Quota, Store, StoreError, Wins};
 pub use time::Time;
 pub use transport::{Incoming, Responder, Transport, TransportError};
 pub use validator::{DefaultValidator, SharedValidator, Validator};

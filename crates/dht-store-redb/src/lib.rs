@@ -169,7 +169,8 @@ impl RedbStore {
         for row in records.iter().map_err(|e| self.io(e))? {
             let (key, value) = row.map_err(|e| self.io(e))?;
             let old: RecordV1 = postcard::from_bytes(value.value()).map_err(|e| self.corrupt(e))?;
-            let record = Record { tombstone: old.tombstone, ..Record::new(old.key, old.value, old.version, old.expires_at) };
+            let record =
+                Record { tombstone: old.tombstone, ..Record::new(old.key, old.value, old.version, old.expires_at) };
             upgraded.push((*key.value(), postcard::to_allocvec(&record).map_err(|e| self.corrupt(e))?));
         }
         for (key, bytes) in upgraded {
@@ -213,7 +214,8 @@ impl RedbStore {
         let replaced = {
             let mut table = txn.open_table(RECORDS).map_err(backend)?;
             let held = table.get(record.key.as_bytes()).map_err(backend)?.and_then(|v| decode(v.value()).ok());
-            let replaced = match admit(&record, held.as_ref(), now, &self.quota, (totals.records, totals.bytes), wins)? {
+            let replaced = match admit(&record, held.as_ref(), now, &self.quota, (totals.records, totals.bytes), wins)?
+            {
                 Admission::Keep(outcome) => return Ok(outcome),
                 Admission::Write { replaced } => replaced,
             };

@@ -1,6 +1,7 @@
 //! Settings of the node's protocol logic.
 
-use crate::{Quota, Time};
+use super::PeerLimits;
+use crate::{Quota, SharedValidator, Time};
 use std::time::Duration;
 
 /// How a node replicates, times out and maintains its records.
@@ -38,6 +39,11 @@ pub struct NodeConfig {
     /// counts itself as a replica, and refuses store requests — for
     /// short-lived processes such as a command-line `put`.
     pub serve_storage: bool,
+    /// Application rules for records, on top of the built-in ones
+    /// (default: none). Every node of a network must use the same.
+    pub validator: SharedValidator,
+    /// What one peer may ask of this node.
+    pub limits: PeerLimits,
 }
 
 impl Default for NodeConfig {
@@ -62,6 +68,8 @@ impl NodeConfig {
             record_ttl: Duration::from_secs(24 * 3600),
             quota: Quota::default(),
             serve_storage: true,
+            validator: SharedValidator::default(),
+            limits: PeerLimits::default(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! simulator both drive it this way.
 
 mod config;
+mod limits;
 mod lost;
 mod message;
 mod ops;
@@ -18,10 +19,12 @@ mod repair;
 mod rtt;
 
 pub use config::NodeConfig;
+pub use limits::PeerLimits;
 pub use message::{Refusal, Request, Response};
 pub use ops::{Event, OpError, OpId, OpOutcome, OpStats};
 
 use crate::{Action, Id, Overlay, Peer, PutOutcome, Record, Rng, Store, StoreError, Time};
+use limits::Limiter;
 use lost::LostPeers;
 use ops::Operation;
 use repair::RepairState;
@@ -103,6 +106,7 @@ pub struct Node<O: Overlay, S: Store> {
     lost: LostPeers,
     rtt: RttEstimator,
     stats: NodeStats,
+    limiter: Limiter,
     leaving: bool,
 }
 
@@ -129,6 +133,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             lost: LostPeers::default(),
             rtt: RttEstimator::default(),
             stats: NodeStats::default(),
+            limiter: Limiter::default(),
             leaving: false,
         }
     }
@@ -184,7 +189,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     /// An incoming request from `from`, answered at once. A request that
     /// would store an invalid record, or go over a quota, is refused and
-    /// changes nothing.
+    /// changes nothing; so is any request from a peer over its request rate
+    /// ([`NodeConfig::limits`]).
     pub fn handle_request(&mut self, from: &Peer, request: Request<O::Message>, now: Time) -> Response<O::Message> {
         self.answer(from, request, false, now)
     }
@@ -203,6 +209,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     fn answer(&mut self, from: &Peer, request: Request<O::Message>, client: bool, now: Time) -> Response<O::Message> {
         self.stats.requests_received += 1;
+        if from.id != self.local().id && !self.limiter.admit_request(&self.config.limits, &from.id, now) {
+            return Response::Refused(Refusal::Busy);
+        }
         if from.id != self.local().id && !client {
             self.overlay.peer_alive(from, now);
             self.repair.heard_from(&from.id, now);
@@ -213,14 +222,42 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Request::Fetch(key) => Response::Value(self.store.get(&key, now)),
             Request::Ping => Response::Pong,
             Request::Store(_) if !self.config.serve_storage => Response::Refused(Refusal::Busy),
-            Request::Store(record) => match (record.key, self.store.put(record, now)) {
-                (key, Ok(PutOutcome::Outdated)) => {
-                    self.store.get(&key, now).map_or(Response::Stored(false), Response::Newer)
-                }
-                (_, Ok(outcome)) => Response::Stored(outcome == PutOutcome::Stored),
-                (_, Err(e)) => Response::Refused(refusal(e)),
-            },
+            Request::Store(record) => self.store_for(Some(from.id), record, now),
         }
+    }
+
+    /// Offers `record` to the local store on behalf of peer `by` (`None`:
+    /// this node itself), through the validator, the peer's storage limits
+    /// and the validator's order; answers as a replica answers a store.
+    fn store_for(&mut self, by: Option<Id>, record: Record, now: Time) -> Response<O::Message> {
+        if let Err(reason) = self.config.validator.validate(&record) {
+            return Response::Refused(Refusal::Invalid(reason));
+        }
+        let (key, size) = (record.key, record.stored_size());
+        if let Some(peer) = by.filter(|p| *p != self.local().id) {
+            if let Err(reason) = self.limiter.check_store(&self.config.limits, &peer, &key, size) {
+                return Response::Refused(Refusal::Quota(reason));
+            }
+        }
+        let validator = &self.config.validator;
+        match self.store.put_with(record, now, &|offered, held| validator.wins(offered, held)) {
+            Ok(PutOutcome::Stored) => {
+                match by.filter(|p| *p != self.local().id) {
+                    Some(peer) => self.limiter.stored(&peer, key, size),
+                    None => self.limiter.forget(&key),
+                }
+                Response::Stored(true)
+            }
+            Ok(PutOutcome::Unchanged) => Response::Stored(false),
+            Ok(PutOutcome::Outdated) => self.store.get(&key, now).map_or(Response::Stored(false), Response::Newer),
+            Err(e) => Response::Refused(refusal(e)),
+        }
+    }
+
+    /// Deletes a record this node no longer needs to hold.
+    fn drop_record(&mut self, key: &Id) {
+        self.store.remove(key);
+        self.limiter.forget(key);
     }
 
     /// The answer to request `id`.
@@ -280,7 +317,13 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         if now >= self.next_tick {
             self.next_tick = now + self.config.tick_interval;
-            self.store.expire(now);
+            if self.store.expire(now) > 0 {
+                for key in self.limiter.counted_keys() {
+                    if self.store.get(&key, now).is_none() {
+                        self.limiter.forget(&key);
+                    }
+                }
+            }
         }
         self.run_repair_if_due(now);
     }
@@ -326,8 +369,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// Stores a record as given (version and expiry chosen by the caller).
     pub fn put_record(&mut self, record: Record, now: Time) -> OpId {
         let op = self.new_op();
-        if let Err(e) = record.validate(self.config.quota.max_value_bytes) {
-            self.finish(op, OpOutcome::Put(Err(OpError::Invalid(e.to_string()))), OpStats::at(now));
+        if let Err(reason) = self.check(&record) {
+            self.finish(op, OpOutcome::Put(Err(OpError::Invalid(reason))), OpStats::at(now));
             return op;
         }
         self.start_lookup_op(op, record.key, ops::Goal::Put(record), now);
@@ -358,6 +401,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         self.leaving = true;
         self.hand_off_everything(op, now);
         op
+    }
+
+    /// The built-in checks and the validator's, as every replica runs them.
+    fn check(&self, record: &Record) -> Result<(), String> {
+        record.validate(self.config.quota.max_value_bytes).map_err(|e| e.to_string())?;
+        self.config.validator.validate(record)
     }
 
     fn next_version(&mut self, now: Time) -> u64 {

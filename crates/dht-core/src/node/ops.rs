@@ -2,7 +2,7 @@
 //! starts with a lookup, then stores on or fetches from the peers it found.
 
 use super::{Node, Purpose, Request, Response};
-use crate::{Id, Lookup, LookupOutcome, Overlay, Peer, Record, Store, Time};
+use crate::{Id, Lookup, LookupOutcome, Overlay, Owner, Peer, Record, SharedValidator, Store, Time};
 use std::collections::VecDeque;
 
 /// Identifies an operation started on a node.
@@ -43,6 +43,22 @@ pub enum OpError {
     /// No peer could be found to store on or fetch from.
     #[error("no reachable peers responsible for the key")]
     NoPeers,
+    /// Replicas refused the record (invalid for them, over a quota, busy).
+    #[error("replicas refused the record: {0}")]
+    Refused(super::Refusal),
+    /// The replicas hold a newer version of this signed record: its
+    /// sequence number must be raised.
+    #[error("sequence number {offered} is not newer than the held {held}; only a higher one replaces a signed record")]
+    Outdated {
+        /// The version offered.
+        offered: u64,
+        /// The version the replicas hold.
+        held: u64,
+    },
+    /// The key holds a signed or content-addressed record, which an open
+    /// write cannot replace.
+    #[error("the key holds a signed or content-addressed record; an open write cannot replace it")]
+    Owned,
     /// Too few replicas acknowledged a put.
     #[error("only {acks} of the {needed} required replicas acknowledged the write")]
     QuorumNotReached {
@@ -93,6 +109,8 @@ pub(super) enum Phase<L> {
 pub(super) struct Storing {
     pub(super) acks: usize,
     pub(super) failures: usize,
+    /// Why replicas refused, if any did: the put's error when too few took it.
+    pub(super) refused: Option<OpError>,
     pub(super) targets: usize,
     pub(super) needed: usize,
     /// A leave's hand-off, which ends with [`OpOutcome::Left`].
@@ -105,7 +123,7 @@ pub(super) struct Storing {
 
 impl Storing {
     pub(super) fn leave() -> Storing {
-        Storing { acks: 0, failures: 0, targets: 0, needed: 0, leaving: true, retry: None }
+        Storing { acks: 0, failures: 0, refused: None, targets: 0, needed: 0, leaving: true, retry: None }
     }
 }
 
@@ -187,7 +205,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let spares = candidates.iter().skip(self.config.replicas).copied().collect();
         let needed = self.config.write_quorum.min(targets.len());
         let retry = Some((record.clone(), spares));
-        let storing = Storing { acks: 0, failures: 0, targets: targets.len(), needed, leaving: false, retry };
+        let storing =
+            Storing { acks: 0, failures: 0, refused: None, targets: targets.len(), needed, leaving: false, retry };
         self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
         self.store_on(op, &targets, &record, now);
     }
@@ -205,8 +224,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in targets {
             if peer.id == local {
-                let ok = self.store.put(record.clone(), now).is_ok();
-                self.count_store_answer(op, ok);
+                let answer = self.store_for(None, record.clone(), now);
+                let verdict = self.store_verdict(op, Some(answer));
+                self.count_store_answer(op, verdict);
             } else {
                 self.send(*peer, Request::Store(record.clone()), Purpose::Store(op), now);
                 if let Some(o) = self.ops.get_mut(&op) {
@@ -218,9 +238,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     pub(super) fn store_answered(&mut self, op: OpId, answer: Option<Response<O::Message>>, now: Time) {
-        // A replica holding a newer version also took part in the write.
-        let ok = matches!(answer, Some(Response::Stored(_) | Response::Newer(_)));
-        if !ok {
+        let verdict = self.store_verdict(op, answer);
+        if matches!(verdict, Verdict::Failed) {
             let spare = match self.ops.get_mut(&op) {
                 Some(Operation { phase: Phase::Storing(Storing { retry: Some((record, spares)), .. }), .. }) => {
                     spares.pop_front().map(|peer| (peer, record.clone()))
@@ -235,16 +254,44 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 return;
             }
         }
-        self.count_store_answer(op, ok);
+        self.count_store_answer(op, verdict);
         self.check_storing(op, now);
     }
 
-    fn count_store_answer(&mut self, op: OpId, ok: bool) {
+    /// What a replica's answer to a store means for the operation. A
+    /// replica holding a newer open version took part in a last-writer-wins
+    /// write; one holding a newer signed version, or an owned record where
+    /// an open one was offered, refused it.
+    fn store_verdict(&self, op: OpId, answer: Option<Response<O::Message>>) -> Verdict {
+        let offered = match self.ops.get(&op) {
+            Some(Operation { phase: Phase::Storing(Storing { retry: Some((record, _)), .. }), .. }) => Some(record),
+            _ => None,
+        };
+        match (answer, offered) {
+            (Some(Response::Stored(_)), _) | (Some(Response::Newer(_)), None) => Verdict::Ack,
+            (Some(Response::Newer(held)), Some(offered)) => match (&offered.owner, &held.owner) {
+                (Owner::Open, Owner::Open) | (Owner::Content, Owner::Content) => Verdict::Ack,
+                (Owner::Signed { .. }, Owner::Signed { .. }) => {
+                    Verdict::Refused(OpError::Outdated { offered: offered.version, held: held.version })
+                }
+                _ => Verdict::Refused(OpError::Owned),
+            },
+            // A busy replica may take it later; a spare stands in meanwhile.
+            (Some(Response::Refused(super::Refusal::Busy)), _) => Verdict::Failed,
+            (Some(Response::Refused(reason)), _) => Verdict::Refused(OpError::Refused(reason)),
+            _ => Verdict::Failed,
+        }
+    }
+
+    fn count_store_answer(&mut self, op: OpId, verdict: Verdict) {
         if let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get_mut(&op) {
-            if ok {
-                s.acks += 1;
-            } else {
-                s.failures += 1;
+            match verdict {
+                Verdict::Ack => s.acks += 1,
+                Verdict::Refused(e) => {
+                    s.failures += 1;
+                    s.refused.get_or_insert(e);
+                }
+                Verdict::Failed => s.failures += 1,
             }
         }
     }
@@ -259,7 +306,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
         } else if s.acks >= s.needed {
             Some(super::OpOutcome::Put(Ok(s.acks)))
         } else if s.targets - s.failures < s.needed {
-            Some(super::OpOutcome::Put(Err(OpError::QuorumNotReached { acks: s.acks, needed: s.needed })))
+            let quorum = OpError::QuorumNotReached { acks: s.acks, needed: s.needed };
+            Some(super::OpOutcome::Put(Err(s.refused.clone().unwrap_or(quorum))))
         } else {
             None
         };
@@ -314,7 +362,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match answer {
             Some(Response::Value(record)) => {
                 let key_matches = record.as_ref().is_none_or(|r| self.ops_key(op) == Some(r.key));
-                let valid = record.as_ref().is_none_or(|r| r.validate(self.config.quota.max_value_bytes).is_ok());
+                let valid = record.as_ref().is_none_or(|r| self.check(r).is_ok());
                 let record = record.filter(|r| !r.is_expired(now));
                 if key_matches && valid {
                     self.record_fetch_reply(op, from, record);
@@ -355,7 +403,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn check_fetching(&mut self, op: OpId, now: Time) {
         let quorum = self.config.read_quorum;
         let Some(Operation { phase: Phase::Fetching(f), stats }) = self.ops.get_mut(&op) else { return };
-        let newest = newest(&f.replies);
+        let newest = newest(&f.replies, &self.config.validator);
         if !f.reported {
             let report = match &newest {
                 Some(r) if f.answered >= quorum || f.outstanding == 0 => {
@@ -385,7 +433,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Some(best) => f
                 .replies
                 .iter()
-                .filter(|(peer, held)| replica_set.contains(peer) && held.as_ref().is_none_or(|h| best.supersedes(h)))
+                .filter(|(peer, held)| {
+                    replica_set.contains(peer) && held.as_ref().is_none_or(|h| self.config.validator.wins(best, h))
+                })
                 .map(|(peer, _)| *peer)
                 .collect(),
             None => Vec::new(),
@@ -400,7 +450,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in stale {
             if peer.id == local {
-                let _ = self.store.put(best.clone(), now);
+                self.store_for(None, best.clone(), now);
             } else {
                 self.send(*peer, Request::Store(best.clone()), Purpose::Repair(best.key), now);
             }
@@ -408,12 +458,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 }
 
-fn newest(replies: &[(Peer, Option<Record>)]) -> Option<Record> {
+/// What a replica's answer to a store counts as.
+enum Verdict {
+    Ack,
+    /// Refused for a reason that asking another peer would not change.
+    Refused(OpError),
+    /// No answer, or no useful one: a spare may stand in.
+    Failed,
+}
+
+fn newest(replies: &[(Peer, Option<Record>)], validator: &SharedValidator) -> Option<Record> {
     replies
         .iter()
         .filter_map(|(_, r)| r.as_ref())
         .fold(None::<&Record>, |best, r| match best {
-            Some(b) if !r.supersedes(b) => Some(b),
+            Some(b) if !validator.wins(r, b) => Some(b),
             _ => Some(r),
         })
         .cloned()

@@ -135,7 +135,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if let Some(Response::Newer(record)) = &answer {
             // This copy is behind: take the newer version (the store checks it).
             if record.key == key {
-                let _ = self.store.put(record.clone(), now);
+                self.store_for(None, record.clone(), now);
             }
         }
         let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
@@ -155,7 +155,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let still_not_replica =
             !self.overlay.replica_set(&key, self.config.replicas).iter().any(|p| p.id == self.local().id);
         if still_not_replica && self.store.get(&key, now).is_some_and(|r| r.version == version) {
-            self.store.remove(&key);
+            self.drop_record(&key);
             self.repair.pushed.remove(&key);
         }
     }
