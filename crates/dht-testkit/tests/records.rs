@@ -2,6 +2,7 @@
 //! lone node fed requests directly: signed records only their owner can
 //! write (and only with a higher sequence number), content-addressed
 //! records, an application validator, and per-peer limits.
+#![allow(clippy::expect_used)] // test helpers fail loudly
 
 use dht_core::{
     Address, Id, MemoryStore, Node, NodeConfig, OpError, OpOutcome, PeerLimits, Record, Refusal, Request, Response,
