@@ -8,6 +8,7 @@
 //!   [`Can`] (feature `can`).
 //! - [`quic`] (feature `quic`): the QUIC transport and [`quic::start`],
 //!   which runs a node on a UDP socket in one call.
+//! - [`key_file`]: signing keys for owned records, kept in files.
 //! - [`RedbStore`] (feature `redb`): a persistent, crash-safe record store;
 //!   [`quic::start`] keeps records in it whenever a data directory is given.
 //!
@@ -28,6 +29,8 @@
 //! assert_eq!(&record.value[..], b"hello");
 //! # Ok(()) }
 //! ```
+
+pub mod key_file;
 
 pub use dht_core as core;
 pub use dht_core::{Id, NodeHandle, Overlay, Peer, Record, Transport};

@@ -3,9 +3,11 @@
 
 use crate::NetworkArgs;
 use anyhow::bail;
-use dht::core::{DriverError, NodeConfig, OpError, MAX_VALUE_BYTES};
+use dht::core::driver::wall_clock;
+use dht::core::{DriverError, Id, NodeConfig, OpError, Owner, PublicKey, Record, MAX_VALUE_BYTES};
 use dht::quic::{self, Options, Running};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -48,39 +50,106 @@ fn client_listen(bootstrap: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, 0)
 }
 
-pub async fn put(
-    net: NetworkArgs,
-    bootstrap: SocketAddr,
-    key: String,
-    value: String,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    if value.len() > MAX_VALUE_BYTES {
-        bail!("value of {} bytes is over the limit of {MAX_VALUE_BYTES} bytes", value.len());
+/// What `dht put` writes.
+pub enum Write {
+    /// An open record under a text key.
+    Open { key: String, value: String },
+    /// A record only the holder of the key in `key_file` can write.
+    Signed { key_file: PathBuf, name: String, value: String, sequence: Option<u64> },
+    /// An immutable record under the hash of its value.
+    Content { value: String },
+}
+
+/// What `dht get` reads.
+pub enum Read {
+    /// An open record under a text key.
+    Open { key: String },
+    /// The record `signer` (hex public key or key file) publishes under `name`.
+    Signed { signer: String, name: String },
+    /// A content-addressed record by its hash (hex).
+    Content { hash: String },
+}
+
+pub async fn put(net: NetworkArgs, bootstrap: SocketAddr, write: Write, json: bool) -> anyhow::Result<ExitCode> {
+    let value_len = match &write {
+        Write::Open { value, .. } | Write::Signed { value, .. } | Write::Content { value } => value.len(),
+    };
+    if value_len > MAX_VALUE_BYTES {
+        bail!("value of {value_len} bytes is over the limit of {MAX_VALUE_BYTES} bytes");
     }
+    let expires_at = wall_clock() + NodeConfig::default().record_ttl;
+    let (record, mut report) = match write {
+        Write::Open { key, value } => {
+            let record = Record::new(dht::key(&key), value, wall_clock().as_millis(), expires_at);
+            (record, serde_json::json!({ "key": key }))
+        }
+        Write::Signed { key_file, name, value, sequence } => {
+            let (signer, created) = dht::key_file::load_or_create(&key_file)?;
+            if created {
+                eprintln!("created signing key {}", key_file.display());
+            }
+            let sequence = sequence.unwrap_or_else(|| wall_clock().as_millis());
+            let record = Record::signed(&signer, name.clone(), value, sequence, expires_at, false);
+            let report = serde_json::json!({
+                "key": name, "signer": signer.public().to_hex(), "sequence": sequence, "id": record.key.to_hex(),
+            });
+            (record, report)
+        }
+        Write::Content { value } => {
+            let record = Record::content(value, wall_clock().as_millis(), expires_at);
+            let report = serde_json::json!({ "id": record.key.to_hex() });
+            (record, report)
+        }
+    };
     let running = connect(&net, bootstrap).await?;
-    let mut acks = running.handle.put(dht::key(&key), value.clone()).await;
+    let mut acks = running.handle.put_record(record.clone()).await;
     for _ in 0..RETRIES {
         if !matches!(acks, Err(DriverError::Op(OpError::QuorumNotReached { .. } | OpError::NoPeers))) {
             break;
         }
         tracing::info!(result = ?acks, "put failed; retrying after {RETRY_AFTER:?}");
         tokio::time::sleep(RETRY_AFTER).await;
-        acks = running.handle.put(dht::key(&key), value.clone()).await;
+        acks = running.handle.put_record(record.clone()).await;
     }
     running.handle.shutdown().await;
-    let acks = acks?;
+    report["replicas"] = acks?.into();
     if json {
-        println!("{}", serde_json::json!({ "key": key, "replicas": acks }));
+        println!("{report}");
     } else {
-        println!("stored `{key}` on {acks} replicas");
+        print_stored(&report);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: bool) -> anyhow::Result<ExitCode> {
+fn print_stored(report: &serde_json::Value) {
+    let replicas = &report["replicas"];
+    match (report["key"].as_str(), report["signer"].as_str(), report["id"].as_str()) {
+        (Some(key), Some(signer), _) => {
+            println!("stored `{key}` signed by {signer} (sequence {}) on {replicas} replicas", report["sequence"]);
+            println!("public key: {signer}");
+        }
+        (Some(key), None, _) => println!("stored `{key}` on {replicas} replicas"),
+        (None, _, Some(id)) => println!("stored content {id} on {replicas} replicas"),
+        _ => println!("stored on {replicas} replicas"),
+    }
+}
+
+pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, read: Read, json: bool) -> anyhow::Result<ExitCode> {
+    let (key, label, owner) = match &read {
+        Read::Open { key } => (dht::key(key), format!("`{key}`"), None),
+        Read::Signed { signer, name } => {
+            let signer = parse_signer(signer)?;
+            (dht::core::signed_key(&signer, name.as_bytes()), format!("`{name}` of {}", signer.to_hex()), Some(signer))
+        }
+        Read::Content { hash } => {
+            let Some(id) = Id::from_hex(hash) else {
+                bail!("`{hash}` is not a content hash: expected 64 hex characters");
+            };
+            (id, format!("content {hash}"), None)
+        }
+    };
     let running = connect(&net, bootstrap).await?;
-    let mut found = running.handle.get(dht::key(&key)).await;
+    let mut found = running.handle.get(key).await;
     for _ in 0..RETRIES {
         if !matches!(found, Err(DriverError::Op(OpError::Unreachable | OpError::NoPeers))) {
             break;
@@ -89,22 +158,50 @@ pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, key: String, json: boo
         // stabilization round; retries that far apart ride that out.
         tracing::info!(result = ?found, "get failed; retrying after {RETRY_AFTER:?}");
         tokio::time::sleep(RETRY_AFTER).await;
-        found = running.handle.get(dht::key(&key)).await;
+        found = running.handle.get(key).await;
     }
     running.handle.shutdown().await;
-    match found? {
+    // The node checked signatures and hashes; what is left to check is
+    // that the record is the kind asked for.
+    let found = found?.filter(|r| match (&read, owner) {
+        (Read::Signed { .. }, Some(signer)) => r.is_signed_by(&signer),
+        (Read::Content { .. }, _) => r.owner == Owner::Content,
+        _ => true,
+    });
+    match found {
         Some(record) => {
             let text = String::from_utf8_lossy(&record.value);
             if json {
-                println!("{}", serde_json::json!({ "key": key, "value": text, "version": record.version }));
+                let mut out = serde_json::json!({ "value": text, "version": record.version });
+                match &read {
+                    Read::Open { key } => out["key"] = key.as_str().into(),
+                    Read::Signed { name, .. } => out["key"] = name.as_str().into(),
+                    Read::Content { hash } => out["id"] = hash.as_str().into(),
+                }
+                if let Some(signer) = owner {
+                    out["signer"] = signer.to_hex().into();
+                }
+                println!("{out}");
             } else {
                 println!("{text}");
             }
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!("error: no value stored under `{key}`");
+            eprintln!("error: no value stored under {label}");
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// A signer given as 64 hex characters, or as the path of a key file.
+fn parse_signer(signer: &str) -> anyhow::Result<PublicKey> {
+    if let Some(key) = PublicKey::from_hex(signer) {
+        return Ok(key);
+    }
+    let path = std::path::Path::new(signer);
+    if !path.exists() {
+        bail!("--signer `{signer}` is neither a public key (64 hex characters) nor a key file");
+    }
+    Ok(dht::key_file::load(path)?.public())
 }

@@ -152,17 +152,33 @@ enum Command {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         repair_interval: u64,
     },
-    /// Store a value under a key.
+    /// Store a value under a key: open (anyone may overwrite it), signed
+    /// with --sign (only the key's holder may), or content-addressed with
+    /// --content (immutable, under the hash of the value).
     Put {
         #[command(flatten)]
         net: NetworkArgs,
         /// A node of the network.
         #[arg(long)]
         bootstrap: SocketAddr,
-        /// The key (any text).
-        key: String,
+        /// The key (any text); with --sign, the record's name.
+        #[arg(required_unless_present = "content")]
+        key: Option<String>,
         /// The value (any text).
-        value: String,
+        #[arg(required_unless_present = "content")]
+        value: Option<String>,
+        /// Sign the record with the Ed25519 key in this file (created if
+        /// missing); its key derives from the public key and the name.
+        #[arg(long, value_name = "KEY_FILE", conflicts_with = "content")]
+        sign: Option<PathBuf>,
+        /// Sequence number of a signed record (default: the clock in
+        /// milliseconds); replicas refuse one not above what they hold.
+        #[arg(long, requires = "sign")]
+        sequence: Option<u64>,
+        /// Store this value as an immutable record under its blake3 hash
+        /// (printed).
+        #[arg(long, value_name = "VALUE", conflicts_with_all = ["key", "value"])]
+        content: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -174,8 +190,16 @@ enum Command {
         /// A node of the network.
         #[arg(long)]
         bootstrap: SocketAddr,
-        /// The key (any text).
-        key: String,
+        /// The key (any text); with --signer, the record's name.
+        #[arg(required_unless_present = "content")]
+        key: Option<String>,
+        /// Read the signed record this signer published under the name:
+        /// its public key (64 hex characters) or its key file.
+        #[arg(long, value_name = "PUBKEY_OR_KEY_FILE", conflicts_with = "content")]
+        signer: Option<String>,
+        /// Read the content-addressed record with this hash (64 hex characters).
+        #[arg(long, value_name = "HASH", conflicts_with = "key")]
+        content: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -229,8 +253,26 @@ fn main() -> ExitCode {
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Compare(args) => compare::run(args),
-            Command::Put { net, bootstrap, key, value, json } => client::put(net, bootstrap, key, value, json).await,
-            Command::Get { net, bootstrap, key, json } => client::get(net, bootstrap, key, json).await,
+            Command::Put { net, bootstrap, key, value, sign, sequence, content, json } => {
+                let write = match (key, value, sign, content) {
+                    (_, _, _, Some(value)) => client::Write::Content { value },
+                    (Some(name), Some(value), Some(key_file), None) => {
+                        client::Write::Signed { key_file, name, value, sequence }
+                    }
+                    (Some(key), Some(value), None, None) => client::Write::Open { key, value },
+                    _ => anyhow::bail!("put needs a key and a value, or --content VALUE"),
+                };
+                client::put(net, bootstrap, write, json).await
+            }
+            Command::Get { net, bootstrap, key, signer, content, json } => {
+                let read = match (key, signer, content) {
+                    (_, _, Some(hash)) => client::Read::Content { hash },
+                    (Some(name), Some(signer), None) => client::Read::Signed { signer, name },
+                    (Some(key), None, None) => client::Read::Open { key },
+                    _ => anyhow::bail!("get needs a key, or --content HASH"),
+                };
+                client::get(net, bootstrap, read, json).await
+            }
             Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,
         }
     });
