@@ -52,7 +52,7 @@ pub use node::{
 };
 pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
 pub use owner::{content_key, signed_key, KeyError, Owner, PublicKey, SigningKey};
-pub use peer::{Address, Peer};
+pub use peer::{prefix_has_room, Address, NetPrefix, Peer};
 pub use record::{Record, RecordError, MAX_VALUE_BYTES};
 pub use rng::Rng;
 pub use store::{admit, Admission, MemoryStore, PutOutcome, Quota, Store, StoreError, Wins};

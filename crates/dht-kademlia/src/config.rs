@@ -21,6 +21,11 @@ pub struct KademliaConfig {
     pub ping_interval: Duration,
     /// How often maintenance runs (default 10 s).
     pub tick_interval: Duration,
+    /// Most peers of one public network (IPv4 /24, IPv6 /48) in one bucket
+    /// (default 2, as in Ethereum's discovery); local addresses are exempt.
+    pub max_per_prefix_bucket: usize,
+    /// Most peers of one public network in the whole table (default 10).
+    pub max_per_prefix_table: usize,
 }
 
 impl Default for KademliaConfig {
@@ -33,6 +38,8 @@ impl Default for KademliaConfig {
             refresh_interval: Duration::from_secs(3600),
             ping_interval: Duration::from_secs(60),
             tick_interval: Duration::from_secs(10),
+            max_per_prefix_bucket: 2,
+            max_per_prefix_table: 10,
         }
     }
 }

@@ -62,7 +62,8 @@ pub struct Kademlia {
 impl Kademlia {
     /// The overlay for node `local`.
     pub fn new(local: Peer, config: KademliaConfig) -> Kademlia {
-        let table = RoutingTable::new(local.id, config.k);
+        let table = RoutingTable::new(local.id, config.k)
+            .with_prefix_caps(config.max_per_prefix_bucket, config.max_per_prefix_table);
         Kademlia { local, config, table }
     }
 

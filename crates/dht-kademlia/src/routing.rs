@@ -4,8 +4,12 @@
 //! A live old contact is never evicted for a newcomer: the newcomer waits in
 //! the bucket's replacement cache, and takes a place only when a contact has
 //! failed enough requests in a row to be stale.
+//!
+//! Peers from one public network (IPv4 /24, IPv6 /48; see
+//! [`dht_core::Address::net_prefix`]) are capped per bucket and per table,
+//! so a host minting ids cannot fill the table.
 
-use dht_core::{Distance, Id, Peer, Time};
+use dht_core::{prefix_has_room, Distance, Id, Peer, Time};
 
 /// One entry of a bucket.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +40,9 @@ pub struct RoutingTable {
     local: Id,
     k: usize,
     buckets: Vec<Bucket>,
+    /// Most peers of one network per bucket (contacts and replacements
+    /// together) and per table (contacts).
+    prefix_caps: (usize, usize),
 }
 
 /// Whether a table changed when a peer was seen.
@@ -49,12 +56,29 @@ pub enum Seen {
     Waiting,
     /// The local id itself; ignored.
     Ignored,
+    /// Its network already has its share of the bucket or the table.
+    Refused,
 }
 
 impl RoutingTable {
     /// An empty table for `local` with buckets of `k`.
     pub fn new(local: Id, k: usize) -> RoutingTable {
-        RoutingTable { local, k: k.max(1), buckets: Vec::new() }
+        RoutingTable { local, k: k.max(1), buckets: Vec::new(), prefix_caps: (usize::MAX, usize::MAX) }
+    }
+
+    /// Caps the peers one network may hold: `per_bucket` in a bucket,
+    /// `per_table` in the whole table.
+    pub fn with_prefix_caps(mut self, per_bucket: usize, per_table: usize) -> RoutingTable {
+        self.prefix_caps = (per_bucket, per_table);
+        self
+    }
+
+    fn prefix_has_room(&self, index: usize, peer: &Peer) -> bool {
+        let (per_bucket, per_table) = self.prefix_caps;
+        let Some(bucket) = self.buckets.get(index) else { return true };
+        let in_bucket = bucket.contacts.iter().map(|c| &c.peer).chain(&bucket.replacements);
+        prefix_has_room(in_bucket, peer, per_bucket)
+            && prefix_has_room(self.contacts().map(|c| &c.peer), peer, per_table)
     }
 
     /// The bucket index for `id`, or `None` for the local id.
@@ -83,6 +107,10 @@ impl RoutingTable {
             bucket.contacts.push(contact);
             return Seen::Refreshed;
         }
+        if peer.addr.net_prefix().is_some() && !self.prefix_has_room(index, peer) {
+            return Seen::Refused;
+        }
+        let bucket = self.bucket_mut(index);
         if bucket.contacts.len() < k {
             bucket.contacts.push(Contact { peer: *peer, failures: 0, last_seen: now });
             bucket.replacements.retain(|p| p.id != peer.id);

@@ -40,7 +40,8 @@ pub fn load_or_create(path: &Path) -> Result<(SigningKey, bool), KeyFileError> {
     match load(path) {
         Err(KeyFileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             let io = |source| KeyFileError::Io { path: path.into(), source };
-            let (key, der) = SigningKey::generate().map_err(|source| KeyFileError::Key { path: path.into(), source })?;
+            let (key, der) =
+                SigningKey::generate().map_err(|source| KeyFileError::Key { path: path.into(), source })?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
