@@ -22,6 +22,11 @@ pub struct ChordConfig {
     /// dead node, and dropping live successors thins the lists lookups
     /// need.
     pub failures_to_drop: u8,
+    /// Most peers of one public network (IPv4 /24, IPv6 /48) in the
+    /// successor list, and among the fingers (default 4); local addresses
+    /// are exempt. Raise it for a deployment with many nodes in one public
+    /// /24: skipped successors cost those nodes replica places.
+    pub max_per_prefix: usize,
 }
 
 impl Default for ChordConfig {
@@ -32,6 +37,7 @@ impl Default for ChordConfig {
             next_hops: 3,
             client: false,
             failures_to_drop: 2,
+            max_per_prefix: 4,
         }
     }
 }

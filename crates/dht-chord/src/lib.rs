@@ -98,7 +98,7 @@ impl Chord {
     /// The overlay for node `local`.
     pub fn new(local: Peer, config: ChordConfig) -> Chord {
         Chord {
-            ring: Ring::new(local, config.successors),
+            ring: Ring::new(local, config.successors).with_prefix_cap(config.max_per_prefix),
             config,
             bootstrap: Vec::new(),
             joined: false,

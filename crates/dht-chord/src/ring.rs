@@ -16,8 +16,12 @@
 //! from other nodes still name it until news of its death has travelled
 //! round (in a small ring every list names every node), and taking it back
 //! from them would undo the repair.
+//!
+//! The successor list and the fingers each take at most a few peers of one
+//! public network ([`dht_core::Address::net_prefix`]), so a host minting
+//! ids just after a node's own cannot make up its whole successor list.
 
-use dht_core::{Id, Peer};
+use dht_core::{prefix_has_room, Id, Peer};
 use std::collections::BTreeMap;
 
 /// Routing state of one Chord node.
@@ -32,6 +36,8 @@ pub struct Ring {
     max_successors: usize,
     /// Peers found dead, with the round they were found in.
     suspects: BTreeMap<Id, u64>,
+    /// Most peers of one network in the successor list, and among the fingers.
+    prefix_cap: usize,
 }
 
 impl Ring {
@@ -45,7 +51,15 @@ impl Ring {
             fingers: BTreeMap::new(),
             max_successors: max_successors.max(1),
             suspects: BTreeMap::new(),
+            prefix_cap: usize::MAX,
         }
+    }
+
+    /// Caps the peers one network may hold in the successor list and among
+    /// the fingers.
+    pub fn with_prefix_cap(mut self, cap: usize) -> Ring {
+        self.prefix_cap = cap;
+        self
     }
 
     /// The node itself.
@@ -109,7 +123,8 @@ impl Ring {
         let mut list = Vec::with_capacity(self.max_successors);
         for p in std::iter::once(&first).chain(rest) {
             let fresh = p.id != self.local.id && !self.suspects.contains_key(&p.id);
-            if fresh && !list.iter().any(|q: &Peer| q.id == p.id) && list.len() < self.max_successors {
+            let room = list.len() < self.max_successors && prefix_has_room(&list, p, self.prefix_cap);
+            if fresh && room && !list.iter().any(|q: &Peer| q.id == p.id) {
                 list.push(*p);
             }
         }
@@ -152,7 +167,10 @@ impl Ring {
 
     /// Sets finger `bit` to `peer` (or clears it when it equals the successor).
     pub fn set_finger(&mut self, bit: u16, peer: Peer) {
-        if peer.id == self.local.id || peer.id == self.successor().id || self.suspects.contains_key(&peer.id) {
+        let others = self.fingers.iter().filter(|(b, _)| **b != bit).map(|(_, p)| p);
+        let crowded = !prefix_has_room(others, &peer, self.prefix_cap);
+        if crowded || peer.id == self.local.id || peer.id == self.successor().id || self.suspects.contains_key(&peer.id)
+        {
             self.fingers.remove(&bit);
         } else {
             self.fingers.insert(bit, peer);
@@ -251,6 +269,38 @@ pub(crate) fn test_peer(v: u8) -> Peer {
 mod tests {
     use super::test_peer as p;
     use super::*;
+
+    /// A host minting ids right after the victim's own, and serving a
+    /// successor list made of them, holds at most the cap of the victim's
+    /// successor list; honest successors keep the rest.
+    #[test]
+    fn ids_from_one_host_take_at_most_the_cap_of_the_successor_list() {
+        let public = |n: u8, host: u8| {
+            let mut id = [0u8; 32];
+            id[0] = 100;
+            id[1] = n;
+            Peer::new(Id(id), dht_core::Address::Socket(([203, 0, host, 7], 4000 + u16::from(n)).into()))
+        };
+        let honest: Vec<Peer> = (100..108).map(|n| public(n, n)).collect();
+        let forged: Vec<Peer> = (1..99).map(|n| public(n, 113)).collect();
+        let mut ring = Ring::new(public(0, 1), 8).with_prefix_cap(2);
+        ring.set_successors(honest[0], &honest[1..]);
+        for f in &forged {
+            ring.offer_successor(*f);
+        }
+        ring.set_successors(forged[0], &[&forged[1..], &honest[..]].concat());
+        let taken = |ring: &Ring| ring.successors().iter().filter(|p| forged.contains(p)).count();
+        assert_eq!(taken(&ring), 2, "{:?}", ring.successors());
+        assert_eq!(ring.successors()[2..], honest[..6]);
+        for (bit, f) in forged.iter().enumerate() {
+            ring.set_finger(bit as u16 + 10, *f);
+        }
+        assert_eq!(ring.fingers().len(), 2);
+
+        let mut open = Ring::new(public(0, 1), 8);
+        open.set_successors(forged[0], &[&forged[1..], &honest[..]].concat());
+        assert_eq!(taken(&open), 8, "without the cap the host holds the whole list");
+    }
 
     #[test]
     fn successor_list_reconciles_by_prepending_and_truncating() {
