@@ -28,6 +28,11 @@ pub struct CanConfig {
     /// Requests in a row a neighbour must fail before it is held dead and
     /// its zone taken over (default 2).
     pub failures_to_drop: u8,
+    /// A node refuses to split its zone for a newcomer whose public network
+    /// (IPv4 /24, IPv6 /48) already holds this many of its neighbours
+    /// (default 4), so one host cannot surround a node; local addresses
+    /// are exempt.
+    pub max_per_prefix: usize,
 }
 
 impl Default for CanConfig {
@@ -40,6 +45,7 @@ impl Default for CanConfig {
             answer_size: 8,
             client: false,
             failures_to_drop: 2,
+            max_per_prefix: 4,
         }
     }
 }

@@ -201,6 +201,9 @@ impl Can {
         // released and take them over.
         let mut neighbours = self.view.all_known();
         neighbours.retain(|o| o.peer.id != from.id);
+        if !dht_core::prefix_has_room(neighbours.iter().map(|o| &o.peer), from, self.config.max_per_prefix) {
+            return CanMessage::Refused;
+        }
         let point = self.point(&from.id);
         let own = self.view.own().to_vec();
         let given = if own.len() > 1 {
