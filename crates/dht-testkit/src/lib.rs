@@ -10,6 +10,7 @@
 //! - [`metrics`]: per-operation and per-node metrics and their summaries.
 //! - [`conformance`]: the suite, as named cases; [`conformance_tests!`]
 //!   turns it into one `#[test]` per case.
+//! - [`hostile`]: arbitrary bytes fed to a live node (proptest and fuzzing).
 //! - [`strategies`]: proptest strategies for ids, keys and records.
 //! - [`store_suite`]: the contract every [`dht_core::Store`] must meet.
 //! - [`lookup_step`]: one step of a lookup, for benchmarks.
@@ -29,6 +30,7 @@
 //! ```
 
 pub mod conformance;
+pub mod hostile;
 pub mod live;
 pub mod lookup_step;
 pub mod measure;
