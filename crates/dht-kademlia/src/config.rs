@@ -26,6 +26,12 @@ pub struct KademliaConfig {
     pub max_per_prefix_bucket: usize,
     /// Most peers of one public network in the whole table (default 10).
     pub max_per_prefix_table: usize,
+    /// Disjoint lookup paths, S/Kademlia's `d` (default 1: the plain
+    /// lookup). With `d > 1` the starting peers are dealt out to `d` lookups
+    /// that never share a peer, and the results are merged: a lookup costs
+    /// about `d` times the messages and survives malicious nodes that
+    /// answer with their colluders.
+    pub disjoint_paths: usize,
 }
 
 impl Default for KademliaConfig {
@@ -40,6 +46,7 @@ impl Default for KademliaConfig {
             tick_interval: Duration::from_secs(10),
             max_per_prefix_bucket: 2,
             max_per_prefix_table: 10,
+            disjoint_paths: 1,
         }
     }
 }

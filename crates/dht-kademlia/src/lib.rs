@@ -5,7 +5,10 @@
 //!   caches; live old contacts are never evicted.
 //! - [`lookup`]: iterative lookups with α requests in flight that end when
 //!   the k closest peers seen have answered.
-//! - [`KademliaConfig`]: k, α, staleness, refresh and ping intervals.
+//! - [`disjoint`]: S/Kademlia's disjoint lookup paths, for networks with
+//!   malicious nodes (`KademliaConfig::disjoint_paths`).
+//! - [`KademliaConfig`]: k, α, staleness, refresh and ping intervals,
+//!   per-network caps, disjoint paths.
 //!
 //! Joining inserts the bootstrap peers, looks up the node's own id, then
 //! refreshes every bucket further away than its closest neighbour. A bucket
@@ -27,10 +30,12 @@
 //! ```
 
 mod config;
+pub mod disjoint;
 pub mod lookup;
 pub mod routing;
 
 pub use config::KademliaConfig;
+pub use disjoint::KadLookup;
 pub use lookup::ClosestPeers;
 pub use routing::RoutingTable;
 
@@ -92,7 +97,7 @@ impl Kademlia {
 
 impl Overlay for Kademlia {
     type Message = KadMessage;
-    type Lookup = ClosestPeers;
+    type Lookup = KadLookup;
     const NAME: &'static str = "kademlia";
 
     fn local(&self) -> Peer {
@@ -121,11 +126,11 @@ impl Overlay for Kademlia {
         Vec::new()
     }
 
-    fn lookup(&mut self, target: Id, now: Time) -> ClosestPeers {
+    fn lookup(&mut self, target: Id, now: Time) -> KadLookup {
         self.table.touch(&target, now);
         let seeds = self.table.closest(&target, self.config.k, true);
         let seeds = if seeds.is_empty() { self.table.closest(&target, self.config.k, false) } else { seeds };
-        ClosestPeers::new(target, self.local, seeds, self.config.k, self.config.alpha)
+        KadLookup::new(target, self.local, seeds, self.config.k, self.config.alpha, self.config.disjoint_paths)
     }
 
     fn lookup_done(&mut self, target: Id, _outcome: &LookupOutcome, now: Time) -> Vec<Action<KadMessage>> {

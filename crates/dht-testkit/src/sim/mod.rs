@@ -11,10 +11,12 @@ pub use churn::Lifetime;
 pub use network::Latency;
 
 use crate::metrics::NodeSample;
-use dht_core::{wire, Address, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Rng, Time};
+use dht_core::{
+    wire, Address, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Request, Response, Rng, Time,
+};
 use network::Partitions;
 use queue::{EventKind, Queue};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Settings of a simulation.
@@ -42,6 +44,11 @@ impl SimConfig {
         SimConfig { seed, node, latency: Latency::default(), loss: 0.0, wire_check: false }
     }
 }
+
+/// How malicious nodes answer: given the node's index, the sender and the
+/// request, the response to send instead of the honest one (`None`: answer
+/// honestly).
+pub type Adversary<M> = Box<dyn FnMut(u32, &Peer, &Request<M>) -> Option<Response<M>>>;
 
 /// An operation started in the simulation: the node and its operation id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,6 +83,8 @@ pub struct Simulation<O: Overlay> {
     digest: u64,
     delivered: u64,
     wire_errors: u64,
+    malicious: BTreeSet<u32>,
+    adversary: Option<Adversary<O::Message>>,
 }
 
 impl<O: Overlay> Simulation<O> {
@@ -95,6 +104,8 @@ impl<O: Overlay> Simulation<O> {
             digest: 0xcbf2_9ce4_8422_2325,
             delivered: 0,
             wire_errors: 0,
+            malicious: BTreeSet::new(),
+            adversary: None,
         }
     }
 
@@ -272,6 +283,13 @@ impl<O: Overlay> Simulation<O> {
         self.queue.push(at, EventKind::ChurnFailure { node: index, epoch });
     }
 
+    /// Makes the nodes in `malicious` answer requests through `adversary`
+    /// (their own operations and maintenance stay honest).
+    pub fn set_adversary(&mut self, malicious: impl IntoIterator<Item = u32>, adversary: Adversary<O::Message>) {
+        self.malicious = malicious.into_iter().collect();
+        self.adversary = Some(adversary);
+    }
+
     /// Starts a put of `value` under `key` at node `index`.
     pub fn put(&mut self, index: u32, key: Id, value: impl Into<bytes::Bytes>) -> Option<OpRef> {
         self.start(index, |node, now| node.put(key, value, now))
@@ -390,7 +408,14 @@ impl<O: Overlay> Simulation<O> {
                 self.trace(&[now.0, 1, u64::from(from_index), u64::from(to), id.0]);
                 let Some(node) = self.slots.get_mut(to as usize).and_then(|s| s.node.as_mut()) else { return };
                 self.delivered += 1;
-                let response = node.handle_request(&from, request, now);
+                let forged = match &mut self.adversary {
+                    Some(adversary) if self.malicious.contains(&to) => adversary(to, &from, &request),
+                    _ => None,
+                };
+                let response = match forged {
+                    Some(response) => response,
+                    None => node.handle_request(&from, request, now),
+                };
                 self.flush(to);
                 if let Some(response) = self.through_wire(response) {
                     self.send(to, from_index, EventKind::Response { to: from_index, id, response });

@@ -1,0 +1,3 @@
+//! Helpers shared by this crate's tests and examples.
+
+pub mod malicious;
