@@ -16,9 +16,11 @@ fn disjoint_paths_beat_colluding_nodes() {
         let disjoint = run(300, 8, fraction, 4, 100, 9);
         eprintln!("{fraction} malicious of 300 (k = 8): plain {plain:?}; 4 disjoint paths {disjoint:?}");
         assert!(disjoint.lookups >= plain.lookups, "lookups: {disjoint:?} vs {plain:?}");
+        assert!(disjoint.messages > 1.5 * plain.messages, "every path runs: {disjoint:?} vs {plain:?}");
         if fraction > 0.3 {
             assert!(disjoint.lookups > plain.lookups, "lookups: {disjoint:?} vs {plain:?}");
             assert!(disjoint.lookups >= 0.95, "{disjoint:?}");
+            assert!(disjoint.gets > plain.gets, "gets: {disjoint:?} vs {plain:?}");
         }
     }
 }
