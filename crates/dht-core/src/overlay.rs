@@ -99,8 +99,16 @@ pub trait Overlay: Send + 'static {
     /// How often [`Overlay::tick`] runs.
     fn tick_interval(&self) -> Duration;
 
-    /// A peer answered a request or sent one: it is alive.
+    /// A peer answered a request: it is alive, and reachable at its address.
     fn peer_alive(&mut self, peer: &Peer, now: Time);
+
+    /// A peer sent a request. Its id is verified (by the transport) but not
+    /// that it answers at its address; an overlay that admits only peers
+    /// that answered can probe it first (the default takes it as alive).
+    fn peer_contacted(&mut self, peer: &Peer, now: Time) -> Vec<Action<Self::Message>> {
+        self.peer_alive(peer, now);
+        Vec::new()
+    }
 
     /// A peer failed to answer in time.
     fn peer_failed(&mut self, peer: &Peer, now: Time);

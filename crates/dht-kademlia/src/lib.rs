@@ -41,6 +41,7 @@ pub use routing::RoutingTable;
 
 use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Kademlia's messages.
@@ -62,14 +63,20 @@ pub struct Kademlia {
     local: Peer,
     config: KademliaConfig,
     table: RoutingTable,
+    /// Peers that sent a request and were pinged before being admitted.
+    probing: BTreeSet<Id>,
 }
+
+/// Most unknown peers probed at once; past it, newcomers wait until they
+/// turn up in a lookup.
+const MAX_PROBING: usize = 256;
 
 impl Kademlia {
     /// The overlay for node `local`.
     pub fn new(local: Peer, config: KademliaConfig) -> Kademlia {
         let table = RoutingTable::new(local.id, config.k)
             .with_prefix_caps(config.max_per_prefix_bucket, config.max_per_prefix_table);
-        Kademlia { local, config, table }
+        Kademlia { local, config, table, probing: BTreeSet::new() }
     }
 
     /// The routing table, for inspection and pictures of bucket fill.
@@ -176,10 +183,25 @@ impl Overlay for Kademlia {
     }
 
     fn peer_alive(&mut self, peer: &Peer, now: Time) {
+        self.probing.remove(&peer.id);
         self.table.seen(peer, now);
     }
 
+    /// A known contact is refreshed; an unknown one is pinged, and admitted
+    /// only once it answers at its address.
+    fn peer_contacted(&mut self, peer: &Peer, now: Time) -> Vec<Action<KadMessage>> {
+        if self.table.contains(&peer.id) {
+            self.table.seen(peer, now);
+            return Vec::new();
+        }
+        if self.probing.len() >= MAX_PROBING || !self.probing.insert(peer.id) {
+            return Vec::new();
+        }
+        vec![Action::Send(*peer, KadMessage::Ping)]
+    }
+
     fn peer_failed(&mut self, peer: &Peer, now: Time) {
+        self.probing.remove(&peer.id);
         self.table.failed(peer, self.config.stale_after, self.config.stale_after_with_replacement, now);
     }
 

@@ -94,6 +94,12 @@ impl RoutingTable {
         &mut self.buckets[index]
     }
 
+    /// Whether `id` is a contact.
+    pub fn contains(&self, id: &Id) -> bool {
+        let Some(index) = self.bucket_of(id) else { return false };
+        self.buckets.get(index).is_some_and(|b| b.contacts.iter().any(|c| c.peer.id == *id))
+    }
+
     /// Records that `peer` was heard from.
     pub fn seen(&mut self, peer: &Peer, now: Time) -> Seen {
         let Some(index) = self.bucket_of(&peer.id) else { return Seen::Ignored };

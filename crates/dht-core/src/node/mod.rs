@@ -213,7 +213,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
             return Response::Refused(Refusal::Busy);
         }
         if from.id != self.local().id && !client {
-            self.overlay.peer_alive(from, now);
+            let actions = self.overlay.peer_contacted(from, now);
+            self.apply_actions(actions, now);
             self.repair.heard_from(&from.id, now);
             self.lost.heard(&from.id);
         }
