@@ -187,10 +187,12 @@ impl Overlay for Kademlia {
         self.table.seen(peer, now);
     }
 
-    /// A known contact is refreshed; an unknown one is pinged, and admitted
-    /// only once it answers at its address.
+    /// A known contact is refreshed. An unknown one that would get a place
+    /// is pinged, and admitted only once it answers at its address; one
+    /// whose bucket is full waits in the replacement cache, where it takes
+    /// a place only when a contact goes stale.
     fn peer_contacted(&mut self, peer: &Peer, now: Time) -> Vec<Action<KadMessage>> {
-        if self.table.contains(&peer.id) {
+        if self.table.contains(&peer.id) || !self.table.has_room_for(peer) {
             self.table.seen(peer, now);
             return Vec::new();
         }

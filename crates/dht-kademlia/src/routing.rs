@@ -100,6 +100,13 @@ impl RoutingTable {
         self.buckets.get(index).is_some_and(|b| b.contacts.iter().any(|c| c.peer.id == *id))
     }
 
+    /// Whether `peer`, not yet a contact, would get a place in its bucket now.
+    pub fn has_room_for(&self, peer: &Peer) -> bool {
+        let Some(index) = self.bucket_of(&peer.id) else { return false };
+        let full = self.buckets.get(index).is_some_and(|b| b.contacts.len() >= self.k);
+        !full && (peer.addr.net_prefix().is_none() || self.prefix_has_room(index, peer))
+    }
+
     /// Records that `peer` was heard from.
     pub fn seen(&mut self, peer: &Peer, now: Time) -> Seen {
         let Some(index) = self.bucket_of(&peer.id) else { return Seen::Ignored };
