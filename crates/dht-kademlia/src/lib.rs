@@ -187,16 +187,17 @@ impl Overlay for Kademlia {
         self.table.seen(peer, now);
     }
 
-    /// A known contact is refreshed. An unknown one that would get a place
-    /// is pinged, and admitted only once it answers at its address; one
-    /// whose bucket is full waits in the replacement cache, where it takes
-    /// a place only when a contact goes stale.
+    /// A known peer (a contact, or a replacement waiting for a place) is
+    /// refreshed. An unknown one is pinged if its bucket has a free place,
+    /// and enters the table only once it answers at its address; one whose
+    /// bucket and replacement cache are full is left out (it is found
+    /// again by lookups if a place opens).
     fn peer_contacted(&mut self, peer: &Peer, now: Time) -> Vec<Action<KadMessage>> {
-        if self.table.contains(&peer.id) || !self.table.has_room_for(peer) {
+        if self.table.knows(&peer.id) {
             self.table.seen(peer, now);
             return Vec::new();
         }
-        if self.probing.len() >= MAX_PROBING || !self.probing.insert(peer.id) {
+        if !self.table.has_room_for(peer) || self.probing.len() >= MAX_PROBING || !self.probing.insert(peer.id) {
             return Vec::new();
         }
         vec![Action::Send(*peer, KadMessage::Ping)]

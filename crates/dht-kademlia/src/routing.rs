@@ -94,17 +94,19 @@ impl RoutingTable {
         &mut self.buckets[index]
     }
 
-    /// Whether `id` is a contact.
-    pub fn contains(&self, id: &Id) -> bool {
+    /// Whether `id` is a contact or waits in a replacement cache.
+    pub fn knows(&self, id: &Id) -> bool {
         let Some(index) = self.bucket_of(id) else { return false };
-        self.buckets.get(index).is_some_and(|b| b.contacts.iter().any(|c| c.peer.id == *id))
+        self.buckets
+            .get(index)
+            .is_some_and(|b| b.contacts.iter().any(|c| c.peer.id == *id) || b.replacements.iter().any(|p| p.id == *id))
     }
 
-    /// Whether `peer`, not yet a contact, would get a place in its bucket now.
+    /// Whether `peer`'s bucket has a free place, as a contact or in the
+    /// replacement cache.
     pub fn has_room_for(&self, peer: &Peer) -> bool {
         let Some(index) = self.bucket_of(&peer.id) else { return false };
-        let full = self.buckets.get(index).is_some_and(|b| b.contacts.len() >= self.k);
-        !full && (peer.addr.net_prefix().is_none() || self.prefix_has_room(index, peer))
+        self.buckets.get(index).is_none_or(|b| b.contacts.len() < self.k || b.replacements.len() < self.k)
     }
 
     /// Records that `peer` was heard from.
