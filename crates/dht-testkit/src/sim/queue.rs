@@ -1,8 +1,12 @@
 //! The event queue: events ordered by virtual time, ties broken by the
 //! order they were scheduled in, so a run is reproducible.
+//!
+//! The heap orders small keys (time, sequence, slot) and the events
+//! themselves wait in a slab: a heap of whole events spent most of a large
+//! simulation copying them up and down as it sifted.
 
 use dht_core::{Peer, Request, RequestId, Response, Time};
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 pub(crate) enum EventKind<M> {
@@ -12,51 +16,43 @@ pub(crate) enum EventKind<M> {
     ChurnFailure { node: u32, epoch: u64 },
 }
 
-struct Scheduled<M> {
-    at: Time,
-    seq: u64,
-    kind: EventKind<M>,
-}
-
-impl<M> PartialEq for Scheduled<M> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl<M> Eq for Scheduled<M> {}
-impl<M> PartialOrd for Scheduled<M> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<M> Ord for Scheduled<M> {
-    // Reversed: BinaryHeap is a max-heap and the earliest event must come first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 pub(crate) struct Queue<M> {
-    heap: BinaryHeap<Scheduled<M>>,
+    /// Earliest first: (when, scheduling order, slot in `events`).
+    heap: BinaryHeap<Reverse<(Time, u64, usize)>>,
+    events: Vec<Option<EventKind<M>>>,
+    free: Vec<usize>,
     seq: u64,
 }
 
 impl<M> Queue<M> {
     pub(crate) fn new() -> Self {
-        Queue { heap: BinaryHeap::new(), seq: 0 }
+        Queue { heap: BinaryHeap::new(), events: Vec::new(), free: Vec::new(), seq: 0 }
     }
 
     pub(crate) fn push(&mut self, at: Time, kind: EventKind<M>) {
         self.seq += 1;
-        self.heap.push(Scheduled { at, seq: self.seq, kind });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.events[slot] = Some(kind);
+                slot
+            }
+            None => {
+                self.events.push(Some(kind));
+                self.events.len() - 1
+            }
+        };
+        self.heap.push(Reverse((at, self.seq, slot)));
     }
 
     /// The next event due at or before `until`.
     pub(crate) fn pop_until(&mut self, until: Time) -> Option<(Time, EventKind<M>)> {
-        if self.heap.peek()?.at > until {
+        let &Reverse((at, _, _)) = self.heap.peek()?;
+        if at > until {
             return None;
         }
-        self.heap.pop().map(|s| (s.at, s.kind))
+        let Reverse((at, _, slot)) = self.heap.pop()?;
+        self.free.push(slot);
+        self.events.get_mut(slot)?.take().map(|kind| (at, kind))
     }
 
     pub(crate) fn len(&self) -> usize {
