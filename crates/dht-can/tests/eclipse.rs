@@ -30,10 +30,12 @@ fn flood(config: CanConfig) -> (usize, f64, bool) {
 fn a_thousand_joins_from_one_host_do_not_surround_a_node() {
     let config = CanConfig::default();
     let (accepted, share, honest_admitted) = flood(config.clone());
+    eprintln!("capped: {accepted} joins accepted from one host; victim keeps {share} of the space");
     assert_eq!(accepted, config.max_per_prefix, "joins accepted from one host");
     assert!(share >= 0.5f64.powi(config.max_per_prefix as i32), "victim keeps {share} of the space");
     assert!(honest_admitted, "a newcomer from another network is still admitted");
 
     let (accepted, share, _) = flood(CanConfig { max_per_prefix: usize::MAX, ..config });
+    eprintln!("uncapped: {accepted} joins accepted from one host; victim keeps {share} of the space");
     assert!(accepted > 100, "without the cap the host takes {accepted} pieces, leaving the victim {share}");
 }
