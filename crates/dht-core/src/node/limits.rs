@@ -35,8 +35,8 @@ impl Default for PeerLimits {
     }
 }
 
-/// Most peers whose bucket is tracked; past it, full buckets (which mean
-/// the same as no bucket) are dropped.
+/// Most peers whose bucket is tracked between two tidy-ups; past it, full
+/// buckets are dropped at once.
 const MAX_TRACKED: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,7 @@ impl Limiter {
     pub(super) fn admit_request(&mut self, limits: &PeerLimits, peer: &Id, now: Time) -> bool {
         let burst = f64::from(limits.request_burst);
         if self.buckets.len() >= MAX_TRACKED && !self.buckets.contains_key(peer) {
-            self.drop_full_buckets(limits, now);
+            self.tidy(limits, now);
         }
         let bucket = self.buckets.entry(*peer).or_insert(Bucket { tokens: burst, refilled: now });
         let elapsed = now.since(bucket.refilled).as_secs_f64();
@@ -78,7 +78,10 @@ impl Limiter {
         true
     }
 
-    fn drop_full_buckets(&mut self, limits: &PeerLimits, now: Time) {
+    /// Drops the buckets that have refilled: a full bucket means the same
+    /// as none, and a node hears from thousands of peers in passing (a
+    /// simulated network holds one limiter per node).
+    pub(super) fn tidy(&mut self, limits: &PeerLimits, now: Time) {
         let (rate, burst) = (f64::from(limits.requests_per_second), f64::from(limits.request_burst));
         self.buckets.retain(|_, b| b.tokens + now.since(b.refilled).as_secs_f64() * rate < burst);
     }
@@ -144,6 +147,9 @@ mod tests {
         let allowed = (0..20).filter(|_| limiter.admit_request(&limits, &peer, Time(300))).count();
         assert_eq!(allowed, 3);
         assert!(limiter.admit_request(&limits, &Id::hash(b"other"), Time(300)));
+        // Two seconds later both buckets are full again, and tidying forgets them.
+        limiter.tidy(&limits, Time(2300));
+        assert!(limiter.buckets.is_empty());
     }
 
     #[test]

@@ -318,6 +318,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         if now >= self.next_tick {
             self.next_tick = now + self.config.tick_interval;
+            self.limiter.tidy(&self.config.limits, now);
             if self.store.expire(now) > 0 {
                 for key in self.limiter.counted_keys() {
                     if self.store.get(&key, now).is_none() {
