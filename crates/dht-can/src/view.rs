@@ -159,11 +159,14 @@ impl View {
         }
         theirs.truncate(MAX_LISTED);
         // Its list may name a neighbour of ours we have not met, whether or
-        // not the sender itself abuts us (an unchanged list names no one new).
-        if self.neighbours.get(&peer.id).is_none_or(|k| k.theirs != theirs) {
-            for owner in &theirs {
-                self.consider(owner);
-            }
+        // not the sender itself abuts us. Only entries new since its last
+        // list can name someone new (when our own zones grow, all hearsay
+        // is looked at again: `adopt_hearsay`).
+        let previous = self.neighbours.get(&peer.id).map(|k| &k.theirs);
+        let fresh: Vec<usize> =
+            (0..theirs.len()).filter(|&i| previous.is_none_or(|p| !p.contains(&theirs[i]))).collect();
+        for i in fresh {
+            self.consider(&theirs[i]);
         }
         if self.abuts_me(&zones) {
             self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
