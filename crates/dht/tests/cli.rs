@@ -89,7 +89,11 @@ fn bad_input_gets_a_one_line_error_and_a_failure_exit() {
     assert!(stderr(&no_dir).contains("data directory"), "{}", stderr(&no_dir));
     let _ = std::fs::remove_file(&file);
 
-    for line in [&bad_addr, &unreachable, &too_big, &no_dir].map(stderr) {
+    let no_burst = run(dht().args(["node", "--listen", &free_addr().to_string(), "--peer-burst", "0"]));
+    assert!(!no_burst.status.success());
+    assert!(stderr(&no_burst).contains("--peer-burst"), "{}", stderr(&no_burst));
+
+    for line in [&bad_addr, &unreachable, &too_big, &no_dir, &no_burst].map(stderr) {
         assert!(!line.contains("panicked"), "{line}");
     }
 }

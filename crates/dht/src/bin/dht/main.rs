@@ -151,6 +151,8 @@ enum Command {
         /// Seconds between two checks that every held key is on its replicas.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         repair_interval: u64,
+        #[command(flatten)]
+        limits: node::LimitArgs,
     },
     /// Store a value under a key: open (anyone may overwrite it), signed
     /// with --sign (only the key's holder may), or content-addressed with
@@ -247,8 +249,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Node { net, listen, bootstrap, data_dir, repair_interval } => {
-                node::run(net, listen, bootstrap, data_dir, Duration::from_secs(repair_interval)).await
+            Command::Node { net, listen, bootstrap, data_dir, repair_interval, limits } => {
+                let config = node::config(Duration::from_secs(repair_interval), &limits);
+                node::run(net, listen, bootstrap, data_dir, config).await
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,

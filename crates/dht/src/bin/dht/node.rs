@@ -2,23 +2,51 @@
 
 use crate::NetworkArgs;
 use anyhow::Context;
-use dht::core::NodeConfig;
+use dht::core::{NodeConfig, PeerLimits};
 use dht::quic::{self, Options};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// What one peer may ask of the node (defaults: `PeerLimits::default()`).
+#[derive(clap::Args)]
+pub struct LimitArgs {
+    /// Requests per second one peer may keep up [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    peer_requests_per_sec: Option<u32>,
+    /// Requests one peer may send at once [default: 10000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    peer_burst: Option<u32>,
+    /// Records one peer may store on this node [default: 100000].
+    #[arg(long)]
+    peer_records: Option<usize>,
+    /// Bytes one peer may store on this node [default: 268435456].
+    #[arg(long)]
+    peer_bytes: Option<usize>,
+}
+
+/// The node's settings from the command line.
+pub fn config(repair_interval: std::time::Duration, args: &LimitArgs) -> NodeConfig {
+    let d = PeerLimits::default();
+    let limits = PeerLimits {
+        requests_per_second: args.peer_requests_per_sec.unwrap_or(d.requests_per_second),
+        request_burst: args.peer_burst.unwrap_or(d.request_burst),
+        records_per_peer: args.peer_records.unwrap_or(d.records_per_peer),
+        bytes_per_peer: args.peer_bytes.unwrap_or(d.bytes_per_peer),
+    };
+    NodeConfig { repair_interval, limits, ..NodeConfig::default() }
+}
 
 pub async fn run(
     net: NetworkArgs,
     listen: SocketAddr,
     bootstrap: Vec<SocketAddr>,
     data_dir: Option<PathBuf>,
-    repair_interval: std::time::Duration,
+    node: NodeConfig,
 ) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &data_dir {
         check_writable(dir)?;
     }
-    let node = NodeConfig { repair_interval, ..NodeConfig::default() };
     let options = Options { bootstrap, data_dir, network: net.network.clone(), node, ..Options::new(listen) };
     let running = with_overlay!(net.overlay, crate::Role::MEMBER, |make| quic::start(make, options).await)?;
     let me = running.handle.local();
