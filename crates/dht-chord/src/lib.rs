@@ -355,6 +355,20 @@ impl Overlay for Chord {
         }
     }
 
+    /// A node that asks something is alive, but becomes a successor only
+    /// once it has answered a ping at its address.
+    fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<ChordMessage>> {
+        self.failures.remove(&peer.id);
+        self.ring.clear_suspicion(&peer.id);
+        let local = self.local().id;
+        let closer = peer.id != local && peer.id.in_open(&local, &self.ring.successor().id);
+        if self.joined && !self.ring.successors().is_empty() && closer {
+            vec![Action::Send(*peer, ChordMessage::Ping)]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn peer_failed(&mut self, peer: &Peer, _now: Time) {
         let (failures, last) = self.failures.entry(peer.id).or_insert((0, self.rounds));
         *failures = failures.saturating_add(1);
