@@ -4,7 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(e) = dht_testkit::hostile::feed("chord", |p| dht_chord::Chord::new(p, dht_chord::ChordConfig::default()), data) {
+    if let Err(e) =
+        dht_testkit::hostile::feed("chord", |p| dht_chord::Chord::new(p, dht_chord::ChordConfig::default()), data)
+    {
         panic!("{e}");
     }
 });

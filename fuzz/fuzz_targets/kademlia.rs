@@ -4,7 +4,11 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(e) = dht_testkit::hostile::feed("kademlia", |p| dht_kademlia::Kademlia::new(p, dht_kademlia::KademliaConfig::default()), data) {
+    if let Err(e) = dht_testkit::hostile::feed(
+        "kademlia",
+        |p| dht_kademlia::Kademlia::new(p, dht_kademlia::KademliaConfig::default()),
+        data,
+    ) {
         panic!("{e}");
     }
 });
