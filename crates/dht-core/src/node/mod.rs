@@ -235,7 +235,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
             return Response::Refused(Refusal::Invalid(reason));
         }
         let (key, size) = (record.key, record.stored_size());
-        if let Some(peer) = by.filter(|p| *p != self.local().id) {
+        let by = by.filter(|p| *p != self.local().id);
+        if let Some(peer) = by {
             if let Err(reason) = self.limiter.check_store(&self.config.limits, &peer, &key, size) {
                 return Response::Refused(Refusal::Quota(reason));
             }
@@ -243,7 +244,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let validator = &self.config.validator;
         match self.store.put_with(record, now, &|offered, held| validator.wins(offered, held)) {
             Ok(PutOutcome::Stored) => {
-                match by.filter(|p| *p != self.local().id) {
+                match by {
                     Some(peer) => self.limiter.stored(&peer, key, size),
                     None => self.limiter.forget(&key),
                 }
