@@ -34,7 +34,7 @@ pub use config::ChordConfig;
 pub use lookup::ChordLookup;
 pub use ring::Ring;
 
-use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time, ID_BITS};
+use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -180,6 +180,32 @@ impl Overlay for Chord {
             return Vec::new();
         }
         vec![Action::Lookup(self.local().id)]
+    }
+
+    /// The successor list and predecessors are the nearest peers around
+    /// this node's id; finger `i` is the successor of `n + 2^i`, for every
+    /// finger worth keeping.
+    fn warm_start(&mut self, directory: &Directory, _now: Time, _rng: &mut Rng) -> bool {
+        if self.config.client {
+            return false;
+        }
+        let local = self.local().id;
+        let n = self.config.successors;
+        let after: Vec<Peer> = directory.successors(&local, n + 1).filter(|p| p.id != local).take(n).copied().collect();
+        let before: Vec<Peer> =
+            directory.predecessors(&local, n + 1).filter(|p| p.id != local).take(n).copied().collect();
+        if let (Some(first), Some(predecessor)) = (after.first(), before.first()) {
+            self.ring.set_successors(*first, &after[1..]);
+            self.ring.offer_predecessor(*predecessor);
+            self.ring.set_earlier(&before[1..]);
+            for bit in self.lowest_useful_finger()..ID_BITS as u16 {
+                if let Some(finger) = directory.successors(&self.finger_start(bit), 1).next() {
+                    self.ring.set_finger(bit, *finger);
+                }
+            }
+        }
+        self.joined = true;
+        true
     }
 
     fn handle_request(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> ChordMessage {
@@ -417,5 +443,28 @@ mod tests {
             assert_eq!(chord.finger_bit(&chord.finger_start(bit)), Some(bit));
         }
         assert_eq!(chord.finger_bit(&Id::hash(b"random")), None);
+    }
+
+    #[test]
+    fn a_warm_start_takes_the_true_neighbours_and_fingers() {
+        let mut rng = Rng::new(12);
+        let peers: Vec<Peer> = (0..2000).map(|i| Peer::new(rng.id(), Address::Memory(i))).collect();
+        let directory = Directory::new(peers.clone());
+        // The true successor of an id: the nearest peer clockwise, itself included.
+        let successor = |id: &Id| *peers.iter().min_by_key(|p| id.ring_distance(&p.id)).unwrap();
+        for me in peers.iter().step_by(97) {
+            let mut chord = Chord::new(*me, ChordConfig::default());
+            assert!(chord.warm_start(&directory, Time::ZERO, &mut rng));
+            let mut clockwise: Vec<Peer> = peers.iter().filter(|p| p.id != me.id).copied().collect();
+            clockwise.sort_by_key(|p| me.id.ring_distance(&p.id));
+            assert_eq!(chord.ring().successors(), &clockwise[..ChordConfig::default().successors]);
+            assert_eq!(chord.ring().predecessor(), clockwise.last().copied());
+            assert!(!chord.ring().fingers().is_empty());
+            for (bit, finger) in chord.ring().fingers() {
+                assert_eq!(*finger, successor(&chord.finger_start(*bit)), "finger {bit}");
+            }
+            // Every finger worth keeping is kept: the farthest ones always are.
+            assert_eq!(chord.ring().fingers().get(&255), Some(&successor(&chord.finger_start(255))));
+        }
     }
 }

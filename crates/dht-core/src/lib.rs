@@ -6,6 +6,7 @@
 //! - [`validator`]: application rules that accept records and choose between versions.
 //! - [`store`]: the [`Store`] trait and [`MemoryStore`].
 //! - [`wire`]: the versioned, length-framed postcard codec.
+//! - [`directory`]: every peer of a network, for simulators' warm starts.
 //! - [`overlay`]: the [`Overlay`] and [`Lookup`] traits an overlay implements.
 //! - [`node`]: the sans-IO node — put, get, replication, repair, hand-off.
 //! - [`transport`] / [`memory_transport`]: the [`Transport`] trait and an
@@ -28,6 +29,7 @@
 //! assert_eq!(&store.get(&key, Time::ZERO).unwrap().value[..], b"hi");
 //! ```
 
+pub mod directory;
 pub mod driver;
 pub mod id;
 pub mod memory_transport;
@@ -43,6 +45,7 @@ pub mod transport;
 pub mod validator;
 pub mod wire;
 
+pub use directory::Directory;
 pub use driver::{spawn, DriverError, NodeHandle};
 pub use id::{Distance, Id, IdBuildHasher, ID_BITS};
 pub use memory_transport::{MemoryNetwork, MemoryTransport};

@@ -5,7 +5,7 @@
 //! Dabek et al.: `replica_set`, `neighbours`, `update` (here `peer_alive` /
 //! `peer_failed`).
 
-use crate::{Id, Peer, Rng, Time};
+use crate::{Directory, Id, Peer, Rng, Time};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
@@ -76,6 +76,18 @@ pub trait Overlay: Send + 'static {
 
     /// Start joining through the given known peers.
     fn bootstrap(&mut self, peers: &[Peer], now: Time) -> Vec<Action<Self::Message>>;
+
+    /// A simulator's warm start, in place of [`Overlay::bootstrap`]: take
+    /// the routing state this node would hold once a network of every peer
+    /// in `directory` (this node included) has settled, and count as
+    /// joined. Lets a simulation start 100,000 nodes without running
+    /// 100,000 joins; lookups, stores and maintenance then run through the
+    /// protocol as usual. Returns false if the overlay has no warm start
+    /// (the default): the simulator then joins it through `bootstrap`.
+    fn warm_start(&mut self, directory: &Directory, now: Time, rng: &mut Rng) -> bool {
+        let _ = (directory, now, rng);
+        false
+    }
 
     /// Answer an overlay request from `from`.
     fn handle_request(&mut self, from: &Peer, message: Self::Message, now: Time) -> Self::Message;

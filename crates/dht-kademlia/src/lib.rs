@@ -39,7 +39,7 @@ pub use disjoint::KadLookup;
 pub use lookup::ClosestPeers;
 pub use routing::RoutingTable;
 
-use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time};
+use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -102,6 +102,20 @@ impl Kademlia {
     }
 }
 
+/// `n` distinct indices below `len` (all of them if `len <= n`), drawn
+/// uniformly by Floyd's method: `n` draws, whatever `len` is.
+fn sample(len: usize, n: usize, rng: &mut Rng) -> Vec<usize> {
+    if len <= n {
+        return (0..len).collect();
+    }
+    let mut chosen = Vec::with_capacity(n);
+    for j in len - n..len {
+        let t = rng.index(j + 1);
+        chosen.push(if chosen.contains(&t) { j } else { t });
+    }
+    chosen
+}
+
 impl Overlay for Kademlia {
     type Message = KadMessage;
     type Lookup = KadLookup;
@@ -116,6 +130,25 @@ impl Overlay for Kademlia {
             self.table.seen(peer, now);
         }
         vec![Action::Lookup(self.local.id)]
+    }
+
+    /// Fills each bucket with up to k peers drawn at random from its span
+    /// (a settled table holds the longest-lived peers it heard of, in no
+    /// order of id), down to the deepest bucket that has any.
+    fn warm_start(&mut self, directory: &Directory, now: Time, rng: &mut Rng) -> bool {
+        for index in 0..ID_BITS {
+            let (low, high) = self.table.bucket_span(index);
+            let span = directory.range(&low, &high);
+            for i in sample(span.len(), self.config.k, rng) {
+                self.table.seen(&span[i], now);
+            }
+            self.table.touch(&low, now);
+            let (low, high) = self.table.deeper_span(index + 1);
+            if directory.range(&low, &high).iter().all(|p| p.id == self.local.id) {
+                break;
+            }
+        }
+        true
     }
 
     fn handle_request(&mut self, from: &Peer, message: KadMessage, _now: Time) -> KadMessage {
@@ -222,5 +255,50 @@ impl Overlay for Kademlia {
 
     fn hop_bound(&self, nodes: usize) -> f64 {
         (nodes.max(2) as f64).log2()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    #[test]
+    fn a_warm_start_fills_every_bucket_from_its_span() {
+        let mut rng = Rng::new(21);
+        let peers: Vec<Peer> = (0..3000).map(|i| Peer::new(rng.id(), Address::Memory(i))).collect();
+        let directory = Directory::new(peers.clone());
+        let config = KademliaConfig::default();
+        for me in peers.iter().step_by(101) {
+            let mut kad = Kademlia::new(*me, config.clone());
+            assert!(kad.warm_start(&directory, Time::ZERO, &mut rng));
+            let table = kad.table();
+            let fill = table.bucket_fill();
+            let mut in_bucket = vec![0usize; ID_BITS];
+            for p in peers.iter().filter(|p| p.id != me.id) {
+                in_bucket[table.bucket_of(&p.id).unwrap()] += 1;
+            }
+            // Each bucket holds k of its peers, or all of them if fewer.
+            for (index, peers_there) in in_bucket.iter().enumerate() {
+                let held = fill.get(index).map_or(0, |(contacts, _)| *contacts);
+                assert_eq!(held, (*peers_there).min(config.k), "bucket {index}");
+            }
+            // So the closest peer of all is known.
+            let nearest = peers.iter().filter(|p| p.id != me.id).min_by_key(|p| p.id.distance(&me.id)).unwrap();
+            assert_eq!(table.closest(&me.id, 1, true), vec![*nearest]);
+        }
+    }
+
+    #[test]
+    fn samples_are_distinct_and_in_range() {
+        let mut rng = Rng::new(2);
+        for (len, n) in [(0, 20), (5, 20), (20, 20), (21, 20), (1000, 20), (100_000, 3)] {
+            let mut got = sample(len, n, &mut rng);
+            assert_eq!(got.len(), len.min(n));
+            assert!(got.iter().all(|&i| i < len));
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(got.len(), len.min(n), "distinct");
+        }
     }
 }

@@ -126,16 +126,15 @@ impl RoutingTable {
             return Seen::Refused;
         }
         let bucket = self.bucket_mut(index);
+        bucket.replacements.retain(|p| p.id != peer.id);
         if bucket.contacts.len() < k {
-            bucket.contacts.push(Contact { peer: *peer, failures: 0, last_seen: now });
-            bucket.replacements.retain(|p| p.id != peer.id);
+            push_within(&mut bucket.contacts, Contact { peer: *peer, failures: 0, last_seen: now }, k);
             return Seen::Added;
         }
-        bucket.replacements.retain(|p| p.id != peer.id);
-        bucket.replacements.push(*peer);
-        if bucket.replacements.len() > k {
+        if bucket.replacements.len() >= k {
             bucket.replacements.remove(0);
         }
+        push_within(&mut bucket.replacements, *peer, k);
         Seen::Waiting
     }
 
@@ -229,6 +228,22 @@ impl RoutingTable {
         }
     }
 
+    /// The lowest and highest ids bucket `index` can hold: those that
+    /// share the first `index` bits with the local id and differ in the next.
+    pub fn bucket_span(&self, index: usize) -> (Id, Id) {
+        let mut inside = self.local;
+        if index < dht_core::ID_BITS {
+            inside.0[index / 8] ^= 0x80 >> (index % 8);
+        }
+        span(&inside, index + 1)
+    }
+
+    /// The lowest and highest ids that share the first `bits` bits with
+    /// the local id: every bucket from `bits` on, and the local id.
+    pub fn deeper_span(&self, bits: usize) -> (Id, Id) {
+        span(&self.local, bits)
+    }
+
     /// A random-looking id in bucket `index`, derived from `seed` (callers
     /// pass seeded randomness).
     pub fn id_in_bucket(&self, index: usize, seed: &Id) -> Id {
@@ -245,6 +260,26 @@ impl RoutingTable {
         }
         Id(out)
     }
+}
+
+/// Pushes onto a list that never holds more than `k`, growing its room by
+/// doubling but never past `k`: tables are most of a simulated node's
+/// memory, and plain doubling would give a bucket of 20 room for 32.
+fn push_within<T>(list: &mut Vec<T>, item: T, k: usize) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(list.len().max(2).min(k.saturating_sub(list.len()).max(1)));
+    }
+    list.push(item);
+}
+
+/// The lowest and highest ids sharing the first `bits` bits with `id`.
+fn span(id: &Id, bits: usize) -> (Id, Id) {
+    let (mut low, mut high) = (*id, *id);
+    for bit in bits.min(dht_core::ID_BITS)..dht_core::ID_BITS {
+        low.0[bit / 8] &= !(0x80 >> (bit % 8));
+        high.0[bit / 8] |= 0x80 >> (bit % 8);
+    }
+    (low, high)
 }
 
 /// Keeps the `n` nearest entries, sorted nearest first.
@@ -315,6 +350,24 @@ mod tests {
                 known.sort_by_key(|p| p.id.distance(&target));
                 known.truncate(n);
                 assert_eq!(got, known, "target {target:?}, n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bucket_span_holds_exactly_the_ids_of_the_bucket() {
+        let mut rng = Rng::new(6);
+        let table = RoutingTable::new(rng.id(), 20);
+        for index in [0usize, 1, 9, 200, 255] {
+            let (low, high) = table.bucket_span(index);
+            assert_eq!(table.bucket_of(&low), Some(index));
+            assert_eq!(table.bucket_of(&high), Some(index));
+            let (deep_low, deep_high) = table.deeper_span(index + 1);
+            assert!(deep_low <= table.local && table.local <= deep_high);
+            assert!(high < deep_low || low > deep_high, "bucket {index} lies outside the deeper span");
+            for _ in 0..50 {
+                let id = table.id_in_bucket(index, &rng.id());
+                assert!(low <= id && id <= high);
             }
         }
     }

@@ -38,6 +38,11 @@ pub enum Case {
     ///    value, no node is left holding an old version, and the restarted
     ///    nodes hold keys again.
     RestartsCatchUp,
+    /// 8. A warm-started network ([`Overlay::warm_start`]) is already
+    ///    settled: every put and get succeeds, lookups stay within the hop
+    ///    bound, and ten minutes of maintenance move no replica. (An overlay
+    ///    without a warm start passes: simulations join its nodes.)
+    WarmStartIsSettled,
     /// 1, on real drivers over a real transport.
     LivePutGetAnyNode,
     /// 2, on real drivers over a real transport.
@@ -48,7 +53,7 @@ pub enum Case {
 
 impl Case {
     /// Every simulated case, in order (the live ones run through [`crate::live`]).
-    pub const ALL: [Case; 7] = [
+    pub const ALL: [Case; 8] = [
         Case::PutGetAnyNode,
         Case::ReplicasSurviveCrashes,
         Case::JoinsAndLeavesKeepKeys,
@@ -56,6 +61,7 @@ impl Case {
         Case::BadInputRejected,
         Case::Deterministic,
         Case::RestartsCatchUp,
+        Case::WarmStartIsSettled,
     ];
 
     /// The case's name.
@@ -68,6 +74,7 @@ impl Case {
             Case::BadInputRejected => "bad_input_rejected",
             Case::Deterministic => "deterministic",
             Case::RestartsCatchUp => "restarts_catch_up",
+            Case::WarmStartIsSettled => "warm_start_is_settled",
             Case::LivePutGetAnyNode => "live_put_get_any_node",
             Case::LiveSurvivesCrashes => "live_survives_crashes",
             Case::LiveBadFramesDropped => "live_bad_frames_dropped",
@@ -188,6 +195,7 @@ pub fn run_case<O: Overlay>(
         Case::BadInputRejected => bad_input_rejected(make, config),
         Case::Deterministic => deterministic(make, config),
         Case::RestartsCatchUp => restarts_catch_up(make, config),
+        Case::WarmStartIsSettled => warm_start_is_settled(make, config),
         Case::LivePutGetAnyNode | Case::LiveSurvivesCrashes | Case::LiveBadFramesDropped => {
             (false, "a live case: run it with dht_testkit::live::run_all".to_owned())
         }
@@ -229,6 +237,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@case bad_input_rejected, BadInputRejected, $make, $config);
         $crate::conformance_tests!(@case deterministic, Deterministic, $make, $config);
         $crate::conformance_tests!(@case restarts_catch_up, RestartsCatchUp, $make, $config);
+        $crate::conformance_tests!(@case warm_start_is_settled, WarmStartIsSettled, $make, $config);
     };
     (@case $name:ident, $case:ident, $make:expr, $config:expr) => {
         #[test]
@@ -415,6 +424,34 @@ fn lookup_hops_within_bound<O: Overlay>(
         config.lookups, config.nodes, report.success_rate, report.hops.mean, report.hops.p99, report.messages.mean,
     );
     (report.success_rate == 1.0 && report.hops.mean <= bound, detail)
+}
+
+fn warm_start_is_settled<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &ConformanceConfig) -> (bool, String) {
+    let mut sim = Simulation::new(config.sim.clone(), make);
+    if !sim.warm_start(config.nodes) {
+        return (true, "no warm start: simulations join every node".to_owned());
+    }
+    let keys = workload::keys(config.keys, config.seed);
+    let (stored, _) = workload::put_all(&mut sim, &keys);
+    let (_, missing) = workload::get_all(&mut sim, &stored);
+    let report = OpReport::of(&workload::lookups(&mut sim, config.lookups));
+    let bound = sim.node(0).map_or(0.0, |n| n.overlay().hop_bound(config.nodes));
+    let placed: Vec<Vec<u32>> = stored.iter().map(|s| sim.holders(&s.key)).collect();
+    sim.run_for(config.maintenance);
+    let moved = stored.iter().zip(&placed).filter(|(s, before)| sim.holders(&s.key) != **before).count();
+    let detail = format!(
+        "{} nodes warm-started: {}/{} puts acknowledged, {} gets missed; lookups: success {:.3}, hops mean {:.2} \
+         against the bound {bound:.2}; after {}s of maintenance {moved} keys changed holders",
+        config.nodes,
+        stored.len(),
+        config.keys,
+        missing.len(),
+        report.success_rate,
+        report.hops.mean,
+        config.maintenance.as_secs(),
+    );
+    let settled = moved == 0 && report.success_rate == 1.0 && report.hops.mean <= bound;
+    (stored.len() == config.keys && missing.is_empty() && settled, detail)
 }
 
 fn bad_input_rejected<O: Overlay>(

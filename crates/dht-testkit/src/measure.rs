@@ -29,6 +29,32 @@ pub struct MeasureConfig {
     /// than 10,000 nodes, the build takes 100 s in all, so that periodic
     /// maintenance during a long build does not dominate the run).
     pub join_spacing: Duration,
+    /// How the network is built.
+    pub build: Build,
+}
+
+/// How a measured network comes to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Build {
+    /// Every node joins through the protocol, one after another, and the
+    /// network settles for 30 s: what a deployment goes through.
+    Joins,
+    /// Every node starts with the routing state of the settled network
+    /// ([`Simulation::warm_start`]); overlays without a warm start join.
+    Warm,
+}
+
+impl Build {
+    /// Joins up to 10,000 nodes, a warm start above: a join costs a node a
+    /// few hundred messages, which at 100,000 nodes is most of a run.
+    pub fn for_nodes(nodes: usize) -> Build {
+        if nodes <= 10_000 {
+            Build::Joins
+        } else {
+            Build::Warm
+        }
+    }
 }
 
 impl MeasureConfig {
@@ -42,6 +68,7 @@ impl MeasureConfig {
             fail: 0.0,
             sim: SimConfig::new(seed),
             join_spacing: Duration::from_micros((100_000_000 / nodes.max(1) as u64).min(10_000)),
+            build: Build::for_nodes(nodes),
         }
     }
 }
@@ -53,6 +80,9 @@ pub struct Measurement {
     pub overlay: &'static str,
     /// Nodes in the network.
     pub nodes: usize,
+    /// How the network was built (a warm start asked of an overlay that
+    /// has none ends up as joins).
+    pub build: Build,
     /// Seed of the run.
     pub seed: u64,
     /// Lookups run.
@@ -86,7 +116,10 @@ pub struct Measurement {
 /// Builds the network, puts the keys, times the lookups and gets.
 pub fn measure<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &MeasureConfig) -> Measurement {
     let mut sim = Simulation::new(config.sim.clone(), make);
-    sim.grow(config.nodes, config.join_spacing, Duration::from_secs(30));
+    let warm = config.build == Build::Warm && sim.warm_start(config.nodes);
+    if !warm {
+        sim.grow(config.nodes, config.join_spacing, Duration::from_secs(30));
+    }
     if let Some(lifetime) = config.churn {
         sim.start_churn(lifetime);
     }
@@ -105,6 +138,7 @@ pub fn measure<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &MeasureC
     Measurement {
         overlay: O::NAME,
         nodes: config.nodes,
+        build: if warm { Build::Warm } else { Build::Joins },
         seed: config.sim.seed,
         lookups: config.lookups,
         success_rate: lookups.success_rate,

@@ -8,8 +8,14 @@ use bytes::Bytes;
 use dht_core::{Id, OpOutcome, Overlay};
 use std::time::Duration;
 
-/// Operations started at once before waiting for them.
-const BATCH: usize = 100;
+/// Operations started at once before waiting for them: a tenth of the
+/// nodes, from 100 to 10,000. The more nodes, the more operations they
+/// carry at once; and a workload of 10,000 operations in batches of 100
+/// would leave a 100,000-node network minutes of virtual time of
+/// maintenance to simulate for nothing.
+fn batch_size<O: Overlay>(sim: &Simulation<O>) -> usize {
+    (sim.live_count() / 10).clamp(100, 10_000)
+}
 /// Virtual time a batch may take.
 const BATCH_LIMIT: Duration = Duration::from_secs(120);
 
@@ -36,7 +42,7 @@ pub fn keys(count: usize, seed: u64) -> Vec<(Id, Bytes)> {
 pub fn put_all<O: Overlay>(sim: &mut Simulation<O>, keys: &[(Id, Bytes)]) -> (Vec<Stored>, Vec<OpSample>) {
     let mut stored = Vec::new();
     let mut samples = Vec::new();
-    for batch in keys.chunks(BATCH) {
+    for batch in keys.chunks(batch_size(sim)) {
         let mut started = Vec::new();
         for (key, value) in batch {
             let Some(node) = sim.random_live_node() else { break };
@@ -66,7 +72,7 @@ pub fn put_all<O: Overlay>(sim: &mut Simulation<O>, keys: &[(Id, Bytes)]) -> (Ve
 pub fn get_all<O: Overlay>(sim: &mut Simulation<O>, stored: &[Stored]) -> (Vec<OpSample>, Vec<Id>) {
     let mut samples = Vec::new();
     let mut missing = Vec::new();
-    for batch in stored.chunks(BATCH) {
+    for batch in stored.chunks(batch_size(sim)) {
         let mut started: Vec<(OpRef, &Stored)> = Vec::new();
         for s in batch {
             let Some(node) = other_live_node(sim, s.via) else { break };
@@ -98,7 +104,7 @@ pub fn lookups<O: Overlay>(sim: &mut Simulation<O>, count: usize) -> Vec<OpSampl
     let mut samples = Vec::new();
     let mut remaining = count;
     while remaining > 0 {
-        let n = remaining.min(BATCH);
+        let n = remaining.min(batch_size(sim));
         remaining -= n;
         let mut started = Vec::new();
         for _ in 0..n {

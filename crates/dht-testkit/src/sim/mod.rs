@@ -12,7 +12,8 @@ pub use network::Latency;
 
 use crate::metrics::NodeSample;
 use dht_core::{
-    wire, Address, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Request, Response, Rng, Time,
+    wire, Address, Directory, Event, Id, MemoryStore, Node, NodeConfig, OpId, Overlay, Peer, Record, Request, Response,
+    Rng, Time,
 };
 use network::Partitions;
 use queue::{EventKind, Queue};
@@ -151,6 +152,35 @@ impl<O: Overlay> Simulation<O> {
         self.flush(index);
     }
 
+    /// Starts a network of `n` nodes at once, each with the routing state
+    /// the settled network would give it ([`Overlay::warm_start`]): how a
+    /// simulation reaches 100,000 nodes without 100,000 joins. Everything
+    /// after — lookups, stores, maintenance, churn — runs through the
+    /// protocol. Returns false, adding nothing, if the simulation already
+    /// has nodes or the overlay has no warm start ([`Simulation::grow`]
+    /// joins them instead).
+    pub fn warm_start(&mut self, n: usize) -> bool {
+        if !self.slots.is_empty() {
+            return false;
+        }
+        let rng = self.rng.clone();
+        let peers: Vec<Peer> = (0..n as u32).map(|i| Peer::new(self.rng.id(), Address::Memory(i))).collect();
+        let directory = Directory::new(peers.clone());
+        for (index, peer) in peers.into_iter().enumerate() {
+            let seed = Rng::derive(self.config.seed, index as u64).next_u64();
+            let store = MemoryStore::new(self.config.node.quota);
+            let mut node = Node::new((self.make_overlay)(peer), store, self.config.node.clone(), seed, self.now);
+            if !node.warm_start(&directory, self.now) {
+                self.slots.clear();
+                self.rng = rng;
+                return false;
+            }
+            self.slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None });
+            self.flush(index as u32);
+        }
+        true
+    }
+
     /// Adds `n` nodes, one every `spacing` of virtual time, then lets the
     /// network settle for `settle`.
     pub fn grow(&mut self, n: usize, spacing: Duration, settle: Duration) {
@@ -164,6 +194,11 @@ impl<O: Overlay> Simulation<O> {
     /// Indices of the nodes that are up.
     pub fn live_nodes(&self) -> Vec<u32> {
         (0..self.slots.len() as u32).filter(|&i| self.is_live(i)).collect()
+    }
+
+    /// Number of nodes that are up.
+    pub fn live_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.node.is_some()).count()
     }
 
     /// Whether node `index` is up.

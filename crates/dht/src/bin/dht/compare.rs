@@ -6,7 +6,7 @@ use crate::measure::{peak_rss_mib, Progress};
 use crate::report;
 use crate::{OverlayKind, Role};
 use anyhow::{bail, Context};
-use dht_testkit::measure::{measure, MeasureConfig};
+use dht_testkit::measure::{measure, Build, MeasureConfig};
 use dht_testkit::sim::Lifetime;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +30,11 @@ pub struct CompareArgs {
     /// Share of the nodes that crash at once after the keys are put.
     #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
     fail: f64,
+    /// How each network is built: `joins` (every node joins through the
+    /// protocol), `warm` (every node starts with the settled network's
+    /// routing state), or `auto`: joins up to 10,000 nodes, warm above.
+    #[arg(long, value_enum, default_value = "auto")]
+    build: BuildArg,
     /// Seed of the whole run: the same arguments print the same rows.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -39,6 +44,14 @@ pub struct CompareArgs {
     /// One JSON object per row instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+/// `--build`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum BuildArg {
+    Auto,
+    Joins,
+    Warm,
 }
 
 /// A churn model as given on the command line.
@@ -120,6 +133,11 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs) -> serde_json
     let mut config = MeasureConfig::new(nodes, args.lookups, args.seed);
     config.churn = args.churn.lifetime;
     config.fail = args.fail;
+    match args.build {
+        BuildArg::Auto => {}
+        BuildArg::Joins => config.build = Build::Joins,
+        BuildArg::Warm => config.build = Build::Warm,
+    }
     let started = Instant::now();
     let measured = with_overlay!(overlay, Role::MEMBER, |make| measure(make, &config));
     let mut row = serde_json::to_value(&measured).unwrap_or_default();

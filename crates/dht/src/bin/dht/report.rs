@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The table's columns: heading, JSON field, decimals.
-const COLUMNS: [(&str, &str, usize); 15] = [
+const COLUMNS: [(&str, &str, usize); 16] = [
     ("overlay", "overlay", 0),
     ("nodes", "nodes", 0),
+    ("build", "build", 0),
     ("success", "success_rate", 3),
     ("hops", "hops_mean", 2),
     ("p50", "hops_p50", 0),
