@@ -34,6 +34,7 @@
 
 mod config;
 pub mod lookup;
+mod partition;
 mod recovery;
 pub mod space;
 pub mod view;
@@ -43,7 +44,7 @@ pub use lookup::CanLookup;
 pub use space::{Point, Space, Zone};
 pub use view::{Owner, View};
 
-use dht_core::{Action, Id, LookupOutcome, Overlay, Peer, Rng, Time};
+use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Time};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -305,6 +306,23 @@ impl Overlay for Can {
         }
         self.join_attempt = self.rounds;
         vec![Action::Lookup(me)]
+    }
+
+    /// The zone this node would hold had every peer of `directory` joined
+    /// in order, and its neighbours with theirs (as after one round of
+    /// updates). The whole partition is built once and shared.
+    fn warm_start(&mut self, directory: &Directory, _now: Time, _rng: &mut Rng) -> bool {
+        let (space, uniform) = (*self.view.space(), self.config.uniform_partitioning);
+        let partition = directory.shared(|d| partition::Partition::build(d, space, uniform));
+        let Some(partition) = partition.filter(|p| p.built_for(space, uniform)) else { return false };
+        let me = self.local().id;
+        let Some(zone) = partition.zone_of(&me).filter(|_| !self.config.client) else { return false };
+        self.view.set_own(vec![zone]);
+        for (owner, theirs) in partition.neighbours_of(&me) {
+            self.view.heard(owner.peer, owner.zones, theirs);
+        }
+        self.joined = true;
+        true
     }
 
     fn handle_request(&mut self, from: &Peer, message: CanMessage, _now: Time) -> CanMessage {

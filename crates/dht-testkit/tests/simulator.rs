@@ -85,3 +85,34 @@ fn churn_replaces_every_failed_node_and_keys_survive() {
 fn memory_store_meets_the_store_contract() {
     dht_testkit::store_suite::run_all(dht_core::MemoryStore::new);
 }
+
+#[test]
+fn a_warm_start_is_reproducible_and_only_starts_an_empty_network() {
+    let run = |seed| {
+        let mut sim = Simulation::new(SimConfig::new(seed), |peer| Kademlia::new(peer, KademliaConfig::default()));
+        assert!(sim.warm_start(300));
+        assert_eq!(sim.live_count(), 300);
+        let (stored, _) = workload::put_all(&mut sim, &workload::keys(50, seed));
+        assert_eq!(stored.len(), 50);
+        let (_, missing) = workload::get_all(&mut sim, &stored);
+        assert!(missing.is_empty());
+        // A network that has nodes is not warm-started again.
+        assert!(!sim.warm_start(10));
+        assert_eq!(sim.live_count(), 300);
+        sim.trace_digest()
+    };
+    assert_eq!(run(8), run(8));
+    assert_ne!(run(8), run(9));
+}
+
+#[test]
+fn a_network_the_overlay_cannot_warm_start_is_left_untouched() {
+    use dht_chord::{Chord, ChordConfig};
+    // Chord clients hold no place on the ring: there is no state to warm-start.
+    let client = ChordConfig { client: true, ..ChordConfig::default() };
+    let mut sim = Simulation::new(SimConfig::new(3), move |peer| Chord::new(peer, client.clone()));
+    let before = sim.rng().clone().next_u64();
+    assert!(!sim.warm_start(50));
+    assert_eq!(sim.live_count(), 0);
+    assert_eq!(sim.rng().next_u64(), before, "the random stream is untouched");
+}
