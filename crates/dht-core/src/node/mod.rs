@@ -191,7 +191,16 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// of [`Node::bootstrap`]; returns false, changing nothing, if the
     /// overlay has none.
     pub fn warm_start(&mut self, directory: &Directory, now: Time) -> bool {
-        self.overlay.warm_start(directory, now, &mut self.rng)
+        if !self.overlay.warm_start(directory, now, &mut self.rng) {
+            return false;
+        }
+        // A warm-started network starts all at once, but nodes that joined
+        // over time never run their periodic work in lockstep: each clock
+        // starts at a random point of its period.
+        self.next_overlay_tick = repair::random_phase(now, self.overlay.tick_interval(), &mut self.rng);
+        self.next_tick = repair::random_phase(now, self.config.tick_interval, &mut self.rng);
+        self.repair.stagger(now, &self.config, &mut self.rng);
+        true
     }
 
     /// An incoming request from `from`, answered at once. A request that

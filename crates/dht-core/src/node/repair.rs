@@ -16,8 +16,9 @@
 
 use super::ops::{Operation, Phase, Storing};
 use super::{Node, NodeConfig, OpId, Purpose, Request, Response};
-use crate::{Id, IdBuildHasher, Overlay, Peer, Store, Time};
+use crate::{Id, IdBuildHasher, Overlay, Peer, Rng, Store, Time};
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 pub(super) struct RepairState {
     next_repair: Time,
@@ -60,9 +61,21 @@ impl RepairState {
         self.next_repair = self.next_repair.min(at);
     }
 
+    /// Starts the repair and republish clocks at a random point of their
+    /// periods (see [`Node::warm_start`]).
+    pub(super) fn stagger(&mut self, now: Time, config: &NodeConfig, rng: &mut Rng) {
+        self.next_repair = random_phase(now, config.repair_interval, rng);
+        self.next_republish = random_phase(now, config.republish_interval, rng);
+    }
+
     pub(super) fn next_due(&self) -> Time {
         self.next_repair.min(self.next_republish)
     }
+}
+
+/// A time within `period` after `now`, drawn at random.
+pub(super) fn random_phase(now: Time, period: Duration, rng: &mut Rng) -> Time {
+    Time(now.0 + rng.below(u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1)))
 }
 
 impl<O: Overlay, S: Store> Node<O, S> {
