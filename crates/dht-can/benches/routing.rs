@@ -17,7 +17,7 @@ fn routing(c: &mut Criterion) {
     let can = sim.node(0).expect("node 0 is up").overlay().clone();
     let view = can.view();
     let neighbour = view.neighbours().next().expect("a neighbour");
-    let theirs = view.theirs(&neighbour.peer.id).to_vec();
+    let theirs = view.theirs(&neighbour.peer.id);
     c.bench_function("can/heard_update", |b| {
         b.iter_batched(
             || view.clone(),

@@ -42,7 +42,7 @@ pub mod view;
 pub use config::CanConfig;
 pub use lookup::CanLookup;
 pub use space::{Point, Space, Zone};
-pub use view::{Owner, View};
+pub use view::{Owner, Owners, View};
 
 use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Time};
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,7 @@ pub enum CanMessage {
         /// The sender's zones.
         zones: Vec<Zone>,
         /// The sender's neighbours.
-        neighbours: Vec<Owner>,
+        neighbours: Owners,
     },
     /// Request: I took over these zones of a failed neighbour.
     TakeOver {
@@ -125,7 +125,7 @@ struct Orphan {
     silent: bool,
     zones: Vec<Zone>,
     /// The owner's neighbours, from its last update: the other candidates.
-    theirs: Vec<Owner>,
+    theirs: Owners,
     /// The round this node takes the zones over if nobody has by then.
     due: u64,
 }
@@ -187,8 +187,8 @@ impl Can {
     }
 
     /// This node's update for its neighbours.
-    fn update(&self) -> CanMessage {
-        CanMessage::Update { zones: self.view.own().to_vec(), neighbours: self.view.neighbours().collect() }
+    fn update(&mut self) -> CanMessage {
+        CanMessage::Update { zones: self.view.own().to_vec(), neighbours: self.view.published() }
     }
 
     /// Makes room for the newcomer `from`: a spare zone if this node holds
@@ -276,7 +276,7 @@ impl Can {
             if left.is_empty() {
                 self.view.remove(&from.id);
             } else {
-                let theirs = self.view.theirs(&from.id).to_vec();
+                let theirs = self.view.theirs(&from.id);
                 self.view.heard(*from, left, theirs);
             }
         }
@@ -290,7 +290,7 @@ impl Overlay for Can {
     const NAME: &'static str = "can";
 
     fn local(&self) -> Peer {
-        self.view.me().peer
+        self.view.local()
     }
 
     fn bootstrap(&mut self, peers: &[Peer], _now: Time) -> Vec<Action<CanMessage>> {
@@ -319,7 +319,7 @@ impl Overlay for Can {
         let Some(zone) = partition.zone_of(&me).filter(|_| !self.config.client) else { return false };
         self.view.set_own(vec![zone]);
         for (owner, theirs) in partition.neighbours_of(&me) {
-            self.view.heard(owner.peer, owner.zones, theirs);
+            self.view.heard(owner.peer, owner.zones, theirs.into());
         }
         self.joined = true;
         true
@@ -346,7 +346,7 @@ impl Overlay for Can {
             }
             CanMessage::TakeOver { taken, zones } => {
                 self.claimed(&taken);
-                let theirs = self.view.theirs(&from.id).to_vec();
+                let theirs = self.view.theirs(&from.id);
                 self.heard(from, zones, theirs);
                 CanMessage::Ack
             }

@@ -17,7 +17,7 @@
 //!   whole zone, which then merges its zone into that sibling and keeps the
 //!   gift.
 
-use crate::view::{carve, carve_all, volume, Owner};
+use crate::view::{carve, carve_all, volume, Owner, Owners};
 use crate::{Can, CanMessage, Orphan, Zone};
 use dht_core::{Action, Id, Overlay, Peer};
 
@@ -37,7 +37,7 @@ fn takeover_order(dead: &[Zone], zones: &[Zone], id: &Id) -> (bool, f64, Id) {
 impl Can {
     /// A peer's own account of its zones and neighbours, after settling
     /// any region both of us claim.
-    pub(crate) fn heard(&mut self, from: &Peer, zones: Vec<Zone>, theirs: Vec<Owner>) {
+    pub(crate) fn heard(&mut self, from: &Peer, zones: Vec<Zone>, theirs: Owners) {
         let mine = self.view.own().to_vec();
         let kept = mine.iter().fold(Vec::new(), |mut kept, m| {
             let mut left = vec![*m];
@@ -83,7 +83,7 @@ impl Can {
             let claims = zones.iter().chain(theirs.iter().flat_map(|o| o.zones.iter()));
             let released = carve_all(carve_all(before.to_vec(), claims), self.view.own());
             if !released.is_empty() {
-                let previous = self.view.theirs(&from.id).to_vec();
+                let previous = self.view.theirs(&from.id);
                 self.orphan(from.id, false, released, previous, RELEASE_GRACE_ROUNDS);
             }
         }
@@ -107,7 +107,7 @@ impl Can {
 
     /// Times the take-over of `zones`: one round per live candidate ahead
     /// of this node, after `grace` rounds.
-    fn orphan(&mut self, owner: Id, silent: bool, zones: Vec<Zone>, theirs: Vec<Owner>, grace: u64) {
+    fn orphan(&mut self, owner: Id, silent: bool, zones: Vec<Zone>, theirs: Owners, grace: u64) {
         let me = self.local().id;
         let mine = takeover_order(&zones, self.view.own(), &me);
         let is_silent = |id: &Id| self.orphans.iter().any(|o| o.silent && o.owner == *id);
@@ -137,8 +137,8 @@ impl Can {
                 continue;
             }
             self.view.add_own(&free);
-            for o in dead.theirs {
-                self.view.consider(&o);
+            for o in dead.theirs.iter() {
+                self.view.consider(o);
             }
             taken.extend(free);
         }

@@ -22,13 +22,18 @@ pub struct Owner {
     pub zones: Vec<Zone>,
 }
 
+/// A node's neighbours as one update carries them: shared, not copied,
+/// between the update sent to each neighbour and the view of each
+/// neighbour that keeps it.
+pub type Owners = std::sync::Arc<[Owner]>;
+
 /// What a node knows about one neighbour.
 #[derive(Debug, Clone)]
 struct Known {
     peer: Peer,
     zones: Vec<Zone>,
     /// The neighbour's own neighbours, from its last update.
-    theirs: Vec<Owner>,
+    theirs: Owners,
     /// Whether the zones are the peer's own word rather than hearsay.
     verified: bool,
 }
@@ -51,6 +56,8 @@ pub struct View {
     /// Peers meeting our zones at a corner that have been asked once since
     /// our zones last changed.
     cornered: BTreeSet<Id>,
+    /// The neighbour list last sent ([`View::published`]).
+    published: Owners,
 }
 
 impl View {
@@ -64,6 +71,7 @@ impl View {
             neighbours: BTreeMap::new(),
             former: BTreeMap::new(),
             cornered: BTreeSet::new(),
+            published: Owners::default(),
         }
     }
 
@@ -75,6 +83,11 @@ impl View {
     /// The zones this node owns.
     pub fn own(&self) -> &[Zone] {
         &self.own
+    }
+
+    /// This node.
+    pub fn local(&self) -> Peer {
+        self.local
     }
 
     /// This node with its zones, as messages carry it.
@@ -153,18 +166,22 @@ impl View {
     /// A peer's own account of its zones and neighbours: keeps it as a
     /// neighbour if it abuts, forgets it otherwise, and learns of new
     /// neighbours from its list.
-    pub fn heard(&mut self, peer: Peer, zones: Vec<Zone>, mut theirs: Vec<Owner>) {
+    pub fn heard(&mut self, peer: Peer, zones: Vec<Zone>, mut theirs: Owners) {
         if peer.id == self.local.id {
             return;
         }
-        theirs.truncate(MAX_LISTED);
+        if theirs.len() > MAX_LISTED {
+            theirs = theirs[..MAX_LISTED].into();
+        }
         // Its list may name a neighbour of ours we have not met, whether or
         // not the sender itself abuts us. Only entries new since its last
         // list can name someone new (when our own zones grow, all hearsay
         // is looked at again: `adopt_hearsay`).
+        // The very list of last time (see `View::published`) has nothing new.
         let previous = self.neighbours.get(&peer.id).map(|k| &k.theirs);
+        let same = previous.is_some_and(|p| Owners::ptr_eq(p, &theirs));
         let fresh: Vec<usize> =
-            (0..theirs.len()).filter(|&i| previous.is_none_or(|p| !p.contains(&theirs[i]))).collect();
+            (0..theirs.len()).filter(|&i| !same && previous.is_none_or(|p| !p.contains(&theirs[i]))).collect();
         for i in fresh {
             self.consider(&theirs[i]);
         }
@@ -188,7 +205,8 @@ impl View {
             return;
         }
         if self.abuts_me(&owner.zones) {
-            let known = Known { peer: owner.peer, zones: owner.zones.clone(), theirs: Vec::new(), verified: false };
+            let known =
+                Known { peer: owner.peer, zones: owner.zones.clone(), theirs: Owners::default(), verified: false };
             self.neighbours.insert(owner.peer.id, known);
         } else if !self.cornered.contains(&owner.peer.id) && self.touches_me_at_corner(&owner.zones) {
             self.cornered.insert(owner.peer.id);
@@ -209,7 +227,7 @@ impl View {
     /// A peer this node itself just gave zones to: known first-hand.
     pub fn welcome(&mut self, owner: Owner) {
         if owner.peer.id != self.local.id && self.abuts_me(&owner.zones) {
-            let known = Known { peer: owner.peer, zones: owner.zones, theirs: Vec::new(), verified: true };
+            let known = Known { peer: owner.peer, zones: owner.zones, theirs: Owners::default(), verified: true };
             self.neighbours.insert(owner.peer.id, known);
         }
     }
@@ -228,7 +246,7 @@ impl View {
     }
 
     /// Forgets a neighbour; returns what was known of it.
-    pub fn remove(&mut self, id: &Id) -> Option<(Vec<Zone>, Vec<Owner>)> {
+    pub fn remove(&mut self, id: &Id) -> Option<(Vec<Zone>, Owners)> {
         self.neighbours.remove(id).map(|k| (k.zones, k.theirs))
     }
 
@@ -254,6 +272,18 @@ impl View {
         self.neighbours.values().filter(|k| k.verified).map(|k| Owner { peer: k.peer, zones: k.zones.clone() })
     }
 
+    /// The neighbours as an update carries them ([`View::neighbours`]):
+    /// the same shared list as last time while it has not changed, so a
+    /// receiver sees at once that it has nothing new, and keeps one copy
+    /// for all its neighbours' views.
+    pub fn published(&mut self) -> Owners {
+        let now: Vec<Owner> = self.neighbours().collect();
+        if self.published[..] != now[..] {
+            self.published = now.into();
+        }
+        self.published.clone()
+    }
+
     /// Every peer believed to abut, confirmed or not: the ones to send
     /// updates to.
     pub fn contacts(&self) -> impl Iterator<Item = Peer> + '_ {
@@ -271,8 +301,8 @@ impl View {
     }
 
     /// What a neighbour last said its neighbours were.
-    pub fn theirs(&self, id: &Id) -> &[Owner] {
-        self.neighbours.get(id).map_or(&[], |k| &k.theirs[..])
+    pub fn theirs(&self, id: &Id) -> Owners {
+        self.neighbours.get(id).map_or_else(Owners::default, |k| k.theirs.clone())
     }
 
     /// How many neighbours.
@@ -324,7 +354,7 @@ impl View {
             }
         };
         for k in self.neighbours.values() {
-            for o in &k.theirs {
+            for o in k.theirs.iter() {
                 if !self.neighbours.contains_key(&o.peer.id) && o.peer.id != self.local.id {
                     offer(o.peer, &o.zones, false);
                 }
@@ -404,8 +434,8 @@ mod tests {
         let (rl, rr) = right.split().unwrap();
         let mut view = View::new(space, peer(0));
         view.set_own(vec![left]);
-        view.heard(peer(1), vec![rl], vec![Owner { peer: peer(2), zones: vec![rr] }]);
-        view.heard(peer(2), vec![rr], Vec::new());
+        view.heard(peer(1), vec![rl], vec![Owner { peer: peer(2), zones: vec![rr] }].into());
+        view.heard(peer(2), vec![rr], Owners::default());
         assert_eq!(view.len(), 2, "both halves of the right side abut the left half");
         for k in 0..50u8 {
             let point = space.point(&Id::hash(&[k, 1]));
@@ -430,9 +460,9 @@ mod tests {
         let (l1, l2) = left.split().unwrap();
         let mut view = View::new(space, peer(0));
         view.set_own(vec![l1]);
-        view.heard(peer(1), vec![right], Vec::new());
+        view.heard(peer(1), vec![right], Owners::default());
         assert_eq!(view.len(), 1, "on a circle the right half touches the first quarter");
-        view.heard(peer(1), vec![l2], Vec::new());
+        view.heard(peer(1), vec![l2], Owners::default());
         assert_eq!(view.len(), 1);
         view.set_own(vec![Zone::WHOLE.split().unwrap().0.split().unwrap().0.split().unwrap().0]);
         assert_eq!(view.len(), 0, "an eighth at 0 no longer touches the second quarter");
