@@ -42,7 +42,7 @@ impl QuicConfig {
         QuicConfig {
             network: network.to_owned(),
             overlay: overlay.to_owned(),
-            max_streams: 32,
+            max_streams: 256,
             max_connections: 4096,
             idle_timeout: Duration::from_secs(30),
             initial_rtt: Duration::from_millis(100),
