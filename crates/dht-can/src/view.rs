@@ -277,9 +277,9 @@ impl View {
     /// receiver sees at once that it has nothing new, and keeps one copy
     /// for all its neighbours' views.
     pub fn published(&mut self) -> Owners {
-        let now: Vec<Owner> = self.neighbours().collect();
-        if self.published[..] != now[..] {
-            self.published = now.into();
+        let now = self.neighbours.values().filter(|k| k.verified).map(|k| (&k.peer, &k.zones[..]));
+        if !now.eq(self.published.iter().map(|o| (&o.peer, &o.zones[..]))) {
+            self.published = self.neighbours().collect::<Vec<_>>().into();
         }
         self.published.clone()
     }
