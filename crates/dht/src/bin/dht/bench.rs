@@ -7,7 +7,7 @@ use crate::measure::{peak_rss_mib, Progress};
 use crate::OverlayKind;
 use anyhow::Context;
 use bytes::Bytes;
-use dht::core::{NodeConfig, Overlay, Peer, Rng};
+use dht::core::{NodeConfig, NodeHandle, Overlay, Peer, Rng};
 use dht::Id;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -57,11 +57,10 @@ async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -
     let nodes = usize::from(args.nodes);
     let network = format!("bench-{}", std::process::id());
     let handles = cluster::start(make, nodes, &NodeConfig::default(), &network, &quiet).await?;
-    // Let the last joins' lookups and the first maintenance round finish.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut rng = Rng::new(args.seed);
+    settle(&handles, &mut rng, &quiet).await;
     let bootstrap_s = started.elapsed().as_secs_f64();
 
-    let mut rng = Rng::new(args.seed);
     let mut written = Vec::with_capacity(args.puts as usize);
     let mut puts = Vec::with_capacity(args.puts as usize);
     for _ in 0..args.puts {
@@ -99,6 +98,40 @@ async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -
         "total_wall_s": started.elapsed().as_secs_f64(),
         "peak_rss_mib": peak_rss_mib(),
     }))
+}
+
+/// Probes per settling round.
+const PROBES: usize = 32;
+/// Rounds in a row every probe must succeed in.
+const CLEAN_ROUNDS: usize = 3;
+/// Most rounds of probes before the timed phases start regardless.
+const SETTLE_ROUNDS: usize = 30;
+
+/// Waits until the joins have settled: [`CLEAN_ROUNDS`] rounds in a row
+/// of probe puts, each read back through another node, all succeed (a
+/// round a second, at most [`SETTLE_ROUNDS`]). Concurrent joins settle at
+/// their overlay's pace — a CAN's zones take a few update rounds — and the
+/// timed phases measure the settled network. The probes are not counted.
+async fn settle(handles: &[NodeHandle], rng: &mut Rng, quiet: &Progress) {
+    let nodes = handles.len();
+    let mut clean = 0;
+    for _ in 0..SETTLE_ROUNDS {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut writes = Vec::with_capacity(PROBES);
+        let mut reads = Vec::with_capacity(PROBES);
+        for _ in 0..PROBES {
+            let (writer, key, value) = (rng.index(nodes), Id::hash(&rng.bytes(32)), Bytes::from(rng.bytes(8)));
+            writes.push((handles[writer].clone(), key, value.clone()));
+            reads.push((handles[other_than(writer, nodes, rng)].clone(), key, value));
+        }
+        let written = run_phase("settle", writes, PROBES, quiet, cluster::write).await.ok;
+        let read =
+            if written == PROBES { run_phase("settle", reads, PROBES, quiet, cluster::read).await.ok } else { 0 };
+        clean = if read == PROBES { clean + 1 } else { 0 };
+        if clean == CLEAN_ROUNDS {
+            return;
+        }
+    }
 }
 
 /// A random node index other than `not` (there are at least two nodes).
