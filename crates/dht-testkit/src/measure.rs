@@ -111,6 +111,8 @@ pub struct Measurement {
     pub records_per_node_mean: f64,
     /// 99th percentile of records stored per node.
     pub records_per_node_p99: f64,
+    /// Virtual seconds the run simulated, build included.
+    pub sim_s: f64,
 }
 
 /// Builds the network, puts the keys, times the lookups and gets.
@@ -153,5 +155,6 @@ pub fn measure<O: Overlay>(make: impl Fn(Peer) -> O + 'static, config: &MeasureC
         maint_msgs_per_node_min: if minutes > 0.0 { maintenance.mean / minutes } else { 0.0 },
         records_per_node_mean: records.mean,
         records_per_node_p99: records.p99,
+        sim_s: sim.now().as_millis() as f64 / 1000.0,
     }
 }
