@@ -2,6 +2,9 @@
 //! virtual time, without tokio: per-link latency, loss, partitions, silent
 //! crashes, graceful leaves, joins and churn, all drawn from one seed. The
 //! same seed gives the same run, event for event ([`Simulation::trace_digest`]).
+//! A network is built by joins ([`Simulation::grow`]) or, for 100,000
+//! nodes, started warm from the routing state it would settle to
+//! ([`Simulation::warm_start`]).
 
 mod churn;
 mod network;
