@@ -184,7 +184,15 @@ impl<O: Overlay, S: Store> Driver<O, S> {
                     None => return,
                 },
                 Some((id, frame)) = self.answers_rx.recv() => self.answered(id, frame),
-                () = tokio::time::sleep(sleep_for) => self.node.handle_timeout(wall_clock()),
+                () = tokio::time::sleep(sleep_for) => {
+                    // Answers already in are taken before any deadline: on a
+                    // loaded host an answer and its deadline come due
+                    // together, and `select!` would pick either.
+                    while let Ok((id, frame)) = self.answers_rx.try_recv() {
+                        self.answered(id, frame);
+                    }
+                    self.node.handle_timeout(wall_clock());
+                }
             }
         }
     }
