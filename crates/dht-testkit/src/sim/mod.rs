@@ -169,17 +169,20 @@ impl<O: Overlay> Simulation<O> {
         let rng = self.rng.clone();
         let peers: Vec<Peer> = (0..n as u32).map(|i| Peer::new(self.rng.id(), Address::Memory(i))).collect();
         let directory = Directory::new(peers.clone());
+        let mut slots = Vec::with_capacity(n);
         for (index, peer) in peers.into_iter().enumerate() {
             let seed = Rng::derive(self.config.seed, index as u64).next_u64();
             let store = MemoryStore::new(self.config.node.quota);
             let mut node = Node::new((self.make_overlay)(peer), store, self.config.node.clone(), seed, self.now);
             if !node.warm_start(&directory, self.now) {
-                self.slots.clear();
                 self.rng = rng;
                 return false;
             }
-            self.slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None });
-            self.flush(index as u32);
+            slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None });
+        }
+        self.slots = slots;
+        for index in 0..n as u32 {
+            self.flush(index);
         }
         true
     }
