@@ -86,6 +86,12 @@ pub struct NodeStats {
     pub failures: u64,
 }
 
+/// A time within `period` after `now`, drawn at random: where a node's
+/// periodic clocks start when it does not start alone ([`Node::warm_start`]).
+fn random_phase(now: Time, period: std::time::Duration, rng: &mut Rng) -> Time {
+    Time(now.0 + rng.below(u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1)))
+}
+
 /// One node's protocol logic. See the module documentation.
 pub struct Node<O: Overlay, S: Store> {
     overlay: O,
@@ -197,8 +203,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
         // A warm-started network starts all at once, but nodes that joined
         // over time never run their periodic work in lockstep: each clock
         // starts at a random point of its period.
-        self.next_overlay_tick = repair::random_phase(now, self.overlay.tick_interval(), &mut self.rng);
-        self.next_tick = repair::random_phase(now, self.config.tick_interval, &mut self.rng);
+        self.next_overlay_tick = random_phase(now, self.overlay.tick_interval(), &mut self.rng);
+        self.next_tick = random_phase(now, self.config.tick_interval, &mut self.rng);
         self.repair.stagger(now, &self.config, &mut self.rng);
         true
     }

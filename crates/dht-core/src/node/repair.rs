@@ -15,10 +15,9 @@
 //! that the two sides of a healed partition find each other again.
 
 use super::ops::{Operation, Phase, Storing};
-use super::{Node, NodeConfig, OpId, Purpose, Request, Response};
+use super::{random_phase, Node, NodeConfig, OpId, Purpose, Request, Response};
 use crate::{Id, IdBuildHasher, Overlay, Peer, Rng, Store, Time};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 pub(super) struct RepairState {
     next_repair: Time,
@@ -71,11 +70,6 @@ impl RepairState {
     pub(super) fn next_due(&self) -> Time {
         self.next_repair.min(self.next_republish)
     }
-}
-
-/// A time within `period` after `now`, drawn at random.
-pub(super) fn random_phase(now: Time, period: Duration, rng: &mut Rng) -> Time {
-    Time(now.0 + rng.below(u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1)))
 }
 
 impl<O: Overlay, S: Store> Node<O, S> {
