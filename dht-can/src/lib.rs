@@ -1,0 +1,515 @@
+//! `dht-can`: the Content-Addressable Network overlay (Ratnasamy et al.,
+//! SIGCOMM 2001) for the `dht` framework.
+//!
+//! - [`space`]: the d-dimensional unit torus, key points, zones as nodes of
+//!   the split tree.
+//! - [`view`]: a node's zones, its neighbours' zones and their neighbour
+//!   lists (two hops of knowledge).
+//! - [`lookup`]: greedy routing as an iterative lookup with fall-back.
+//! - `recovery`: take-over of a silent neighbour's zone, duplicate claims,
+//!   and the background reassignment that leaves each node one zone.
+//! - [`CanConfig`]: dimensions, uniform partitioning, update interval.
+//!
+//! A joining node routes to the point of its own id and asks the owner for
+//! room: the owner (or, with uniform partitioning, its neighbour with the
+//! largest zone) halves its zone along the next dimension in order and
+//! hands one half over with its neighbour list. Every
+//! [`CanConfig::update_interval`] each node sends its zones and neighbour
+//! list to each neighbour (the paper's soft state). A key lives on the `r`
+//! nodes whose zones lie nearest its point — the owner and, next, the zones
+//! around it — so a replica sits beside the zone a take-over hands on, and
+//! the node's repair passes move copies as zones change hands.
+//!
+//! ```
+//! use dht_can::{Can, CanConfig};
+//! use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Peer, Time};
+//!
+//! let me = Peer::new(Id::hash(b"node-1"), Address::Memory(1));
+//! let mut config = CanConfig::default();
+//! config.dimensions = 2;
+//! let mut node = Node::new(Can::new(me, config), MemoryStore::default(), NodeConfig::default(), 7, Time::ZERO);
+//! node.bootstrap(&[], Time::ZERO);
+//! let op = node.put(Id::hash(b"greeting"), &b"hello"[..], Time::ZERO);
+//! assert_eq!(node.poll_event().unwrap().op, op);
+//! ```
+
+mod config;
+pub mod lookup;
+mod partition;
+mod recovery;
+pub mod space;
+pub mod view;
+
+pub use config::CanConfig;
+pub use lookup::CanLookup;
+pub use space::{Point, Space, Zone};
+pub use view::{Owner, Owners, View};
+
+use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Ticks between two join attempts while a node has no zone.
+const JOIN_RETRY_ROUNDS: u64 = 2;
+
+/// CAN's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CanMessage {
+    /// Request: a lookup step toward the point of this key.
+    Route(Id),
+    /// Answer: the point is in my zone; the peers nearest it, owner first.
+    Owner(Vec<Peer>),
+    /// Answer: my neighbours nearer the point, nearest first.
+    Closer(Vec<Peer>),
+    /// Request from a newcomer: make room for me.
+    Join {
+        /// `None` on the first ask, which may be redirected. After a
+        /// redirect, the depth of the redirecting node's zone: split yours
+        /// only if it is no deeper (the redirect may rest on stale news).
+        redirected: Option<u8>,
+    },
+    /// Answer to `Join`: ask this neighbour, whose zone is larger than
+    /// mine, at this depth.
+    Redirect(Peer, u8),
+    /// Answer to `Join`: your zones, and the neighbours to start from.
+    Welcome {
+        /// The zones handed to the newcomer.
+        zones: Vec<Zone>,
+        /// The old owner and its neighbours.
+        neighbours: Vec<Owner>,
+    },
+    /// Request and answer: the soft-state update, my zones and my
+    /// neighbours with theirs.
+    Update {
+        /// The sender's zones.
+        zones: Vec<Zone>,
+        /// The sender's neighbours.
+        neighbours: Owners,
+    },
+    /// Request: I took over these zones of a failed neighbour.
+    TakeOver {
+        /// The zones taken.
+        taken: Vec<Zone>,
+        /// All the sender's zones now, which settle a double claim.
+        zones: Vec<Zone>,
+    },
+    /// Request: take these zones (a graceful leave, or reassignment).
+    Give {
+        /// The zones handed over.
+        zones: Vec<Zone>,
+        /// The giver's neighbours: the zones' neighbours, for the taker.
+        neighbours: Vec<Owner>,
+    },
+    /// Answer to `Give`: taken.
+    Taken(Vec<Zone>),
+    /// Request: I am leaving; `to` takes my zones.
+    Leaving {
+        /// The leaving node's zones.
+        zones: Vec<Zone>,
+        /// The neighbour that takes them.
+        to: Peer,
+    },
+    /// Answer: refused (no zone yet, or the request makes no sense here).
+    Refused,
+    /// Answer to anything that needs no data.
+    Ack,
+}
+
+/// Zones waiting for a taker: a silent neighbour's, or zones a neighbour
+/// stopped claiming without anyone claiming them yet.
+#[derive(Debug, Clone)]
+struct Orphan {
+    /// Who held them.
+    owner: Id,
+    /// Whether the owner fell silent (rather than let the zones go).
+    silent: bool,
+    zones: Vec<Zone>,
+    /// The owner's neighbours, from its last update: the other candidates.
+    theirs: Owners,
+    /// The round this node takes the zones over if nobody has by then.
+    due: u64,
+}
+
+/// A CAN node's routing logic.
+#[derive(Debug, Clone)]
+pub struct Can {
+    config: CanConfig,
+    view: View,
+    bootstrap: Vec<Peer>,
+    /// A client never owns a zone (see [`Role`]).
+    role: Role,
+    joined: bool,
+    /// Ticks run so far.
+    rounds: u64,
+    /// The round of the last join attempt.
+    join_attempt: u64,
+    /// The owner of our point, asked for room on this join attempt.
+    join_owner: Option<Peer>,
+    /// Requests in a row each neighbour has failed.
+    failures: BTreeMap<Id, u8>,
+    /// Zones of silent or departed neighbours not yet taken over.
+    orphans: Vec<Orphan>,
+    /// A zone hand-over in flight: to whom, what, since which round.
+    giving: Option<(Id, Vec<Zone>, u64)>,
+    /// Zones handed to us lately, by giver, with the round: while the
+    /// giver may still list them, its claim does not count against ours.
+    received: BTreeMap<Id, (Vec<Zone>, u64)>,
+}
+
+impl Can {
+    /// The overlay for node `local`.
+    pub fn new(local: Peer, config: CanConfig) -> Can {
+        Can {
+            view: View::new(Space::new(config.dimensions), local),
+            config,
+            bootstrap: Vec::new(),
+            role: Role::Member,
+            joined: false,
+            rounds: 0,
+            join_attempt: 0,
+            join_owner: None,
+            failures: BTreeMap::new(),
+            orphans: Vec::new(),
+            giving: None,
+            received: BTreeMap::new(),
+        }
+    }
+
+    /// The routing state, for inspection and pictures.
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    fn point(&self, key: &Id) -> Point {
+        self.view.space().point(key)
+    }
+
+    /// This node's update for its neighbours.
+    fn update(&mut self) -> CanMessage {
+        CanMessage::Update { zones: self.view.own().to_vec(), neighbours: self.view.published() }
+    }
+
+    /// Makes room for the newcomer `from`: a spare zone if this node holds
+    /// several, else a redirect to a larger neighbour, else half its zone.
+    fn admit(&mut self, from: &Peer, redirected: Option<u8>) -> CanMessage {
+        if !self.joined || self.role.is_client() {
+            return CanMessage::Refused;
+        }
+        // A newcomer we thought held zones (it restarted, or lost them in
+        // a double claim) starts afresh; its neighbours see those zones
+        // released and take them over.
+        let mut neighbours = self.view.all_known();
+        neighbours.retain(|o| o.peer.id != from.id);
+        if !dht_core::prefix_has_room(neighbours.iter().map(|o| &o.peer), from, self.config.max_per_prefix) {
+            return CanMessage::Refused;
+        }
+        let point = self.point(&from.id);
+        let own = self.view.own().to_vec();
+        let given = if own.len() > 1 {
+            let spare = own.iter().find(|z| z.contains(&point)).copied().unwrap_or(own[own.len() - 1]);
+            self.view.remove_own(&[spare]);
+            spare
+        } else {
+            let Some(&zone) = own.first() else { return CanMessage::Refused };
+            match redirected {
+                Some(depth) if zone.depth() > depth => return CanMessage::Refused,
+                Some(_) => {}
+                None if self.config.uniform_partitioning => {
+                    let larger = neighbours
+                        .iter()
+                        .filter(|o| o.zones.len() == 1 && o.zones[0].depth() < zone.depth())
+                        .min_by_key(|o| (o.zones[0].depth(), o.peer.id));
+                    if let Some(o) = larger {
+                        return CanMessage::Redirect(o.peer, zone.depth());
+                    }
+                }
+                None => {}
+            }
+            if zone.depth() >= self.view.space().max_depth() {
+                return CanMessage::Refused;
+            }
+            let Some((lower, upper)) = zone.split() else { return CanMessage::Refused };
+            let (kept, given) = if lower.contains(&point) { (upper, lower) } else { (lower, upper) };
+            self.view.set_own(vec![kept]);
+            given
+        };
+        self.view.welcome(Owner { peer: *from, zones: vec![given] });
+        neighbours.push(self.view.me());
+        CanMessage::Welcome { zones: vec![given], neighbours }
+    }
+
+    /// The newcomer's side of a welcome.
+    fn welcomed(&mut self, zones: Vec<Zone>, neighbours: Vec<Owner>) -> Vec<Action<CanMessage>> {
+        if self.joined || zones.is_empty() {
+            return Vec::new();
+        }
+        self.view.set_own(zones);
+        for o in neighbours.into_iter().take(view::MAX_LISTED) {
+            self.view.consider(&o);
+        }
+        self.joined = true;
+        let update = self.update();
+        self.view.contacts().map(|p| Action::Send(p, update.clone())).collect()
+    }
+
+    /// A hand-over of `zones`.
+    fn give(&self, zones: Vec<Zone>) -> CanMessage {
+        CanMessage::Give { zones, neighbours: self.view.all_known() }
+    }
+
+    /// Accepts zones handed over by a leaving node or by reassignment.
+    fn take(&mut self, from: &Peer, zones: Vec<Zone>, neighbours: Vec<Owner>) -> CanMessage {
+        if !self.joined || self.role.is_client() || zones.is_empty() {
+            return CanMessage::Refused;
+        }
+        // Parts we already hold (a take-over crossed the hand-over) stay ours once.
+        let new = view::carve_all(zones.clone(), self.view.own());
+        self.view.add_own(&new);
+        for o in neighbours.into_iter().take(view::MAX_LISTED) {
+            self.view.consider(&o);
+        }
+        self.received.insert(from.id, (zones.clone(), self.rounds));
+        if let Some(theirs) = self.view.zones_of(&from.id) {
+            let left: Vec<Zone> = theirs.iter().filter(|z| !zones.contains(z)).copied().collect();
+            if left.is_empty() {
+                self.view.remove(&from.id);
+            } else {
+                let theirs = self.view.theirs(&from.id);
+                self.view.heard(*from, left, theirs);
+            }
+        }
+        CanMessage::Taken(zones)
+    }
+}
+
+impl Overlay for Can {
+    type Message = CanMessage;
+    type Lookup = CanLookup;
+    const NAME: &'static str = "can";
+
+    fn local(&self) -> Peer {
+        self.view.local()
+    }
+
+    /// A node owns a zone once joined; a client, never holding one, is
+    /// joined as soon as it knows whom to ask.
+    fn is_joined(&self) -> bool {
+        self.joined || self.role.is_client()
+    }
+
+    fn bootstrap(&mut self, peers: &[Peer], role: Role, _now: Time) -> Vec<Action<CanMessage>> {
+        self.role = role;
+        let me = self.local().id;
+        self.bootstrap = peers.iter().filter(|p| p.id != me).copied().collect();
+        if self.role.is_client() {
+            return Vec::new();
+        }
+        if self.bootstrap.is_empty() {
+            self.view.set_own(vec![Zone::WHOLE]);
+            self.joined = true;
+            return Vec::new();
+        }
+        self.join_attempt = self.rounds;
+        vec![Action::Lookup(me)]
+    }
+
+    fn handle_request(&mut self, from: &Peer, message: CanMessage, _now: Time) -> CanMessage {
+        match message {
+            CanMessage::Route(key) => {
+                if !self.joined {
+                    // Not in the space yet: point the asker where we are joining.
+                    return CanMessage::Closer(self.bootstrap.clone());
+                }
+                let point = self.point(&key);
+                if self.view.owns(&point) {
+                    CanMessage::Owner(self.view.ranked(&point, self.config.answer_size))
+                } else {
+                    CanMessage::Closer(self.view.closer(&point, self.config.next_hops))
+                }
+            }
+            CanMessage::Join { redirected } => self.admit(from, redirected),
+            CanMessage::Update { zones, neighbours } => {
+                self.heard(from, zones, neighbours);
+                self.update()
+            }
+            CanMessage::TakeOver { taken, zones } => {
+                self.claimed(&taken);
+                let theirs = self.view.theirs(&from.id);
+                self.heard(from, zones, theirs);
+                CanMessage::Ack
+            }
+            CanMessage::Give { zones, neighbours } => self.take(from, zones, neighbours),
+            CanMessage::Leaving { zones, to } => {
+                self.view.remove(&from.id);
+                if to.id != self.local().id {
+                    self.view.grant(to, &zones);
+                }
+                CanMessage::Ack
+            }
+            CanMessage::Owner(_)
+            | CanMessage::Closer(_)
+            | CanMessage::Redirect(..)
+            | CanMessage::Welcome { .. }
+            | CanMessage::Taken(_)
+            | CanMessage::Refused
+            | CanMessage::Ack => CanMessage::Ack,
+        }
+    }
+
+    fn handle_response(&mut self, from: &Peer, message: CanMessage, _now: Time) -> Vec<Action<CanMessage>> {
+        match message {
+            CanMessage::Welcome { zones, neighbours } => self.welcomed(zones, neighbours),
+            CanMessage::Redirect(to, depth) if !self.joined => {
+                vec![Action::Send(to, CanMessage::Join { redirected: Some(depth) })]
+            }
+            CanMessage::Update { zones, neighbours } => {
+                self.heard(from, zones, neighbours);
+                Vec::new()
+            }
+            CanMessage::Taken(zones) => {
+                self.given(from, &zones);
+                Vec::new()
+            }
+            CanMessage::Refused if !self.joined => match self.join_owner {
+                // The larger zone we were sent to is not larger after all:
+                // back to the owner, who now splits its own.
+                Some(owner) if owner.id != from.id => {
+                    vec![Action::Send(owner, CanMessage::Join { redirected: Some(u8::MAX) })]
+                }
+                _ => Vec::new(),
+            },
+            CanMessage::Refused => {
+                if self.giving.as_ref().is_some_and(|(to, _, _)| *to == from.id) {
+                    self.giving = None;
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn lookup(&mut self, target: Id, _now: Time) -> CanLookup {
+        let point = self.point(&target);
+        if self.joined && self.view.owns(&point) {
+            return CanLookup::resolved(target, self.view.ranked(&point, self.config.answer_size));
+        }
+        let me = self.local().id;
+        let mut first = if self.joined { self.view.closer(&point, self.config.next_hops) } else { Vec::new() };
+        first.extend(self.bootstrap.iter().copied());
+        CanLookup::new(target, me, first)
+    }
+
+    fn lookup_done(&mut self, target: Id, outcome: &LookupOutcome, _now: Time) -> Vec<Action<CanMessage>> {
+        if target != self.local().id || self.joined {
+            return Vec::new();
+        }
+        self.join_owner = outcome.closest.iter().find(|p| p.id != target).copied();
+        match self.join_owner {
+            Some(owner) => vec![Action::Send(owner, CanMessage::Join { redirected: None })],
+            None => Vec::new(),
+        }
+    }
+
+    fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer> {
+        if !self.joined {
+            return Vec::new();
+        }
+        self.view.ranked(&self.point(key), n)
+    }
+
+    fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<CanMessage>> {
+        self.rounds += 1;
+        if self.role.is_client() {
+            return Vec::new();
+        }
+        if !self.joined {
+            if self.rounds >= self.join_attempt + JOIN_RETRY_ROUNDS && !self.bootstrap.is_empty() {
+                self.join_attempt = self.rounds;
+                return vec![Action::Lookup(self.local().id)];
+            }
+            return Vec::new();
+        }
+        self.expire_received();
+        let mut actions = self.take_over_due();
+        actions.extend(self.reassign());
+        let update = self.update();
+        let former = self.view.take_former();
+        actions.extend(self.view.contacts().chain(former).map(|p| Action::Send(p, update.clone())));
+        actions
+    }
+
+    fn tick_interval(&self) -> Duration {
+        self.config.update_interval
+    }
+
+    fn peer_alive(&mut self, peer: &Peer, _now: Time) {
+        self.failures.remove(&peer.id);
+        self.orphans.retain(|o| !(o.silent && o.owner == peer.id));
+    }
+
+    fn peer_failed(&mut self, peer: &Peer, _now: Time) {
+        // A failure at an address the neighbour does not have (a liar's
+        // claim) does not count against it.
+        if self.view.contacts().any(|p| p.id == peer.id && p.addr != peer.addr) {
+            return;
+        }
+        if self.view.zones_of(&peer.id).is_none() {
+            if self.giving.as_ref().is_some_and(|(to, _, _)| *to == peer.id) {
+                self.giving = None;
+            }
+            return;
+        }
+        let failures = self.failures.entry(peer.id).or_insert(0);
+        *failures = failures.saturating_add(1);
+        if *failures >= self.config.failures_to_drop {
+            self.failures.remove(&peer.id);
+            self.declare_dead(peer);
+        }
+    }
+
+    fn leave(&mut self, _now: Time) -> Vec<Action<CanMessage>> {
+        let own = self.view.own().to_vec();
+        let Some(taker) = self.taker_on_leave() else { return Vec::new() };
+        let mut actions = vec![Action::Send(taker, self.give(own.clone()))];
+        actions.extend(
+            self.view
+                .contacts()
+                .filter(|p| p.id != taker.id)
+                .map(|p| Action::Send(p, CanMessage::Leaving { zones: own.clone(), to: taker })),
+        );
+        actions
+    }
+
+    fn neighbours(&self) -> Vec<Peer> {
+        self.view.neighbours().map(|o| o.peer).collect()
+    }
+}
+
+impl SimOverlay for Can {
+    /// The zone this node would hold had every peer of `directory` joined
+    /// in order, and its neighbours with theirs (as after one round of
+    /// updates). The whole partition is built once and shared.
+    fn warm_start(&mut self, directory: &Directory, _now: Time, _rng: &mut Rng) -> bool {
+        let (space, uniform) = (*self.view.space(), self.config.uniform_partitioning);
+        let partition = directory.shared(|d| partition::Partition::build(d, space, uniform));
+        let Some(partition) = partition.filter(|p| p.built_for(space, uniform)) else { return false };
+        let me = self.local().id;
+        let Some(zone) = partition.zone_of(&me).filter(|_| !self.role.is_client()) else { return false };
+        self.view.set_own(vec![zone]);
+        for (owner, theirs) in partition.neighbours_of(&me) {
+            self.view.heard(owner.peer, owner.zones, theirs.into());
+        }
+        self.joined = true;
+        true
+    }
+
+    fn routing_entries(&self) -> usize {
+        self.view.len()
+    }
+
+    fn hop_bound(&self, nodes: usize) -> f64 {
+        let d = self.view.space().dims() as f64;
+        d / 4.0 * (nodes.max(2) as f64).powf(1.0 / d)
+    }
+}

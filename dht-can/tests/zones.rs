@@ -1,0 +1,106 @@
+//! The zones tile the torus and every node knows its true neighbours: after
+//! concurrent joins, after crashes and take-overs, and after leaves.
+#![allow(clippy::expect_used, clippy::print_stdout)]
+
+use dht_can::{Can, CanConfig, Space, Zone};
+use dht_core::{Id, Overlay, Peer};
+use dht_testkit::sim::{SimConfig, Simulation};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Every live node's zones.
+fn zones(sim: &Simulation<Can>) -> Vec<(Peer, Vec<Zone>)> {
+    sim.live_nodes()
+        .into_iter()
+        .filter_map(|n| sim.node(n))
+        .map(|node| (node.local(), node.overlay().view().own().to_vec()))
+        .collect()
+}
+
+/// What is wrong with the partition, if anything.
+fn tiling_faults(sim: &Simulation<Can>, space: Space) -> Vec<String> {
+    let all = zones(sim);
+    let mut faults = Vec::new();
+    let unjoined = all.iter().filter(|(_, z)| z.is_empty()).count();
+    if unjoined > 0 {
+        faults.push(format!("{unjoined} nodes own no zone"));
+    }
+    let volume: f64 = all.iter().flat_map(|(_, z)| z.iter()).map(Zone::volume).sum();
+    if (volume - 1.0).abs() > 1e-9 {
+        faults.push(format!("zones cover {volume} of the space"));
+    }
+    let flat: Vec<(Id, Zone)> = all.iter().flat_map(|(p, zs)| zs.iter().map(|z| (p.id, *z))).collect();
+    let overlapping =
+        flat.iter().enumerate().filter(|(i, (_, a))| flat.iter().skip(i + 1).any(|(_, b)| a.overlaps(b))).count();
+    if overlapping > 0 {
+        faults.push(format!("{overlapping} overlapping zones"));
+    }
+    let mut wrong_neighbours = 0;
+    for n in sim.live_nodes() {
+        let Some(node) = sim.node(n) else { continue };
+        let me = node.overlay().view().own();
+        let truth: BTreeSet<Id> = flat
+            .iter()
+            .filter(|(id, z)| *id != node.local().id && me.iter().any(|m| space.abuts(m, z)))
+            .map(|(id, _)| *id)
+            .collect();
+        let known: BTreeSet<Id> = node.overlay().neighbours().iter().map(|p| p.id).collect();
+        if known != truth {
+            wrong_neighbours += 1;
+            if wrong_neighbours < 3 {
+                println!(
+                    "node {n} {me:?}: missing {:?} extra {:?}",
+                    truth.difference(&known).map(|i| flat.iter().find(|(j, _)| j == i)).collect::<Vec<_>>(),
+                    known.difference(&truth).map(|i| flat.iter().find(|(j, _)| j == i)).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+    if wrong_neighbours > 0 {
+        faults.push(format!("{wrong_neighbours} nodes with a wrong neighbour set"));
+    }
+    faults
+}
+
+fn can_sim(seed: u64, dims: usize) -> Simulation<Can> {
+    let mut config = CanConfig::default();
+    config.dimensions = dims;
+    Simulation::new(SimConfig::new(seed), move |peer| Can::new(peer, config.clone()))
+}
+
+#[test]
+fn concurrent_joins_tile_the_space() {
+    for dims in [1, 2, 4] {
+        let mut sim = can_sim(31, dims);
+        sim.grow(300, Duration::from_millis(20), Duration::from_secs(30));
+        let faults = tiling_faults(&sim, Space::new(dims));
+        assert!(faults.is_empty(), "d = {dims}: {faults:?}");
+    }
+}
+
+#[test]
+fn crashed_zones_are_taken_over() {
+    let mut sim = can_sim(32, 2);
+    sim.grow(300, Duration::from_millis(50), Duration::from_secs(30));
+    let faults = tiling_faults(&sim, Space::new(2));
+    assert!(faults.is_empty(), "before the crash: {faults:?}");
+    sim.crash_fraction(0.3);
+    sim.run_for(Duration::from_secs(120));
+    let faults = tiling_faults(&sim, Space::new(2));
+    assert!(faults.is_empty(), "{faults:?}");
+    let multi = zones(&sim).iter().filter(|(_, z)| z.len() > 1).count();
+    println!("nodes holding more than one zone after reassignment: {multi}");
+    assert!(multi <= sim.live_nodes().len() / 20, "{multi} nodes still hold several zones");
+}
+
+#[test]
+fn leaving_nodes_hand_their_zones_on() {
+    let mut sim = can_sim(33, 3);
+    sim.grow(200, Duration::from_millis(50), Duration::from_secs(30));
+    let leaving: Vec<u32> = sim.live_nodes().into_iter().step_by(4).collect();
+    let ops: Vec<_> = leaving.iter().filter_map(|&n| sim.leave(n)).collect();
+    assert!(sim.wait_for(&ops, Duration::from_secs(60)));
+    sim.run_for(Duration::from_secs(60));
+    let faults = tiling_faults(&sim, Space::new(3));
+    assert!(faults.is_empty(), "{faults:?}");
+}

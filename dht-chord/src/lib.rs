@@ -1,0 +1,525 @@
+//! `dht-chord`: the Chord overlay (Stoica et al., SIGCOMM 2001; ToN 2003)
+//! for the `dht` framework.
+//!
+//! - [`ring`]: predecessor, successor list (default 16) and a sparse finger table.
+//! - [`lookup`]: iterative lookups through `closest_preceding_node`, with
+//!   fall-back to the next-best candidate on a timeout.
+//! - [`ChordConfig`]: successor-list length, stabilization interval.
+//!
+//! The periodic protocol runs on every tick: `stabilize` (ask the successor
+//! for its predecessor and successor list, adopt the predecessor if it lies
+//! between, reconcile the list, then `notify`), `check_predecessor`, and one
+//! `fix_fingers` step. A join looks up the node's own id through a bootstrap
+//! node, takes the successors it finds, then fixes every useful finger at
+//! once. A graceful leave tells the predecessor and the successor. Keys live
+//! on their successor and the next `r - 1` nodes after it, so keys move only
+//! between a joining node and its successors.
+//!
+//! ```
+//! use dht_chord::{Chord, ChordConfig};
+//! use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Peer, Time};
+//!
+//! let me = Peer::new(Id::hash(b"node-1"), Address::Memory(1));
+//! let mut node = Node::new(Chord::new(me, ChordConfig::default()), MemoryStore::default(), NodeConfig::default(), 7, Time::ZERO);
+//! node.bootstrap(&[], Time::ZERO);
+//! let op = node.put(Id::hash(b"greeting"), &b"hello"[..], Time::ZERO);
+//! assert_eq!(node.poll_event().unwrap().op, op);
+//! ```
+
+mod config;
+pub mod lookup;
+pub mod ring;
+
+pub use config::ChordConfig;
+pub use lookup::ChordLookup;
+pub use ring::Ring;
+
+use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Stabilization rounds a failed peer stays suspect: long enough for news
+/// of the failure to travel back along a full successor list.
+const SUSPECT_ROUNDS: u64 = 20;
+
+/// Chord's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChordMessage {
+    /// Request: who follows this id?
+    FindSuccessor(Id),
+    /// Answer: the id's successor and the nodes after it.
+    Successors(Vec<Peer>),
+    /// Answer: nodes closer to the id to ask next, best first.
+    Closer(Vec<Peer>),
+    /// Request (`stabilize`, and `check_predecessor`): your predecessors
+    /// and successor list.
+    Stabilize,
+    /// Answer to `Stabilize`.
+    State {
+        /// The answering node's predecessor.
+        predecessor: Option<Peer>,
+        /// Its successor list.
+        successors: Vec<Peer>,
+        /// The nodes before its predecessor, nearest first.
+        earlier: Vec<Peer>,
+    },
+    /// Request (`notify`): I may be your predecessor.
+    Notify,
+    /// Request: I am leaving; here is what I knew.
+    Leaving {
+        /// The leaving node's predecessor.
+        predecessor: Option<Peer>,
+        /// Its successor list.
+        successors: Vec<Peer>,
+    },
+    /// Request (`check_predecessor`): are you alive?
+    Ping,
+    /// Answer to anything that needs no data.
+    Ack,
+}
+
+/// A Chord node's routing logic.
+#[derive(Debug, Clone)]
+pub struct Chord {
+    config: ChordConfig,
+    ring: Ring,
+    bootstrap: Vec<Peer>,
+    /// A client never takes a place on the ring (see [`Role`]).
+    role: Role,
+    joined: bool,
+    next_finger: u16,
+    /// Ticks run so far: the clock suspicions age by.
+    rounds: u64,
+    /// Requests in a row each peer has failed, and the round of the last
+    /// failure, for peers that failed lately.
+    failures: BTreeMap<Id, (u8, u64)>,
+}
+
+impl Chord {
+    /// The overlay for node `local`.
+    pub fn new(local: Peer, config: ChordConfig) -> Chord {
+        Chord {
+            ring: Ring::new(local, config.successors).with_prefix_cap(config.max_per_prefix),
+            config,
+            bootstrap: Vec::new(),
+            role: Role::Member,
+            joined: false,
+            next_finger: 255,
+            rounds: 0,
+            failures: BTreeMap::new(),
+        }
+    }
+
+    /// The ring view, for inspection and pictures.
+    pub fn ring(&self) -> &Ring {
+        &self.ring
+    }
+
+    /// The successors of `key` if this node can tell without asking: it owns
+    /// the key, or the key falls between it and its successor.
+    fn answer_locally(&self, key: &Id) -> Option<Vec<Peer>> {
+        let n = self.config.successors;
+        if !self.joined {
+            return None;
+        }
+        if self.ring.owns(key) || key.in_half_open(&self.ring.local().id, &self.ring.successor().id) {
+            return Some(self.ring.successors_of(key, n));
+        }
+        None
+    }
+
+    /// The lowest finger bit worth keeping: below it the successor of
+    /// `n + 2^i` is the immediate successor with high probability. Estimated
+    /// from how densely the successor list covers the ring.
+    fn lowest_useful_finger(&self) -> u16 {
+        let list = self.ring.successors();
+        let Some(last) = list.last() else { return ID_BITS as u16 - 1 };
+        let span = self.ring.local().id.ring_distance(&last.id);
+        let span_bits = ID_BITS - dht_core::Distance(span.0).leading_zeros();
+        let per_node_bits = span_bits.saturating_sub((usize::BITS - list.len().leading_zeros()) as usize);
+        per_node_bits.saturating_sub(2) as u16
+    }
+
+    /// Lookups for every useful finger: run once a node has joined.
+    fn fix_all_fingers(&self) -> Vec<Action<ChordMessage>> {
+        let lowest = self.lowest_useful_finger();
+        (lowest..ID_BITS as u16).map(|bit| Action::Lookup(self.finger_start(bit))).collect()
+    }
+
+    fn finger_start(&self, bit: u16) -> Id {
+        self.ring.local().id.wrapping_add(&Id::pow2(usize::from(bit)))
+    }
+
+    /// The finger bit a lookup target stands for, if it is a finger start.
+    fn finger_bit(&self, target: &Id) -> Option<u16> {
+        let offset = self.ring.local().id.ring_distance(target);
+        let lz = dht_core::Distance(offset.0).leading_zeros();
+        let bit = ID_BITS.checked_sub(lz + 1)?;
+        (offset == Id::pow2(bit)).then_some(bit as u16)
+    }
+
+    fn leaving_notice(&self) -> ChordMessage {
+        ChordMessage::Leaving { predecessor: self.ring.predecessor(), successors: self.ring.successors().to_vec() }
+    }
+}
+
+impl Overlay for Chord {
+    type Message = ChordMessage;
+    type Lookup = ChordLookup;
+    const NAME: &'static str = "chord";
+
+    fn local(&self) -> Peer {
+        self.ring.local()
+    }
+
+    /// A node has joined once it has a successor; a client, never on the
+    /// ring, as soon as it knows whom to ask.
+    fn is_joined(&self) -> bool {
+        self.joined || self.role.is_client()
+    }
+
+    fn bootstrap(&mut self, peers: &[Peer], role: Role, _now: Time) -> Vec<Action<ChordMessage>> {
+        self.role = role;
+        self.bootstrap = peers.iter().filter(|p| p.id != self.local().id).copied().collect();
+        if self.role.is_client() {
+            return Vec::new();
+        }
+        if self.bootstrap.is_empty() {
+            self.joined = true;
+            return Vec::new();
+        }
+        vec![Action::Lookup(self.local().id)]
+    }
+
+    fn handle_request(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> ChordMessage {
+        match message {
+            ChordMessage::FindSuccessor(key) => match self.answer_locally(&key) {
+                Some(list) => ChordMessage::Successors(list),
+                None if self.joined => ChordMessage::Closer(self.ring.closest_preceding(&key, self.config.next_hops)),
+                None => ChordMessage::Closer(Vec::new()),
+            },
+            ChordMessage::Stabilize => ChordMessage::State {
+                predecessor: self.ring.predecessor(),
+                successors: self.ring.successors().to_vec(),
+                earlier: self.ring.predecessors().into_iter().skip(1).collect(),
+            },
+            ChordMessage::Notify => {
+                if self.joined {
+                    self.ring.offer_predecessor(*from);
+                }
+                ChordMessage::Ack
+            }
+            ChordMessage::Leaving { predecessor, successors } => {
+                if self.ring.successor().id == from.id {
+                    self.ring.remove(&from.id);
+                    if let Some((first, rest)) = successors.split_first() {
+                        self.ring.set_successors(*first, rest);
+                    }
+                }
+                if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
+                    self.ring.clear_predecessor();
+                    if let Some(p) = predecessor {
+                        self.ring.offer_predecessor(p);
+                    }
+                }
+                self.ring.remove(&from.id);
+                ChordMessage::Ack
+            }
+            ChordMessage::Ping
+            | ChordMessage::Ack
+            | ChordMessage::Successors(_)
+            | ChordMessage::Closer(_)
+            | ChordMessage::State { .. } => ChordMessage::Ack,
+        }
+    }
+
+    fn handle_response(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> Vec<Action<ChordMessage>> {
+        let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
+        if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
+            // check_predecessor's answer: the nodes before our predecessor.
+            let list: Vec<Peer> = predecessor.into_iter().chain(earlier).collect();
+            self.ring.set_earlier(&list);
+        }
+        if from.id != self.ring.successor().id {
+            return Vec::new();
+        }
+        // stabilize: adopt the successor's predecessor if it lies between us.
+        let mut actions = Vec::new();
+        match predecessor {
+            Some(p) if p.id.in_open(&self.local().id, &from.id) => {
+                self.ring.offer_successor(p);
+            }
+            Some(p) if p.id != self.local().id => {
+                // The successor still names an older predecessor, which has
+                // not learnt of us yet: a request makes it see us alive and
+                // take us as its successor, without waiting for its own
+                // stabilize rounds to walk to us.
+                self.ring.set_successors(*from, &successors);
+                actions.push(Action::Send(p, ChordMessage::Ping));
+            }
+            _ => self.ring.set_successors(*from, &successors),
+        }
+        actions.push(Action::Send(self.ring.successor(), ChordMessage::Notify));
+        actions
+    }
+
+    fn lookup(&mut self, target: Id, _now: Time) -> ChordLookup {
+        // A lookup of the node's own id, once joined, is a position check
+        // (the "strong stabilization" idea of the ToN paper): the successor
+        // routes it all the way round the ring through its fingers; on a
+        // loopy ring the answer is a node that belongs between us and our
+        // successor.
+        if target == self.local().id && self.joined {
+            return ChordLookup::new(target, vec![self.ring.successor()]);
+        }
+        if let Some(list) = self.answer_locally(&target) {
+            return ChordLookup::resolved(target, list);
+        }
+        let mut first = self.ring.closest_preceding(&target, self.config.next_hops);
+        first.push(self.ring.successor());
+        first.extend(self.bootstrap.iter().copied());
+        first.retain(|p| p.id != self.local().id);
+        ChordLookup::new(target, first)
+    }
+
+    fn lookup_done(&mut self, target: Id, outcome: &LookupOutcome, _now: Time) -> Vec<Action<ChordMessage>> {
+        if target == self.local().id && !self.joined {
+            let found: Vec<Peer> = outcome.closest.iter().filter(|p| p.id != self.local().id).copied().collect();
+            let Some((first, rest)) = found.split_first() else { return Vec::new() };
+            self.ring.set_successors(*first, rest);
+            self.joined = true;
+            let mut actions = vec![
+                Action::Send(self.ring.successor(), ChordMessage::Notify),
+                Action::Send(self.ring.successor(), ChordMessage::Stabilize),
+            ];
+            actions.extend(self.fix_all_fingers());
+            return actions;
+        }
+        if target == self.local().id {
+            // Position check: the ring says our successor is closer than the
+            // one we have (concurrent joins can leave a node pointing past
+            // its true successor, which stabilize alone never repairs).
+            if let Some(found) = outcome.closest.iter().find(|p| p.id != self.local().id) {
+                if self.ring.offer_successor(*found) {
+                    return vec![Action::Send(*found, ChordMessage::Notify)];
+                }
+            }
+            return Vec::new();
+        }
+        if let (Some(bit), Some(first)) = (self.finger_bit(&target), outcome.closest.first()) {
+            self.ring.set_finger(bit, *first);
+        }
+        Vec::new()
+    }
+
+    fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer> {
+        self.ring.successors_of(key, n)
+    }
+
+    fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
+        self.rounds += 1;
+        self.ring.expire_suspects(self.rounds.saturating_sub(SUSPECT_ROUNDS));
+        let recent = self.rounds.saturating_sub(SUSPECT_ROUNDS);
+        self.failures.retain(|_, (_, last)| *last >= recent);
+        if self.role.is_client() {
+            return Vec::new();
+        }
+        if !self.joined {
+            return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local().id)] };
+        }
+        let mut actions = Vec::new();
+        if !self.ring.successors().is_empty() {
+            actions.push(Action::Send(self.ring.successor(), ChordMessage::Stabilize));
+        }
+        if let Some(p) = self.ring.predecessor() {
+            // check_predecessor, which also copies the predecessor's predecessors.
+            actions.push(Action::Send(p, ChordMessage::Stabilize));
+        }
+        // fix_fingers, one finger per tick from the farthest down to the
+        // lowest useful one (which may be finger 0) and round again, and a
+        // position check (a lookup of our own id).
+        let lowest = self.lowest_useful_finger();
+        if !self.ring.successors().is_empty() {
+            if self.next_finger < lowest || self.next_finger >= ID_BITS as u16 {
+                self.next_finger = ID_BITS as u16 - 1;
+            }
+            actions.push(Action::Lookup(self.finger_start(self.next_finger)));
+            self.next_finger = self.next_finger.checked_sub(1).unwrap_or(ID_BITS as u16 - 1);
+            actions.push(Action::Lookup(self.local().id));
+        }
+        actions
+    }
+
+    fn tick_interval(&self) -> Duration {
+        self.config.stabilize_interval
+    }
+
+    fn peer_alive(&mut self, peer: &Peer, _now: Time) {
+        self.failures.remove(&peer.id);
+        self.ring.clear_suspicion(&peer.id);
+        // A live node between us and our successor is a better successor.
+        if self.joined && !self.ring.successors().is_empty() {
+            self.ring.offer_successor(*peer);
+        }
+    }
+
+    /// A node that asks something is alive, but becomes a successor only
+    /// once it has answered a ping at its address.
+    fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<ChordMessage>> {
+        self.failures.remove(&peer.id);
+        self.ring.clear_suspicion(&peer.id);
+        let local = self.local().id;
+        let closer = peer.id != local && peer.id.in_open(&local, &self.ring.successor().id);
+        if self.joined && !self.ring.successors().is_empty() && closer {
+            vec![Action::Send(*peer, ChordMessage::Ping)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn peer_failed(&mut self, peer: &Peer, _now: Time) {
+        self.bootstrap.retain(|p| p != peer);
+        if self.ring.holds_elsewhere(peer) {
+            return;
+        }
+        let (failures, last) = self.failures.entry(peer.id).or_insert((0, self.rounds));
+        *failures = failures.saturating_add(1);
+        *last = self.rounds;
+        if *failures < self.config.failures_to_drop {
+            return;
+        }
+        self.failures.remove(&peer.id);
+        self.ring.fail(&peer.id, self.rounds);
+    }
+
+    fn leave(&mut self, _now: Time) -> Vec<Action<ChordMessage>> {
+        let mut actions = Vec::new();
+        if let Some(p) = self.ring.predecessor() {
+            actions.push(Action::Send(p, self.leaving_notice()));
+        }
+        if !self.ring.successors().is_empty() {
+            actions.push(Action::Send(self.ring.successor(), self.leaving_notice()));
+        }
+        actions
+    }
+
+    fn neighbours(&self) -> Vec<Peer> {
+        self.ring.known()
+    }
+}
+
+impl SimOverlay for Chord {
+    /// The successor list and predecessors are the nearest peers around
+    /// this node's id; finger `i` is the successor of `n + 2^i`, for every
+    /// finger worth keeping.
+    fn warm_start(&mut self, directory: &Directory, _now: Time, _rng: &mut Rng) -> bool {
+        if self.role.is_client() {
+            return false;
+        }
+        let local = self.local().id;
+        let n = self.config.successors;
+        let after: Vec<Peer> = directory.successors(&local, n + 1).filter(|p| p.id != local).take(n).copied().collect();
+        let before: Vec<Peer> =
+            directory.predecessors(&local, n + 1).filter(|p| p.id != local).take(n).copied().collect();
+        if let (Some(first), Some(predecessor)) = (after.first(), before.first()) {
+            self.ring.set_successors(*first, &after[1..]);
+            self.ring.offer_predecessor(*predecessor);
+            self.ring.set_earlier(&before[1..]);
+            for bit in self.lowest_useful_finger()..ID_BITS as u16 {
+                if let Some(finger) = directory.successors(&self.finger_start(bit), 1).next() {
+                    self.ring.set_finger(bit, *finger);
+                }
+            }
+        }
+        self.joined = true;
+        true
+    }
+
+    fn routing_entries(&self) -> usize {
+        self.ring.len()
+    }
+
+    fn hop_bound(&self, nodes: usize) -> f64 {
+        (nodes.max(2) as f64).log2()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    #[test]
+    fn finger_bits_round_trip_through_their_starts() {
+        let chord = Chord::new(Peer::new(Id::hash(b"n"), Address::Memory(0)), ChordConfig::default());
+        for bit in [0u16, 1, 100, 200, 255] {
+            assert_eq!(chord.finger_bit(&chord.finger_start(bit)), Some(bit));
+        }
+        assert_eq!(chord.finger_bit(&Id::hash(b"random")), None);
+    }
+
+    /// A liar names our successor's id at a dead address: the failures there
+    /// leave the successor in place.
+    #[test]
+    fn failures_at_another_address_leave_the_successor_alone() {
+        let local = Peer::new(Id::ZERO, Address::Memory(0));
+        let next = Peer::new(Id::pow2(200), Address::Memory(1));
+        let mut chord = Chord::new(local, ChordConfig::default());
+        chord.bootstrap(&[next], Role::Member, Time::ZERO);
+        chord.ring.set_successors(next, &[]);
+        let bogus = Peer::new(next.id, Address::Memory(99));
+        for _ in 0..5 {
+            chord.peer_failed(&bogus, Time::ZERO);
+        }
+        assert_eq!(chord.ring.successor(), next);
+        for _ in 0..ChordConfig::default().failures_to_drop {
+            chord.peer_failed(&next, Time::ZERO);
+        }
+        assert_ne!(chord.ring.successor(), next, "its own failures still count");
+    }
+
+    /// A successor list that ends at our id + 1 makes every finger useful,
+    /// down to finger 0; the finger round then wraps instead of counting
+    /// below zero (which panicked, killing the node's task).
+    #[test]
+    fn the_finger_round_wraps_when_every_finger_is_useful() {
+        let local = Peer::new(Id::ZERO, Address::Memory(0));
+        let next = Peer::new(Id::pow2(0), Address::Memory(1));
+        let mut chord = Chord::new(local, ChordConfig::default());
+        chord.bootstrap(&[next], Role::Member, Time::ZERO);
+        chord.ring.set_successors(next, &[]);
+        chord.joined = true;
+        assert_eq!(chord.lowest_useful_finger(), 0);
+        let mut rng = Rng::new(1);
+        let mut finger_zero = 0;
+        for _ in 0..2 * ID_BITS + 2 {
+            let actions = chord.tick(Time::ZERO, &mut rng);
+            finger_zero += actions.iter().filter(|a| **a == Action::Lookup(chord.finger_start(0))).count();
+        }
+        assert_eq!(finger_zero, 2, "finger 0 is fixed once per round");
+    }
+
+    #[test]
+    fn a_warm_start_takes_the_true_neighbours_and_fingers() {
+        let mut rng = Rng::new(12);
+        let peers: Vec<Peer> = (0..2000).map(|i| Peer::new(rng.id(), Address::Memory(i))).collect();
+        let directory = Directory::new(peers.clone());
+        // The true successor of an id: the nearest peer clockwise, itself included.
+        let successor = |id: &Id| *peers.iter().min_by_key(|p| id.ring_distance(&p.id)).unwrap();
+        for me in peers.iter().step_by(97) {
+            let mut chord = Chord::new(*me, ChordConfig::default());
+            assert!(chord.warm_start(&directory, Time::ZERO, &mut rng));
+            let mut clockwise: Vec<Peer> = peers.iter().filter(|p| p.id != me.id).copied().collect();
+            clockwise.sort_by_key(|p| me.id.ring_distance(&p.id));
+            assert_eq!(chord.ring().successors(), &clockwise[..ChordConfig::default().successors]);
+            assert_eq!(chord.ring().predecessor(), clockwise.last().copied());
+            assert!(!chord.ring().fingers().is_empty());
+            for (bit, finger) in chord.ring().fingers() {
+                assert_eq!(*finger, successor(&chord.finger_start(*bit)), "finger {bit}");
+            }
+            // Every finger worth keeping is kept: the farthest ones always are.
+            assert_eq!(chord.ring().fingers().get(&255), Some(&successor(&chord.finger_start(255))));
+        }
+    }
+}

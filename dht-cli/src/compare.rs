@@ -1,0 +1,149 @@
+//! `dht compare`: the overlays side by side in the simulator, on the same
+//! workload and seed — a table or JSON rows, and with `--out`, SVG plots and
+//! an `index.html` that shows them with the table.
+
+use crate::measure::{peak_rss_mib, Progress};
+use crate::report;
+use crate::{OverlayKind, Pace};
+use anyhow::{bail, Context};
+use dht_testkit::measure::{measure, Build, MeasureConfig};
+use dht_testkit::sim::Lifetime;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Overlays to compare, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "kademlia,chord,can")]
+    overlays: Vec<OverlayKind>,
+    /// Network sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    nodes: Vec<usize>,
+    /// Random-target lookups per run (and as many keys put and read back).
+    #[arg(long, default_value_t = 10_000)]
+    lookups: usize,
+    /// Churn while the workload runs: `none`, `exp:MEAN_S` or
+    /// `weibull:MEAN_S:SHAPE` (node lifetimes; each failure is followed by a join).
+    #[arg(long, default_value = "none", value_parser = parse_churn)]
+    churn: Churn,
+    /// Share of the nodes that crash at once after the keys are put.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
+    fail: f64,
+    /// How each network is built: `joins` (every node joins through the
+    /// protocol), `warm` (every node starts with the settled network's
+    /// routing state), or `auto`: joins up to 10,000 nodes, warm above.
+    #[arg(long, value_enum, default_value = "auto")]
+    build: BuildArg,
+    /// Seed of the whole run: the same arguments print the same rows.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Directory to write the plots and `index.html` to.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// One JSON object per row instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--build`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum BuildArg {
+    Auto,
+    Joins,
+    Warm,
+}
+
+/// A churn model as given on the command line.
+#[derive(Debug, Clone)]
+pub struct Churn {
+    text: String,
+    lifetime: Option<Lifetime>,
+}
+
+fn parse_churn(text: &str) -> Result<Churn, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let seconds = |s: &str| -> Result<Duration, String> {
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(Duration::from_secs_f64(v)),
+            _ => Err(format!("`{s}` is not a positive number of seconds")),
+        }
+    };
+    let lifetime = match parts.as_slice() {
+        ["none"] => None,
+        ["exp", mean] => Some(Lifetime::Exponential { mean: seconds(mean)? }),
+        ["weibull", mean, shape] => match shape.parse::<f64>() {
+            Ok(k) if k.is_finite() && k > 0.0 && k <= 100.0 => {
+                Some(Lifetime::Weibull { mean: seconds(mean)?, shape: k })
+            }
+            _ => return Err(format!("`{shape}` is not a Weibull shape in (0, 100]")),
+        },
+        _ => return Err("expected none, exp:MEAN_S or weibull:MEAN_S:SHAPE".into()),
+    };
+    Ok(Churn { text: text.to_owned(), lifetime })
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..1.0).contains(&f) => Ok(f),
+        _ => Err(format!("`{text}` is not a fraction in [0, 1)")),
+    }
+}
+
+/// The most nodes one run may simulate.
+const MAX_NODES: usize = 1_000_000;
+
+pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    if args.nodes.iter().any(|&n| !(2..=MAX_NODES).contains(&n)) {
+        bail!("--nodes: each size must be between 2 and {MAX_NODES}");
+    }
+    if args.overlays.is_empty() {
+        bail!("--overlays: name at least one overlay");
+    }
+    let progress = Progress::new(args.json);
+    let total = args.overlays.len() * args.nodes.len();
+    let mut rows = Vec::new();
+    if !args.json {
+        println!("{}", report::table_header());
+    }
+    for &overlay in &args.overlays {
+        for &nodes in &args.nodes {
+            progress.show(&format!("{} {nodes}", overlay.name()), rows.len(), total);
+            let row = run_one(overlay, nodes, &args);
+            if args.json {
+                println!("{row}");
+            } else {
+                println!("{}", report::table_row(&row));
+            }
+            rows.push(row);
+        }
+    }
+    progress.show("done", total, total);
+    if let Some(dir) = &args.out {
+        report::write(dir, &rows, &args.churn.text, args.fail, args.seed)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+        if !args.json {
+            println!("report: {}", dir.join("index.html").display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs) -> serde_json::Value {
+    let mut config = MeasureConfig::new(nodes, args.lookups, args.seed);
+    config.churn = args.churn.lifetime;
+    config.fail = args.fail;
+    match args.build {
+        BuildArg::Auto => {}
+        BuildArg::Joins => config.build = Build::Joins,
+        BuildArg::Warm => config.build = Build::Warm,
+    }
+    let started = Instant::now();
+    let measured = with_overlay!(overlay, Pace::Normal, |make| measure(make, &config));
+    let mut row = serde_json::to_value(&measured).unwrap_or_default();
+    row["churn"] = args.churn.text.clone().into();
+    row["fail"] = args.fail.into();
+    row["wall_s"] = started.elapsed().as_secs_f64().into();
+    row["peak_rss_mib"] = peak_rss_mib().into();
+    row
+}

@@ -1,0 +1,282 @@
+//! The `dht` command: run nodes, put and get values, and run a local demo
+//! network over QUIC.
+// The command line is an I/O edge: it reads clocks and prints.
+#![allow(clippy::disallowed_methods, clippy::print_stdout)]
+
+/// Evaluates `$body` with `$make` bound to a constructor (`Fn(Peer) -> O`,
+/// cloneable) of the overlay `$kind` at the given [`Pace`]: the one place a
+/// command turns its `--overlay` choice into a type.
+macro_rules! with_overlay {
+    ($kind:expr, $pace:expr, |$make:ident| $body:expr) => {{
+        let pace: $crate::Pace = $pace;
+        match $kind {
+            $crate::OverlayKind::Kademlia => {
+                let config = pace.kademlia();
+                let $make = move |p: dht_overlays::Peer| dht_overlays::Kademlia::new(p, config.clone());
+                $body
+            }
+            $crate::OverlayKind::Chord => {
+                let config = pace.chord();
+                let $make = move |p: dht_overlays::Peer| dht_overlays::Chord::new(p, config.clone());
+                $body
+            }
+            $crate::OverlayKind::Can => {
+                let config = pace.can();
+                let $make = move |p: dht_overlays::Peer| dht_overlays::Can::new(p, config.clone());
+                $body
+            }
+        }
+    }};
+}
+
+mod bench;
+mod client;
+mod cluster;
+mod compare;
+mod demo;
+mod measure;
+mod node;
+mod report;
+mod soak;
+mod topology;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "dht", version, about = "Distributed hash tables over QUIC: Kademlia, Chord and CAN")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Which overlay a node runs.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OverlayKind {
+    /// Kademlia: XOR metric, k-buckets, α-parallel lookups.
+    Kademlia,
+    /// Chord: identifier ring, fingers, successor lists.
+    Chord,
+    /// CAN: zones of a 4-dimensional torus, greedy routing.
+    Can,
+}
+
+impl OverlayKind {
+    /// The overlay's name as its crate spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OverlayKind::Kademlia => "kademlia",
+            OverlayKind::Chord => "chord",
+            OverlayKind::Can => "can",
+        }
+    }
+}
+
+/// How often a command's overlay runs its maintenance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pace {
+    /// The overlays' defaults, for networks of machines.
+    #[default]
+    Normal,
+    /// Every half second instead of every few: an in-process network on
+    /// loopback settles in moments.
+    Quick,
+}
+
+impl Pace {
+    fn period(self, default: Duration) -> Duration {
+        match self {
+            Pace::Normal => default,
+            Pace::Quick => Duration::from_millis(500),
+        }
+    }
+
+    /// Kademlia's settings (its refresh runs on demand, at no set pace).
+    pub fn kademlia(self) -> dht_overlays::KademliaConfig {
+        dht_overlays::KademliaConfig::default()
+    }
+
+    /// Chord's settings.
+    pub fn chord(self) -> dht_overlays::ChordConfig {
+        let mut config = dht_overlays::ChordConfig::default();
+        config.stabilize_interval = self.period(config.stabilize_interval);
+        config
+    }
+
+    /// CAN's settings.
+    pub fn can(self) -> dht_overlays::CanConfig {
+        let mut config = dht_overlays::CanConfig::default();
+        config.update_interval = self.period(config.update_interval);
+        config
+    }
+}
+
+/// Options every networked command shares.
+#[derive(clap::Args, Clone, Debug)]
+pub struct NetworkArgs {
+    /// Overlay the network runs.
+    #[arg(long, value_enum, default_value = "kademlia")]
+    overlay: OverlayKind,
+    /// Network id: nodes of another network are refused.
+    #[arg(long, default_value = "main")]
+    network: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node until interrupted.
+    Node {
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:4000")]
+        listen: SocketAddr,
+        /// A node to join through (repeatable); none starts a new network.
+        #[arg(long)]
+        bootstrap: Vec<SocketAddr>,
+        /// Directory for the node's identity key and records (kept across
+        /// restarts); without it, records live in memory only.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Seconds between two checks that every held key is on its replicas.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        repair_interval: u64,
+        #[command(flatten)]
+        limits: node::LimitArgs,
+    },
+    /// Store a value under a key: open (anyone may overwrite it), signed
+    /// with --sign (only the key's holder may), or content-addressed with
+    /// --content (immutable, under the hash of the value).
+    Put {
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// A node of the network.
+        #[arg(long)]
+        bootstrap: SocketAddr,
+        /// The key (any text); with --sign, the record's name.
+        #[arg(required_unless_present = "content")]
+        key: Option<String>,
+        /// The value (any text).
+        #[arg(required_unless_present = "content")]
+        value: Option<String>,
+        /// Sign the record with the Ed25519 key in this file (created if
+        /// missing); its key derives from the public key and the name.
+        #[arg(long, value_name = "KEY_FILE", conflicts_with = "content")]
+        sign: Option<PathBuf>,
+        /// Sequence number of a signed record (default: the clock in
+        /// milliseconds); replicas refuse one not above what they hold.
+        #[arg(long, requires = "sign")]
+        sequence: Option<u64>,
+        /// Store this value as an immutable record under its blake3 hash
+        /// (printed).
+        #[arg(long, value_name = "VALUE", conflicts_with_all = ["key", "value"])]
+        content: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the value stored under a key.
+    Get {
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// A node of the network.
+        #[arg(long)]
+        bootstrap: SocketAddr,
+        /// The key (any text); with --signer, the record's name.
+        #[arg(required_unless_present = "content")]
+        key: Option<String>,
+        /// Read the signed record this signer published under the name:
+        /// its public key (64 hex characters) or its key file.
+        #[arg(long, value_name = "PUBKEY_OR_KEY_FILE", conflicts_with = "content")]
+        signer: Option<String>,
+        /// Read the content-addressed record with this hash (64 hex characters).
+        #[arg(long, value_name = "HASH", conflicts_with = "key")]
+        content: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Endurance run on 127.0.0.1: node processes are killed (SIGKILL) and
+    /// restarted on their data directories while puts and gets go on; then
+    /// every acknowledged write is read back. Prints one JSON line.
+    Soak(soak::SoakArgs),
+    /// Benchmark a cluster over QUIC on 127.0.0.1 in this process: timed
+    /// puts and gets through random nodes. Prints one JSON line.
+    Bench(bench::BenchArgs),
+    /// Compare overlays side by side in the simulator: a table (or JSON
+    /// rows) and, with --out, SVG plots and an index.html.
+    Compare(compare::CompareArgs),
+    /// Start a local network over QUIC on 127.0.0.1, put keys, get them back,
+    /// stop a quarter of the nodes, get them back again, and print a summary.
+    Demo {
+        /// Overlay to run.
+        #[arg(long, value_enum, default_value = "kademlia")]
+        overlay: OverlayKind,
+        /// Nodes to start.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(4..=1024))]
+        nodes: u16,
+        /// Keys to put.
+        #[arg(long, default_value_t = 1000)]
+        keys: usize,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DHT_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Node { net, listen, bootstrap, data_dir, repair_interval, limits } => {
+                let config = node::config(Duration::from_secs(repair_interval), &limits);
+                node::run(net, listen, bootstrap, data_dir, config).await
+            }
+            Command::Soak(args) => soak::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::Compare(args) => compare::run(args),
+            Command::Put { net, bootstrap, key, value, sign, sequence, content, json } => {
+                let write = match (key, value, sign, content) {
+                    (_, _, _, Some(value)) => client::Write::Content { value },
+                    (Some(name), Some(value), Some(key_file), None) => {
+                        client::Write::Signed { key_file, name, value, sequence }
+                    }
+                    (Some(key), Some(value), None, None) => client::Write::Open { key, value },
+                    _ => anyhow::bail!("put needs a key and a value, or --content VALUE"),
+                };
+                client::put(net, bootstrap, write, json).await
+            }
+            Command::Get { net, bootstrap, key, signer, content, json } => {
+                let read = match (key, signer, content) {
+                    (_, _, Some(hash)) => client::Read::Content { hash },
+                    (Some(name), Some(signer), None) => client::Read::Signed { signer, name },
+                    (Some(key), None, None) => client::Read::Open { key },
+                    _ => anyhow::bail!("get needs a key, or --content HASH"),
+                };
+                client::get(net, bootstrap, read, json).await
+            }
+            Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `dht node`: run one node until Ctrl-C.
+
+use crate::NetworkArgs;
+use anyhow::Context;
+use dht_overlays::core::NodeConfig;
+use dht_overlays::quic::{self, Options};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What one peer may ask of the node (defaults: `PeerLimits::default()`).
+#[derive(clap::Args)]
+pub struct LimitArgs {
+    /// Requests per second one peer may keep up [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    peer_requests_per_sec: Option<u32>,
+    /// Requests one peer may send at once [default: 10000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    peer_burst: Option<u32>,
+    /// Records one peer may store on this node [default: 100000].
+    #[arg(long)]
+    peer_records: Option<usize>,
+    /// Bytes one peer may store on this node [default: 268435456].
+    #[arg(long)]
+    peer_bytes: Option<usize>,
+}
+
+/// The node's settings from the command line.
+pub fn config(repair_interval: std::time::Duration, args: &LimitArgs) -> NodeConfig {
+    let mut config = NodeConfig::default();
+    config.repair_interval = repair_interval;
+    let limits = &mut config.limits;
+    limits.requests_per_second = args.peer_requests_per_sec.unwrap_or(limits.requests_per_second);
+    limits.request_burst = args.peer_burst.unwrap_or(limits.request_burst);
+    limits.records_per_peer = args.peer_records.unwrap_or(limits.records_per_peer);
+    limits.bytes_per_peer = args.peer_bytes.unwrap_or(limits.bytes_per_peer);
+    config
+}
+
+pub async fn run(
+    net: NetworkArgs,
+    listen: SocketAddr,
+    bootstrap: Vec<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    node: NodeConfig,
+) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &data_dir {
+        check_writable(dir)?;
+    }
+    let mut options = Options::new(listen);
+    options.bootstrap = bootstrap;
+    options.data_dir = data_dir;
+    options.network = net.network.clone();
+    options.node = node;
+    let running = with_overlay!(net.overlay, crate::Pace::Normal, |make| quic::start(make, options).await)?;
+    let me = running.handle.local();
+    println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    eprintln!("leaving: handing records to their next owners");
+    running.handle.leave().await.ok();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fails with a clear message when `dir` cannot hold the node's files.
+fn check_writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("data directory {} cannot be created", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"").with_context(|| format!("data directory {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! `dht soak`: a bounded endurance run on 127.0.0.1.
+//!
+//! `--nodes` `dht node` processes run, each on its own data directory.
+//! An in-process client node keeps `--concurrency` operations in flight —
+//! half puts, half gets, over `--keys` keys — for `--seconds`, while every
+//! `--kill-every` seconds one node process is killed with SIGKILL and
+//! restarted on the same data directory and address. Then every key with
+//! an acknowledged write is read back: a key that comes back missing or
+//! older than its last acknowledged write is a lost write.
+//!
+//! Each put carries a version the soak chooses, increasing, so that "older
+//! than acknowledged" is exact. A get that returns a version older than one
+//! acknowledged before the get started is a stale read.
+
+use crate::measure::percentile;
+use crate::OverlayKind;
+use anyhow::{bail, Context};
+use dht_overlays::core::{DriverError, NodeHandle, Record, Rng, Role, Time};
+use dht_overlays::quic::{self, Options};
+use dht_overlays::Id;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::task::JoinSet;
+
+/// How long a node process may take to print that it is listening.
+const START_LIMIT: Duration = Duration::from_secs(30);
+/// How long a killed node stays down before its restart.
+const DOWN_FOR: Duration = Duration::from_millis(500);
+/// Repair interval of the soak's nodes: several rounds fit in a short run.
+const REPAIR_SECS: u64 = 3;
+/// Attempts to read one key back at the end before it counts as lost.
+const READ_BACK_ATTEMPTS: usize = 4;
+
+/// Options of `dht soak`.
+#[derive(clap::Args, Debug)]
+pub struct SoakArgs {
+    /// Overlay the nodes run.
+    #[arg(long, value_enum, default_value = "kademlia")]
+    overlay: OverlayKind,
+    /// Node processes to run.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(4..=256))]
+    nodes: u16,
+    /// Seconds of mixed load.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    seconds: u64,
+    /// Seconds between two kills (each followed by a restart).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    kill_every: u64,
+    /// Operations in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Distinct keys written and read.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    keys: u32,
+    /// Seed of the choice of keys and of nodes to kill.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+/// One `dht node` process of the soak and what it needs to be restarted.
+struct NodeProcess {
+    addr: SocketAddr,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// The node processes, their directory, and how to start one.
+struct Cluster {
+    exe: PathBuf,
+    overlay: OverlayKind,
+    network: String,
+    root: PathBuf,
+    nodes: Vec<NodeProcess>,
+}
+
+impl Cluster {
+    /// Starts node `index`, joining through up to three other nodes, and
+    /// waits for it to say it is listening.
+    async fn start(&mut self, index: usize) -> anyhow::Result<()> {
+        let others: Vec<SocketAddr> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| *i != index && n.child.is_some())
+            .map(|(_, n)| n.addr)
+            .take(3)
+            .collect();
+        let node = &self.nodes[index];
+        let mut command = Command::new(&self.exe);
+        command
+            .arg("node")
+            .args(["--overlay", self.overlay.name(), "--network", &self.network])
+            .args(["--listen", &node.addr.to_string()])
+            .arg("--data-dir")
+            .arg(&node.dir)
+            .args(["--repair-interval", &REPAIR_SECS.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        for addr in &others {
+            command.args(["--bootstrap", &addr.to_string()]);
+        }
+        let mut child = command.spawn().with_context(|| format!("starting node {index}"))?;
+        let stdout = child.stdout.take().context("node stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(START_LIMIT, lines.next_line()).await;
+        match line {
+            Ok(Ok(Some(line))) if line.contains("listening") => {}
+            other => bail!("node {index} did not start: {other:?}"),
+        }
+        self.nodes[index].child = Some(child);
+        Ok(())
+    }
+
+    /// Kills node `index` with SIGKILL and waits for it to be gone.
+    async fn kill(&mut self, index: usize) {
+        if let Some(mut child) = self.nodes[index].child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    fn addrs(&self) -> Vec<SocketAddr> {
+        self.nodes.iter().map(|n| n.addr).collect()
+    }
+
+    async fn stop_all(&mut self) {
+        for index in 0..self.nodes.len() {
+            self.kill(index).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A free UDP port on 127.0.0.1 (bound, then released for the node).
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// What the load saw, shared by the workers.
+#[derive(Default)]
+struct Tally {
+    /// Per key, the highest version acknowledged so far (0: none).
+    acked: Vec<u64>,
+    acked_writes: u64,
+    failed_writes: u64,
+    gets: u64,
+    gets_ok: u64,
+    stale_reads: u64,
+    latencies_ms: Vec<f64>,
+}
+
+pub async fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let root = std::env::temp_dir().join(format!("dht-soak-{}", std::process::id()));
+    let mut cluster = Cluster {
+        exe: std::env::current_exe().context("finding the dht executable")?,
+        overlay: args.overlay,
+        network: format!("soak-{}", std::process::id()),
+        root: root.clone(),
+        nodes: Vec::new(),
+    };
+    for i in 0..usize::from(args.nodes) {
+        cluster.nodes.push(NodeProcess { addr: free_addr()?, dir: root.join(format!("node-{i}")), child: None });
+    }
+    let outcome = soak(&args, &mut cluster, started).await;
+    cluster.stop_all().await;
+    let report = outcome?;
+    println!("{report}");
+    Ok(if report["lost_writes"].as_u64() == Some(0) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyhow::Result<serde_json::Value> {
+    for i in 0..cluster.nodes.len() {
+        cluster.start(i).await?;
+    }
+    let client = client(args.overlay, &cluster.network, cluster.addrs()).await?;
+    let tally = Arc::new(Mutex::new(Tally { acked: vec![0; args.keys as usize], ..Tally::default() }));
+    let versions = Arc::new(AtomicU64::new(1));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut workers = JoinSet::new();
+    for w in 0..u64::from(args.concurrency) {
+        let (client, tally, versions) = (client.clone(), tally.clone(), versions.clone());
+        let rng = Rng::new(args.seed ^ (w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        workers.spawn(load(client, tally, versions, rng, args.keys, deadline));
+    }
+
+    let mut rng = Rng::new(args.seed);
+    let mut restarts = 0u64;
+    while Instant::now() + Duration::from_secs(args.kill_every) <= deadline {
+        tokio::time::sleep(Duration::from_secs(args.kill_every)).await;
+        let victim = rng.index(cluster.nodes.len());
+        cluster.kill(victim).await;
+        tokio::time::sleep(DOWN_FOR).await;
+        cluster.start(victim).await?;
+        restarts += 1;
+    }
+    while workers.join_next().await.is_some() {}
+
+    // Let restarted nodes finish a repair round, then read everything back.
+    tokio::time::sleep(Duration::from_secs(REPAIR_SECS * 2)).await;
+    let acked = lock(&tally).acked.clone();
+    let lost = read_back(&client, &acked).await;
+    client.shutdown().await;
+
+    let t = lock(&tally);
+    Ok(serde_json::json!({
+        "overlay": args.overlay.name(),
+        "nodes": args.nodes,
+        "seconds": args.seconds,
+        "kill_every": args.kill_every,
+        "acked_writes": t.acked_writes,
+        "failed_writes": t.failed_writes,
+        "keys_written": acked.iter().filter(|&&v| v > 0).count(),
+        "lost_writes": lost,
+        "stale_reads": t.stale_reads,
+        "gets": t.gets,
+        "get_ok_rate": t.gets_ok as f64 / t.gets.max(1) as f64,
+        "restarts": restarts,
+        "p50_ms": percentile(&t.latencies_ms, 50.0),
+        "p99_ms": percentile(&t.latencies_ms, 99.0),
+        "wall_s": started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// The client node the load runs through: it routes and stores nothing.
+async fn client(overlay: OverlayKind, network: &str, bootstrap: Vec<SocketAddr>) -> anyhow::Result<NodeHandle> {
+    let mut options = Options::new("127.0.0.1:0".parse()?);
+    options.bootstrap = bootstrap;
+    options.network = network.to_owned();
+    options.node.role = Role::Client;
+    let running = with_overlay!(overlay, crate::Pace::Normal, |make| quic::start(make, options).await)
+        .context("starting the soak's client node")?;
+    Ok(running.handle)
+}
+
+fn lock(tally: &Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
+    tally.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn key(index: usize) -> Id {
+    dht_overlays::key(format!("soak-key-{index}"))
+}
+
+/// One worker: puts and gets, half and half, until `deadline`.
+async fn load(
+    client: NodeHandle,
+    tally: Arc<Mutex<Tally>>,
+    versions: Arc<AtomicU64>,
+    mut rng: Rng,
+    keys: u32,
+    deadline: Instant,
+) {
+    while Instant::now() < deadline {
+        let index = rng.index(keys as usize);
+        let began = Instant::now();
+        if rng.chance(0.5) {
+            let version = versions.fetch_add(1, Ordering::SeqCst);
+            let expires = Time(dht_overlays::core::driver::wall_clock().0 + 3_600_000);
+            let record = Record::new(key(index), format!("soak-{index}-v{version}"), version, expires);
+            let result = client.put_record(record).await;
+            let mut t = lock(&tally);
+            match result {
+                Ok(_) => {
+                    t.acked_writes += 1;
+                    t.acked[index] = t.acked[index].max(version);
+                    t.latencies_ms.push(began.elapsed().as_secs_f64() * 1000.0);
+                }
+                Err(_) => t.failed_writes += 1,
+            }
+        } else {
+            let floor = lock(&tally).acked[index];
+            let result = client.get(key(index)).await;
+            let mut t = lock(&tally);
+            t.gets += 1;
+            match result {
+                Ok(found) => {
+                    t.gets_ok += 1;
+                    t.latencies_ms.push(began.elapsed().as_secs_f64() * 1000.0);
+                    if found.map_or(0, |r| r.version) < floor {
+                        t.stale_reads += 1;
+                    }
+                }
+                Err(DriverError::Stopped) => return,
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// Reads every acknowledged key back; returns how many came back missing
+/// or older than acknowledged. A get that fails outright is retried a few
+/// times before the key counts as lost.
+async fn read_back(client: &NodeHandle, acked: &[u64]) -> u64 {
+    let mut lost = 0;
+    for (index, &version) in acked.iter().enumerate().filter(|(_, &v)| v > 0) {
+        let mut held = None;
+        for attempt in 0..READ_BACK_ATTEMPTS {
+            match client.get(key(index)).await {
+                Ok(found) => {
+                    held = Some(found.map_or(0, |r| r.version));
+                    break;
+                }
+                Err(_) if attempt + 1 < READ_BACK_ATTEMPTS => tokio::time::sleep(Duration::from_secs(1)).await,
+                Err(_) => {}
+            }
+        }
+        if held.is_none_or(|v| v < version) {
+            tracing::warn!(index, version, ?held, "acknowledged write not read back");
+            lost += 1;
+        }
+    }
+    lost
+}

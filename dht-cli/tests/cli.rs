@@ -1,0 +1,287 @@
+//! The `dht` command as a user runs it: real processes, real QUIC sockets
+//! on 127.0.0.1, real data directories.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use common::{dht, free_addr, run, start_node, stderr, temp_dir};
+use std::time::Duration;
+
+fn put_through_one_node_and_get_through_another(overlay: &str) {
+    let (a, b) = (free_addr(), free_addr());
+    let (d1, d2) = (temp_dir(&format!("{overlay}-1")), temp_dir(&format!("{overlay}-2")));
+    let _n1 = start_node(&["--overlay", overlay, "--listen", &a.to_string(), "--data-dir", d1.to_str().unwrap()]);
+    let _n2 = start_node(&[
+        "--overlay",
+        overlay,
+        "--listen",
+        &b.to_string(),
+        "--bootstrap",
+        &a.to_string(),
+        "--data-dir",
+        d2.to_str().unwrap(),
+    ]);
+    // Let the second node's join settle (bounded; the nodes stabilize every 5 s).
+    std::thread::sleep(Duration::from_secs(2));
+    let put = run(dht().args(["put", "--overlay", overlay, "--bootstrap", &a.to_string(), "greeting", "hello"]));
+    assert!(put.status.success(), "{overlay} put failed: {}", stderr(&put));
+    let got = run(dht().args(["get", "--overlay", overlay, "--bootstrap", &b.to_string(), "greeting"]));
+    assert!(got.status.success(), "{overlay} get failed: {}", stderr(&got));
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "hello");
+    let missing = run(dht().args(["get", "--overlay", overlay, "--bootstrap", &b.to_string(), "never-put"]));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no value stored"));
+}
+
+#[test]
+fn kademlia_put_through_one_node_and_get_through_another() {
+    put_through_one_node_and_get_through_another("kademlia");
+}
+
+/// The command-line clients say they are clients, so the ring never takes
+/// one for a successor and a get right after a put finds the value.
+#[test]
+fn chord_put_through_one_node_and_get_through_another() {
+    put_through_one_node_and_get_through_another("chord");
+}
+
+#[test]
+fn can_put_through_one_node_and_get_through_another() {
+    put_through_one_node_and_get_through_another("can");
+}
+
+#[test]
+fn a_node_restarted_with_its_data_dir_keeps_its_identity() {
+    let dir = temp_dir("identity");
+    let addr = free_addr().to_string();
+    let first = start_node(&["--listen", &addr, "--data-dir", dir.to_str().unwrap()]).first_line.clone();
+    let again =
+        start_node(&["--listen", &free_addr().to_string(), "--data-dir", dir.to_str().unwrap()]).first_line.clone();
+    let id = |line: &str| line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+    assert_eq!(id(&first), id(&again));
+    assert_eq!(id(&first).len(), 64);
+}
+
+#[test]
+fn bad_input_gets_a_one_line_error_and_a_failure_exit() {
+    let bad_addr = run(dht().args(["get", "--bootstrap", "not-an-address", "k"]));
+    assert!(!bad_addr.status.success());
+    assert!(stderr(&bad_addr).contains("invalid value 'not-an-address'"), "{}", stderr(&bad_addr));
+
+    let nobody = free_addr().to_string();
+    let unreachable = run(dht().args(["get", "--bootstrap", &nobody, "k"]));
+    assert!(!unreachable.status.success());
+    assert!(
+        stderr(&unreachable).contains(&format!("cannot reach bootstrap node {nobody}")),
+        "{}",
+        stderr(&unreachable)
+    );
+
+    let big = "x".repeat(dht_overlays::core::MAX_VALUE_BYTES + 1);
+    let too_big = run(dht().args(["put", "--bootstrap", &nobody, "k", &big]));
+    assert!(!too_big.status.success());
+    assert!(stderr(&too_big).contains("over the limit"), "{}", stderr(&too_big));
+
+    let file = temp_dir("a-file");
+    std::fs::write(&*file, b"not a directory").unwrap();
+    let no_dir = run(dht().args(["node", "--listen", &free_addr().to_string(), "--data-dir", file.to_str().unwrap()]));
+    assert!(!no_dir.status.success());
+    assert!(stderr(&no_dir).contains("data directory"), "{}", stderr(&no_dir));
+
+    let no_burst = run(dht().args(["node", "--listen", &free_addr().to_string(), "--peer-burst", "0"]));
+    assert!(!no_burst.status.success());
+    assert!(stderr(&no_burst).contains("--peer-burst"), "{}", stderr(&no_burst));
+
+    for line in [&bad_addr, &unreachable, &too_big, &no_dir, &no_burst].map(stderr) {
+        assert!(!line.contains("panicked"), "{line}");
+    }
+}
+
+#[test]
+fn a_node_of_another_overlay_or_network_is_refused_by_name() {
+    let addr = free_addr();
+    let _node = start_node(&["--overlay", "chord", "--network", "alpha", "--listen", &addr.to_string()]);
+    for args in [["--overlay", "kademlia", "--network", "alpha"], ["--overlay", "chord", "--network", "beta"]] {
+        let out = run(dht().arg("get").args(args).args(["--bootstrap", &addr.to_string(), "k"]));
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("another network or overlay"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_data_dir_in_use_by_another_node_is_refused_with_a_clear_error() {
+    let dir = temp_dir("in-use");
+    let _first = start_node(&["--listen", &free_addr().to_string(), "--data-dir", dir.to_str().unwrap()]);
+    let second = run(dht().args(["node", "--listen", &free_addr().to_string(), "--data-dir", dir.to_str().unwrap()]));
+    assert!(!second.status.success());
+    assert!(stderr(&second).contains("in use by another process"), "{}", stderr(&second));
+    assert!(!stderr(&second).contains("panicked"));
+}
+
+#[test]
+fn bench_prints_one_json_line_with_every_field() {
+    let out = run(dht().args(["bench", "--nodes", "4", "--puts", "20", "--gets", "20", "--concurrency", "4"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for field in [
+        "overlay",
+        "nodes",
+        "puts",
+        "gets",
+        "put_ok",
+        "get_ok",
+        "put_p50_ms",
+        "put_p99_ms",
+        "get_p50_ms",
+        "get_p99_ms",
+        "ops_per_s",
+        "bootstrap_s",
+        "total_wall_s",
+        "peak_rss_mib",
+    ] {
+        assert!(report.get(field).is_some(), "no `{field}` in {report}");
+    }
+    assert_eq!((report["puts"].as_u64(), report["put_ok"].as_u64()), (Some(20), Some(20)), "{report}");
+    assert_eq!(report["get_ok"].as_u64(), Some(20), "{report}");
+}
+
+/// The fields of a `dht compare --json` row that depend on the seed alone.
+const COMPARE_FIELDS: [&str; 17] = [
+    "overlay",
+    "nodes",
+    "churn",
+    "seed",
+    "lookups",
+    "success_rate",
+    "hops_mean",
+    "hops_p50",
+    "hops_p99",
+    "msgs_per_lookup",
+    "latency_ms_mean",
+    "latency_ms_p99",
+    "state_per_node_mean",
+    "maint_msgs_per_node_min",
+    "records_per_node_mean",
+    "records_per_node_p99",
+    "fail",
+];
+
+fn compare_rows(extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["compare", "--nodes", "60,120", "--lookups", "100", "--json"];
+    args.extend_from_slice(extra);
+    let out = run(dht().args(&args));
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON row")).collect()
+}
+
+#[test]
+fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
+    let rows = compare_rows(&["--fail", "0.1"]);
+    assert_eq!(rows.len(), 6, "three overlays at two sizes");
+    for row in &rows {
+        for field in COMPARE_FIELDS.iter().chain(&["wall_s", "peak_rss_mib"]) {
+            assert!(row.get(field).is_some(), "no `{field}` in {row}");
+        }
+        assert!(row["success_rate"].as_f64().is_some_and(|s| s > 0.5), "{row}");
+    }
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["overlay"].as_str()).collect();
+    assert_eq!(names, ["kademlia", "kademlia", "chord", "chord", "can", "can"]);
+    let again = compare_rows(&["--fail", "0.1"]);
+    for (a, b) in rows.iter().zip(&again) {
+        for field in COMPARE_FIELDS {
+            assert_eq!(a[field], b[field], "`{field}` differs between two runs with one seed");
+        }
+    }
+}
+
+#[test]
+fn compare_writes_plots_and_an_html_report() {
+    let dir = temp_dir("compare-report");
+    let out = run(dht()
+        .args(["compare", "--overlays", "chord,can", "--nodes", "50,100", "--lookups", "50", "--out"])
+        .arg(&dir));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    for plot in ["hops.svg", "success.svg", "maintenance.svg", "state.svg"] {
+        let svg = std::fs::read_to_string(dir.join(plot)).expect("a plot");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{plot}");
+        assert!(html.contains(plot), "index.html shows {plot}");
+    }
+    assert!(std::fs::read_to_string(dir.join("hops.svg")).unwrap().contains("½·log2 N (Chord paper)"));
+    for (picture, shows) in [("can-zones.svg", "<rect x="), ("chord-ring.svg", "distinct fingers")] {
+        let svg = std::fs::read_to_string(dir.join(picture)).expect("a topology picture");
+        assert!(svg.contains(shows) && html.contains(picture), "{picture}");
+    }
+    assert!(!dir.join("kademlia-buckets.svg").exists(), "only the compared overlays are pictured");
+    assert_eq!(html.matches("<tr>").count(), 5, "a heading and four rows");
+}
+
+#[test]
+fn compare_refuses_bad_arguments_with_a_clear_error() {
+    for (args, says) in [
+        (&["compare", "--churn", "exp:-3"][..], "positive number of seconds"),
+        (&["compare", "--churn", "sometimes"][..], "expected none, exp:MEAN_S"),
+        (&["compare", "--fail", "1.5"][..], "fraction"),
+        (&["compare", "--nodes", "1"][..], "between 2 and"),
+    ] {
+        let out = run(dht().args(args));
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// `dht put --sign` creates a key file and publishes a record only it can
+/// update; `dht get --signer` reads it by public key or key file; a write
+/// with an older sequence number, an open write over it, or a read naming
+/// another signer all fail with a clear message. `--content` stores under
+/// the hash of the value.
+#[test]
+fn signed_and_content_addressed_records_from_the_command_line() {
+    let (a, b) = (free_addr(), free_addr());
+    let dir = temp_dir("signed");
+    let _n1 = start_node(&["--listen", &a.to_string()]);
+    let _n2 = start_node(&["--listen", &b.to_string(), "--bootstrap", &a.to_string()]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (a, b) = (a.to_string(), b.to_string());
+    let key_file = dir.join("my.key");
+    let key_path = key_file.to_str().unwrap();
+
+    let put = |args: &[&str]| run(dht().args(["put", "--bootstrap", &a, "--json"]).args(args));
+    let get = |args: &[&str]| run(dht().args(["get", "--bootstrap", &b, "--json"]).args(args));
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stderr(out)))
+    };
+
+    let first = put(&["--sign", key_path, "--sequence", "5", "greeting", "hello"]);
+    assert!(first.status.success(), "signed put failed: {}", stderr(&first));
+    assert!(stderr(&first).contains("created signing key"));
+    let signer = json(&first)["signer"].as_str().unwrap().to_owned();
+    assert_eq!(signer.len(), 64);
+
+    let by_hex = get(&["--signer", &signer, "greeting"]);
+    assert!(by_hex.status.success(), "{}", stderr(&by_hex));
+    assert_eq!((json(&by_hex)["value"].as_str(), json(&by_hex)["version"].as_u64()), (Some("hello"), Some(5)));
+    let by_file = get(&["--signer", key_path, "greeting"]);
+    assert_eq!(json(&by_file)["value"], "hello");
+
+    let older = put(&["--sign", key_path, "--sequence", "4", "greeting", "rollback"]);
+    assert!(!older.status.success());
+    assert!(stderr(&older).contains("sequence number 4 is not newer than the held 5"), "{}", stderr(&older));
+    let squat = put(&["--sign", dir.join("other.key").to_str().unwrap(), "greeting", "mine"]);
+    assert!(squat.status.success(), "another signer has its own `greeting`: {}", stderr(&squat));
+    let other = json(&squat)["signer"].as_str().unwrap().to_owned();
+    assert_ne!(other, signer);
+    assert_eq!(json(&get(&["--signer", &signer, "greeting"]))["value"], "hello");
+    assert_eq!(json(&get(&["--signer", &other, "greeting"]))["value"], "mine");
+    let wrong = get(&["--signer", &"ab".repeat(32), "greeting"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    let bad = get(&["--signer", "not-a-key-or-file", "greeting"]);
+    assert!(stderr(&bad).contains("neither a public key"), "{}", stderr(&bad));
+
+    let blob = put(&["--content", "immutable bytes"]);
+    assert!(blob.status.success(), "{}", stderr(&blob));
+    let id = json(&blob)["id"].as_str().unwrap().to_owned();
+    assert_eq!(json(&get(&["--content", &id]))["value"], "immutable bytes");
+    let not_hex = get(&["--content", "xyz"]);
+    assert!(stderr(&not_hex).contains("not a content hash"), "{}", stderr(&not_hex));
+}

@@ -1,0 +1,100 @@
+//! Settings of the node's protocol logic.
+
+use super::PeerLimits;
+use crate::{Quota, Role, SharedValidator, Time};
+use std::time::Duration;
+
+/// How a node replicates, times out and maintains its records.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NodeConfig {
+    /// Replicas per key, `r` (default 3).
+    pub replicas: usize,
+    /// Acknowledgements a put needs (default: a majority of `replicas`).
+    pub write_quorum: usize,
+    /// Answers a get waits for before returning a found record (default: a
+    /// majority of `replicas`); a get returns earlier only when every asked
+    /// replica has answered.
+    pub read_quorum: usize,
+    /// The longest a request may go unanswered before it counts as failed
+    /// (default 2 s). The node waits less once it has measured round trips:
+    /// a few smoothed round trips, but never less than `min_request_timeout`.
+    pub request_timeout: Duration,
+    /// The shortest wait for an answer (default 250 ms).
+    pub min_request_timeout: Duration,
+    /// How long [`crate::NodeHandle::bootstrap`] waits for the node to join
+    /// before it gives up waiting (default 30 s); the node itself goes on
+    /// trying through its maintenance.
+    pub join_timeout: Duration,
+    /// How often expired requests, overdue timers and store expiry are
+    /// checked (default 1 s).
+    pub tick_interval: Duration,
+    /// How often every held key's replica set is checked and new members
+    /// are sent the record (default 60 s).
+    pub repair_interval: Duration,
+    /// How often every held record is pushed to its replicas whatever
+    /// changed (default 1 h, as in Kademlia).
+    pub republish_interval: Duration,
+    /// Lifetime given to records put without an explicit expiry (default 24 h).
+    pub record_ttl: Duration,
+    /// The furthest in the future a record offered to this node may expire
+    /// (default 25 h: the default lifetime and an hour for clocks that
+    /// disagree). Longer is refused, so nobody keeps a record alive for
+    /// ever; an owner renews its records by writing them again.
+    pub max_record_lifetime: Duration,
+    /// How far ahead of this node's clock an open record's version may be
+    /// (default 1 h). Open versions are their writers' clocks in
+    /// milliseconds; without a bound, a version of `u64::MAX` would win over
+    /// every later write for good. Signed records' versions are their
+    /// owners' sequence numbers and are not bounded.
+    pub max_version_ahead: Duration,
+    /// Limits on records this node accepts for storage.
+    pub quota: Quota,
+    /// A member of the overlay (the default) or a client of it: a client
+    /// routes and runs puts and gets, never counts itself as a replica and
+    /// refuses store requests — for short-lived processes such as a
+    /// command-line `put`. The node hands it to the overlay and the
+    /// transport; see [`Role`].
+    pub role: Role,
+    /// Application rules for records, on top of the built-in ones
+    /// (default: none). Every node of a network must use the same.
+    pub validator: SharedValidator,
+    /// What one peer may ask of this node.
+    pub limits: PeerLimits,
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        NodeConfig::with_replicas(3)
+    }
+}
+
+impl NodeConfig {
+    /// Defaults with `r` replicas and majority quorums.
+    pub fn with_replicas(replicas: usize) -> NodeConfig {
+        let replicas = replicas.max(1);
+        NodeConfig {
+            replicas,
+            write_quorum: replicas / 2 + 1,
+            read_quorum: replicas / 2 + 1,
+            request_timeout: Duration::from_secs(2),
+            min_request_timeout: Duration::from_millis(250),
+            join_timeout: Duration::from_secs(30),
+            tick_interval: Duration::from_secs(1),
+            repair_interval: Duration::from_secs(60),
+            republish_interval: Duration::from_secs(3600),
+            record_ttl: Duration::from_secs(24 * 3600),
+            max_record_lifetime: Duration::from_secs(25 * 3600),
+            max_version_ahead: Duration::from_secs(3600),
+            quota: Quota::default(),
+            role: Role::Member,
+            validator: SharedValidator::default(),
+            limits: PeerLimits::default(),
+        }
+    }
+
+    /// The expiry of a record put at `now` with the default lifetime.
+    pub fn expiry_from(&self, now: Time) -> Time {
+        now + self.record_ttl
+    }
+}

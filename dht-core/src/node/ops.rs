@@ -1,0 +1,482 @@
+//! User operations (put, get, find peers) and maintenance lookups: each
+//! starts with a lookup, then stores on or fetches from the peers it found.
+
+use super::{Node, Purpose, Request, Response};
+use crate::{Id, Lookup, LookupOutcome, Overlay, Owner, Peer, Record, SharedValidator, Store, Time};
+use std::collections::VecDeque;
+
+/// Identifies an operation started on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(pub u64);
+
+/// A finished operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Which operation.
+    pub op: OpId,
+    /// How it ended.
+    pub outcome: OpOutcome,
+    /// What it cost.
+    pub stats: OpStats,
+}
+
+/// The result of an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpOutcome {
+    /// A put or remove: the number of replicas that acknowledged it.
+    Put(Result<usize, OpError>),
+    /// A get: the newest record found (`None`: no such key, or removed).
+    Get(Result<Option<Record>, OpError>),
+    /// A peer lookup: the responsible peers, best first.
+    FindPeers(Vec<Peer>),
+    /// A graceful leave has handed off every record it could.
+    Left,
+}
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// The record was refused before anything was sent.
+    #[error("invalid record: {0}")]
+    Invalid(String),
+    /// No peer could be found to store on or fetch from.
+    #[error("no reachable peers responsible for the key")]
+    NoPeers,
+    /// Replicas refused the record (invalid for them, over a quota, busy).
+    #[error("replicas refused the record: {0}")]
+    Refused(super::Refusal),
+    /// The replicas hold a newer version of this signed record: its
+    /// sequence number must be raised.
+    #[error("sequence number {offered} is not newer than the held {held}; only a higher one replaces a signed record")]
+    Outdated {
+        /// The version offered.
+        offered: u64,
+        /// The version the replicas hold.
+        held: u64,
+    },
+    /// The key holds a signed or content-addressed record, which an open
+    /// write cannot replace.
+    #[error("the key holds a signed or content-addressed record; an open write cannot replace it")]
+    Owned,
+    /// Too few replicas acknowledged a put.
+    #[error("only {acks} of the {needed} required replicas acknowledged the write")]
+    QuorumNotReached {
+        /// Acknowledgements received.
+        acks: usize,
+        /// Acknowledgements required.
+        needed: usize,
+    },
+    /// No replica answered a get.
+    #[error("none of the replicas answered")]
+    Unreachable,
+}
+
+/// What an operation cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpStats {
+    /// When it started.
+    pub started: Time,
+    /// When it ended.
+    pub finished: Time,
+    /// Lookup path length.
+    pub hops: u32,
+    /// Requests sent (lookup, stores, fetches).
+    pub messages: u32,
+}
+
+impl OpStats {
+    pub(super) fn at(now: Time) -> OpStats {
+        OpStats { started: now, finished: now, hops: 0, messages: 0 }
+    }
+}
+
+/// What the operation is for, kept through its lookup.
+#[derive(Debug)]
+pub(super) enum Goal {
+    Put(Record),
+    Get,
+    FindPeers,
+    Maintenance,
+}
+
+pub(super) enum Phase<L> {
+    Lookup { target: Id, lookup: L, goal: Goal },
+    Storing(Storing),
+    Fetching(Fetching),
+}
+
+pub(super) struct Storing {
+    pub(super) acks: usize,
+    pub(super) failures: usize,
+    /// Why replicas refused, if any did: the put's error when too few took it.
+    pub(super) refused: Option<OpError>,
+    pub(super) targets: usize,
+    pub(super) needed: usize,
+    /// A leave's hand-off, which ends with [`OpOutcome::Left`].
+    pub(super) leaving: bool,
+    /// For a put: the record and the next-closest peers the lookup found,
+    /// which stand in, in order, for replicas that fail to answer. Repair
+    /// later moves the copy to the true replica set.
+    pub(super) retry: Option<(Record, VecDeque<Peer>)>,
+}
+
+impl Storing {
+    pub(super) fn leave() -> Storing {
+        Storing { acks: 0, failures: 0, refused: None, targets: 0, needed: 0, leaving: true, retry: None }
+    }
+}
+
+pub(super) struct Fetching {
+    key: Id,
+    candidates: Vec<Peer>,
+    next: usize,
+    outstanding: usize,
+    answered: usize,
+    replies: Vec<(Peer, Option<Record>)>,
+    reported: bool,
+}
+
+pub(super) struct Operation<L> {
+    pub(super) phase: Phase<L>,
+    pub(super) stats: OpStats,
+}
+
+impl<L> Operation<L> {
+    pub(super) fn is_maintenance(&self) -> bool {
+        matches!(self.phase, Phase::Lookup { goal: Goal::Maintenance, .. })
+    }
+}
+
+impl<O: Overlay, S: Store> Node<O, S> {
+    pub(super) fn start_lookup_op(&mut self, op: OpId, target: Id, goal: Goal, now: Time) {
+        let lookup = self.overlay.lookup(target, now);
+        let phase = Phase::Lookup { target, lookup, goal };
+        self.ops.insert(op, Operation { phase, stats: OpStats::at(now) });
+        self.drive_lookup(op, now);
+    }
+
+    pub(super) fn lookup_answered(&mut self, op: OpId, from: &Peer, answer: Option<Response<O::Message>>, now: Time) {
+        let Some(Operation { phase: Phase::Lookup { lookup, .. }, .. }) = self.ops.get_mut(&op) else { return };
+        match answer {
+            Some(Response::Overlay(m)) => lookup.on_response(from, m),
+            _ => lookup.on_failure(from),
+        }
+        self.drive_lookup(op, now);
+    }
+
+    /// Sends what the lookup asks for; when it has ended, moves the
+    /// operation to its next phase.
+    fn drive_lookup(&mut self, op: OpId, now: Time) {
+        let Some(Operation { phase: Phase::Lookup { lookup, .. }, .. }) = self.ops.get_mut(&op) else { return };
+        let requests = lookup.poll();
+        let done = lookup.is_done();
+        for (peer, m) in requests {
+            self.send(peer, Request::Overlay(m), Purpose::Lookup(op), now);
+            if let Some(o) = self.ops.get_mut(&op) {
+                o.stats.messages += 1;
+            }
+        }
+        if !done {
+            return;
+        }
+        let Some(Operation { phase: Phase::Lookup { target, lookup, goal }, mut stats }) = self.ops.remove(&op) else {
+            return;
+        };
+        let outcome = lookup.outcome();
+        stats.hops = outcome.hops;
+        match goal {
+            Goal::Maintenance => {
+                let actions = self.overlay.lookup_done(target, &outcome, now);
+                self.apply_actions(actions, now);
+            }
+            Goal::FindPeers => {
+                stats.finished = now;
+                self.finish(op, super::OpOutcome::FindPeers(outcome.closest), stats);
+            }
+            Goal::Put(record) => self.start_storing(op, record, &outcome, stats, now),
+            Goal::Get => self.start_fetching(op, target, outcome, stats, now),
+        }
+    }
+
+    fn start_storing(&mut self, op: OpId, record: Record, outcome: &LookupOutcome, stats: OpStats, now: Time) {
+        let candidates = self.storage_candidates(&outcome.closest);
+        let targets: Vec<Peer> = candidates.iter().take(self.config.replicas).copied().collect();
+        let spares = candidates.iter().skip(self.config.replicas).copied().collect();
+        let needed = self.config.write_quorum.min(targets.len());
+        let retry = Some((record.clone(), spares));
+        let storing =
+            Storing { acks: 0, failures: 0, refused: None, targets: targets.len(), needed, leaving: false, retry };
+        self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
+        self.store_on(op, &targets, &record, now);
+    }
+
+    /// The peers of a lookup result that can hold records: all of them,
+    /// less this node when it is a client.
+    fn storage_candidates(&self, closest: &[Peer]) -> Vec<Peer> {
+        let local = self.local().id;
+        closest.iter().filter(|p| !self.config.role.is_client() || p.id != local).copied().collect()
+    }
+
+    /// Sends `record` to each target of a storing operation (storing locally
+    /// when the target is this node), then checks whether it has ended.
+    fn store_on(&mut self, op: OpId, targets: &[Peer], record: &Record, now: Time) {
+        let local = self.local().id;
+        for peer in targets {
+            if peer.id == local {
+                let answer = self.store_for(None, record.clone(), now);
+                let verdict = self.store_verdict(op, Some(answer));
+                self.count_store_answer(op, verdict);
+            } else {
+                self.send(*peer, Request::Store(record.clone()), Purpose::Store(op), now);
+                if let Some(o) = self.ops.get_mut(&op) {
+                    o.stats.messages += 1;
+                }
+            }
+        }
+        self.check_storing(op, now);
+    }
+
+    pub(super) fn store_answered(&mut self, op: OpId, answer: Option<Response<O::Message>>, now: Time) {
+        let verdict = self.store_verdict(op, answer);
+        if matches!(verdict, Verdict::Failed) {
+            let spare = match self.ops.get_mut(&op) {
+                Some(Operation { phase: Phase::Storing(Storing { retry: Some((record, spares)), .. }), .. }) => {
+                    spares.pop_front().map(|peer| (peer, record.clone()))
+                }
+                _ => None,
+            };
+            if let Some((peer, record)) = spare {
+                self.send(peer, Request::Store(record), Purpose::Store(op), now);
+                if let Some(o) = self.ops.get_mut(&op) {
+                    o.stats.messages += 1;
+                }
+                return;
+            }
+        }
+        self.count_store_answer(op, verdict);
+        self.check_storing(op, now);
+    }
+
+    /// What a replica's answer to a store means for the operation. A
+    /// replica holding a newer open version took part in a last-writer-wins
+    /// write; one holding a newer signed version, or an owned record where
+    /// an open one was offered, refused it. A "newer" record that is not
+    /// one — another key, invalid, or losing to what was offered — is a
+    /// lie, and counts as no answer.
+    fn store_verdict(&self, op: OpId, answer: Option<Response<O::Message>>) -> Verdict {
+        let offered = match self.ops.get(&op) {
+            Some(Operation { phase: Phase::Storing(Storing { retry: Some((record, _)), .. }), .. }) => Some(record),
+            _ => None,
+        };
+        match (answer, offered) {
+            (Some(Response::Stored(_)), _) | (Some(Response::Newer(_)), None) => Verdict::Ack,
+            (Some(Response::Newer(held)), Some(offered)) if !self.proves_newer(&held, offered) => Verdict::Failed,
+            (Some(Response::Newer(held)), Some(offered)) => match (&offered.owner, &held.owner) {
+                (Owner::Open, Owner::Open) | (Owner::Content, Owner::Content) => Verdict::Ack,
+                (Owner::Signed { .. }, Owner::Signed { .. }) => {
+                    Verdict::Refused(OpError::Outdated { offered: offered.version, held: held.version })
+                }
+                _ => Verdict::Refused(OpError::Owned),
+            },
+            // A busy replica may take it later; a spare stands in meanwhile.
+            (Some(Response::Refused(super::Refusal::Busy)), _) => Verdict::Failed,
+            (Some(Response::Refused(reason)), _) => Verdict::Refused(OpError::Refused(reason)),
+            _ => Verdict::Failed,
+        }
+    }
+
+    fn count_store_answer(&mut self, op: OpId, verdict: Verdict) {
+        if let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get_mut(&op) {
+            match verdict {
+                Verdict::Ack => s.acks += 1,
+                Verdict::Refused(e) => {
+                    s.failures += 1;
+                    s.refused.get_or_insert(e);
+                }
+                Verdict::Failed => s.failures += 1,
+            }
+        }
+    }
+
+    pub(super) fn check_storing(&mut self, op: OpId, now: Time) {
+        let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get(&op) else { return };
+        let all_answered = s.acks + s.failures >= s.targets;
+        let outcome = if s.leaving {
+            all_answered.then_some(super::OpOutcome::Left)
+        } else if s.targets == 0 {
+            Some(super::OpOutcome::Put(Err(OpError::NoPeers)))
+        } else if s.acks >= s.needed {
+            Some(super::OpOutcome::Put(Ok(s.acks)))
+        } else if s.targets - s.failures < s.needed {
+            let quorum = OpError::QuorumNotReached { acks: s.acks, needed: s.needed };
+            Some(super::OpOutcome::Put(Err(s.refused.clone().unwrap_or(quorum))))
+        } else {
+            None
+        };
+        if let Some(outcome) = outcome {
+            if let Some(mut o) = self.ops.remove(&op) {
+                o.stats.finished = now;
+                self.finish(op, outcome, o.stats);
+            }
+        }
+    }
+
+    fn start_fetching(&mut self, op: OpId, key: Id, outcome: LookupOutcome, stats: OpStats, now: Time) {
+        let fetching = Fetching {
+            key,
+            candidates: self.storage_candidates(&outcome.closest),
+            next: 0,
+            outstanding: 0,
+            answered: 0,
+            replies: Vec::new(),
+            reported: false,
+        };
+        self.ops.insert(op, Operation { phase: Phase::Fetching(fetching), stats });
+        self.fetch_next_batch(op, now);
+        self.check_fetching(op, now);
+    }
+
+    /// Asks the next `r` candidates; the first batch is the replica set,
+    /// later batches are a fall-back for when none of those held the key.
+    fn fetch_next_batch(&mut self, op: OpId, now: Time) {
+        let replicas = self.config.replicas;
+        let Some(Operation { phase: Phase::Fetching(f), .. }) = self.ops.get_mut(&op) else { return };
+        let end = (f.next + replicas).min(f.candidates.len());
+        let batch: Vec<Peer> = f.candidates[f.next..end].to_vec();
+        f.next = end;
+        f.outstanding += batch.len();
+        let key = f.key;
+        let local = self.local().id;
+        for peer in batch {
+            if peer.id == local {
+                let held = self.store.get(&key, now);
+                self.record_fetch_reply(op, &peer, held);
+            } else {
+                self.send(peer, Request::Fetch(key), Purpose::Fetch(op), now);
+                if let Some(o) = self.ops.get_mut(&op) {
+                    o.stats.messages += 1;
+                }
+            }
+        }
+    }
+
+    pub(super) fn fetch_answered(&mut self, op: OpId, from: &Peer, answer: Option<Response<O::Message>>, now: Time) {
+        match answer {
+            Some(Response::Value(record)) => {
+                let key_matches = record.as_ref().is_none_or(|r| self.ops_key(op) == Some(r.key));
+                let valid = record.as_ref().is_none_or(|r| self.check(r).is_ok());
+                let record = record.filter(|r| !r.is_expired(now));
+                if key_matches && valid {
+                    self.record_fetch_reply(op, from, record);
+                } else {
+                    self.record_fetch_failure(op);
+                }
+            }
+            _ => self.record_fetch_failure(op),
+        }
+        self.check_fetching(op, now);
+    }
+
+    fn ops_key(&self, op: OpId) -> Option<Id> {
+        match self.ops.get(&op) {
+            Some(Operation { phase: Phase::Fetching(f), .. }) => Some(f.key),
+            _ => None,
+        }
+    }
+
+    fn record_fetch_reply(&mut self, op: OpId, from: &Peer, record: Option<Record>) {
+        if let Some(Operation { phase: Phase::Fetching(f), .. }) = self.ops.get_mut(&op) {
+            f.outstanding -= 1;
+            f.answered += 1;
+            f.replies.push((*from, record));
+        }
+    }
+
+    fn record_fetch_failure(&mut self, op: OpId) {
+        if let Some(Operation { phase: Phase::Fetching(f), .. }) = self.ops.get_mut(&op) {
+            f.outstanding -= 1;
+        }
+    }
+
+    /// Reports the newest record once a read quorum has answered and one of
+    /// them held it (or once everyone asked has answered); falls back to
+    /// further candidates when nobody asked held it; read-repairs stale
+    /// replicas when every answer is in.
+    fn check_fetching(&mut self, op: OpId, now: Time) {
+        let quorum = self.config.read_quorum;
+        let Some(Operation { phase: Phase::Fetching(f), stats }) = self.ops.get_mut(&op) else { return };
+        let newest = newest(&f.replies, &self.config.validator);
+        if !f.reported {
+            let report = match &newest {
+                Some(r) if f.answered >= quorum || f.outstanding == 0 => {
+                    Some(Ok(Some(r.clone()).filter(|r| !r.tombstone)))
+                }
+                None if f.outstanding == 0 && f.next >= f.candidates.len() => {
+                    Some(if f.answered == 0 { Err(OpError::Unreachable) } else { Ok(None) })
+                }
+                _ => None,
+            };
+            if let Some(result) = report {
+                f.reported = true;
+                let mut stats = *stats;
+                stats.finished = now;
+                self.finish(op, super::OpOutcome::Get(result), stats);
+            } else if f.outstanding == 0 {
+                self.fetch_next_batch(op, now);
+                return self.check_fetching(op, now);
+            }
+        }
+        let Some(Operation { phase: Phase::Fetching(f), .. }) = self.ops.get(&op) else { return };
+        if f.outstanding > 0 {
+            return;
+        }
+        let replica_set = &f.candidates[..self.config.replicas.min(f.candidates.len())];
+        let stale: Vec<Peer> = match &newest {
+            Some(best) => f
+                .replies
+                .iter()
+                .filter(|(peer, held)| {
+                    replica_set.contains(peer) && held.as_ref().is_none_or(|h| self.config.validator.wins(best, h))
+                })
+                .map(|(peer, _)| *peer)
+                .collect(),
+            None => Vec::new(),
+        };
+        self.ops.remove(&op);
+        if let Some(best) = newest {
+            self.read_repair(&stale, best, now);
+        }
+    }
+
+    fn read_repair(&mut self, stale: &[Peer], best: Record, now: Time) {
+        let local = self.local().id;
+        for peer in stale {
+            if peer.id == local {
+                self.store_for(None, best.clone(), now);
+            } else {
+                self.send(*peer, Request::Store(best.clone()), Purpose::Repair(best.key), now);
+            }
+        }
+    }
+}
+
+/// What a replica's answer to a store counts as.
+enum Verdict {
+    Ack,
+    /// Refused for a reason that asking another peer would not change.
+    Refused(OpError),
+    /// No answer, or no useful one: a spare may stand in.
+    Failed,
+}
+
+fn newest(replies: &[(Peer, Option<Record>)], validator: &SharedValidator) -> Option<Record> {
+    replies
+        .iter()
+        .filter_map(|(_, r)| r.as_ref())
+        .fold(None::<&Record>, |best, r| match best {
+            Some(b) if !validator.wins(r, b) => Some(b),
+            _ => Some(r),
+        })
+        .cloned()
+}

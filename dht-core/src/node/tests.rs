@@ -1,0 +1,365 @@
+//! The node's logic driven by hand, next to the code: a few nodes on the
+//! full-mesh overlay, with every request delivered at once (or failed at
+//! once when its target is down), in the manner of quinn-proto's tests
+//! that drive a pair of connections. Put, get, quorums, repair, hand-off,
+//! read-repair and the client role are tested here without a simulator.
+
+use super::*;
+use crate::mesh::Mesh;
+use crate::{Address, MemoryStore, Role};
+use std::time::Duration;
+
+type MeshNode = Node<Mesh, MemoryStore>;
+
+/// Nodes by index; `None` while a node is down (its state is kept aside).
+struct Net {
+    nodes: Vec<Option<MeshNode>>,
+    down: Vec<Option<MeshNode>>,
+    /// Nodes that answer every store with a forged "newer" version.
+    liars: Vec<usize>,
+    now: Time,
+}
+
+fn peer(i: usize) -> Peer {
+    Peer::new(Id::hash(&(i as u64).to_be_bytes()), Address::Memory(i as u32))
+}
+
+fn config() -> NodeConfig {
+    NodeConfig { repair_interval: Duration::from_secs(10), ..NodeConfig::default() }
+}
+
+impl Net {
+    /// `members` members that joined one after the other through the first,
+    /// then ran until every member knows every other.
+    fn new(members: usize) -> Net {
+        let mut net = Net { nodes: Vec::new(), down: Vec::new(), liars: Vec::new(), now: Time(1_000) };
+        for _ in 0..members {
+            net.join(Role::Member);
+        }
+        net.run(Duration::from_secs(30));
+        net
+    }
+
+    /// Adds a node with `role`, bootstrapped through node 0; its index.
+    fn join(&mut self, role: Role) -> usize {
+        let index = self.nodes.len();
+        let mut config = config();
+        config.role = role;
+        let mut node = Node::new(Mesh::new(peer(index)), MemoryStore::default(), config, index as u64, self.now);
+        let seeds: Vec<Peer> = if index == 0 { Vec::new() } else { vec![peer(0)] };
+        node.bootstrap(&seeds, self.now);
+        self.nodes.push(Some(node));
+        self.down.push(None);
+        self.deliver();
+        index
+    }
+
+    fn node(&mut self, i: usize) -> &mut MeshNode {
+        self.nodes[i].as_mut().expect("node is up")
+    }
+
+    fn crash(&mut self, i: usize) {
+        self.down[i] = self.nodes[i].take();
+    }
+
+    fn restart(&mut self, i: usize) {
+        self.nodes[i] = self.down[i].take();
+    }
+
+    /// Delivers requests until none is left (bounded: a storm is a bug).
+    fn deliver(&mut self) {
+        for _ in 0..10_000 {
+            let mut sent = Vec::new();
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                if let Some(node) = node {
+                    while let Some(t) = node.poll_transmit() {
+                        sent.push((i, t));
+                    }
+                }
+            }
+            if sent.is_empty() {
+                return;
+            }
+            for (from, t) in sent {
+                let to = t.to.addr;
+                let Address::Memory(to) = to else { panic!("mesh peers are in memory") };
+                let client = self.nodes[from].as_ref().is_some_and(|n| n.config().role.is_client());
+                let liar = self.liars.contains(&(to as usize));
+                let answer = match self.nodes[to as usize].as_mut() {
+                    Some(_) if liar && matches!(t.request, Request::Store(_)) => {
+                        let Request::Store(mut forged) = t.request else { unreachable!() };
+                        forged.version += 1_000; // the signature no longer covers it
+                        Some(Response::Newer(forged))
+                    }
+                    Some(target) => {
+                        let sender = peer(from);
+                        Some(if client {
+                            target.handle_client_request(&sender, t.request, self.now)
+                        } else {
+                            target.handle_request(&sender, t.request, self.now)
+                        })
+                    }
+                    None => None,
+                };
+                if let Some(node) = self.nodes[from].as_mut() {
+                    match answer {
+                        Some(response) => node.handle_response(t.id, response, self.now),
+                        None => node.handle_failure(t.id, self.now),
+                    }
+                }
+            }
+        }
+        panic!("requests kept coming after 10,000 rounds");
+    }
+
+    /// Runs every node's timers for `d` of virtual time.
+    fn run(&mut self, d: Duration) {
+        let until = self.now + d;
+        loop {
+            self.deliver();
+            let next = self.nodes.iter().flatten().filter_map(|n| n.poll_timeout()).min();
+            match next {
+                Some(at) if at <= until => {
+                    self.now = at.max(self.now);
+                    for node in self.nodes.iter_mut().flatten() {
+                        if node.poll_timeout().is_some_and(|t| t <= self.now) {
+                            node.handle_timeout(self.now);
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+    }
+
+    /// Starts an operation on node `i` and runs until it ends.
+    fn op(&mut self, i: usize, start: impl FnOnce(&mut MeshNode, Time) -> OpId) -> OpOutcome {
+        let now = self.now;
+        let op = start(self.node(i), now);
+        for _ in 0..100 {
+            self.deliver();
+            if let Some(event) = self.node(i).poll_event() {
+                assert_eq!(event.op, op);
+                return event.outcome;
+            }
+            self.run(Duration::from_millis(100));
+        }
+        panic!("operation {op:?} did not end");
+    }
+
+    fn put(&mut self, i: usize, key: Id, value: &'static [u8]) -> Result<usize, OpError> {
+        match self.op(i, |n, now| n.put(key, value, now)) {
+            OpOutcome::Put(result) => result,
+            other => panic!("a put ended with {other:?}"),
+        }
+    }
+
+    fn get(&mut self, i: usize, key: Id) -> Option<Record> {
+        match self.op(i, |n, now| n.get(key, now)) {
+            OpOutcome::Get(result) => result.expect("get succeeds"),
+            other => panic!("a get ended with {other:?}"),
+        }
+    }
+
+    /// Indices of the live nodes holding `key`, with the value each holds.
+    fn holders(&self, key: &Id) -> Vec<(usize, bytes::Bytes)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().and_then(|n| n.store().get(key, self.now)).map(|r| (i, r.value)))
+            .collect()
+    }
+
+    /// The `r` members nearest `key` by XOR, whatever their state.
+    fn replicas(&self, key: &Id, r: usize) -> Vec<usize> {
+        let mut all: Vec<usize> = (0..self.nodes.len()).collect();
+        all.sort_by_key(|i| peer(*i).id.distance(key));
+        all.truncate(r);
+        all.sort_unstable();
+        all
+    }
+}
+
+fn indices(holders: &[(usize, bytes::Bytes)]) -> Vec<usize> {
+    holders.iter().map(|(i, _)| *i).collect()
+}
+
+#[test]
+fn a_value_put_through_one_node_is_got_through_another_and_lives_on_its_replicas() {
+    let mut net = Net::new(6);
+    let key = Id::hash(b"greeting");
+    let acks = net.put(1, key, b"hello").expect("stored");
+    assert!(acks >= 2, "a put returns once a majority of three acknowledged: {acks}");
+    let got = net.get(4, key).expect("found");
+    assert_eq!(&got.value[..], b"hello");
+    assert_eq!(indices(&net.holders(&key)), net.replicas(&key, 3), "exactly the three nearest hold it");
+}
+
+#[test]
+fn bootstrap_counts_as_joined_once_the_seed_answered() {
+    let mut net = Net::new(1);
+    let mut node = Node::new(Mesh::new(peer(1)), MemoryStore::default(), config(), 1, net.now);
+    node.bootstrap(&[peer(0)], net.now);
+    assert!(!node.is_joined(), "nothing answered yet");
+    net.nodes.push(Some(node));
+    net.down.push(None);
+    net.deliver();
+    assert!(net.node(1).is_joined());
+    assert!(net.node(0).is_joined(), "the first node started the network alone");
+}
+
+#[test]
+fn a_put_reaches_its_quorum_when_a_replica_is_down_and_repair_restores_the_third_copy() {
+    let mut net = Net::new(6);
+    let key = Id::hash(b"k");
+    let replicas = net.replicas(&key, 3);
+    let writer = (0..6).find(|i| !replicas.contains(i)).expect("a non-replica");
+    net.crash(replicas[0]);
+    let acks = net.put(writer, key, b"v").expect("a quorum answered");
+    assert!(acks >= 2, "{acks} acknowledgements");
+    // The silent replica is noticed and dropped; repair passes then put a
+    // third copy on the next-nearest live member.
+    net.run(Duration::from_secs(60));
+    assert_eq!(net.holders(&key).len(), 3, "three live copies: {:?}", net.holders(&key));
+    assert!(!indices(&net.holders(&key)).contains(&replicas[0]));
+}
+
+#[test]
+fn a_crashed_replica_is_replaced_by_repair() {
+    let mut net = Net::new(7);
+    let key = Id::hash(b"survivor");
+    net.put(0, key, b"v").expect("stored");
+    let before = indices(&net.holders(&key));
+    net.crash(before[1]);
+    net.run(Duration::from_secs(60));
+    let after = indices(&net.holders(&key));
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(!after.contains(&before[1]));
+}
+
+#[test]
+fn a_leaving_node_hands_its_records_to_a_new_replica() {
+    let mut net = Net::new(6);
+    let key = Id::hash(b"handed");
+    net.put(0, key, b"v").expect("stored");
+    let leaver = indices(&net.holders(&key))[0];
+    assert_eq!(net.op(leaver, |n, now| n.leave(now)), OpOutcome::Left);
+    net.crash(leaver);
+    net.run(Duration::from_secs(5));
+    let holders = indices(&net.holders(&key));
+    assert_eq!(holders.len(), 3, "the leaver's copy moved before it went: {holders:?}");
+}
+
+#[test]
+fn a_get_repairs_a_replica_that_missed_a_write() {
+    let mut net = Net::new(6);
+    let key = Id::hash(b"versions");
+    net.put(0, key, b"old").expect("stored");
+    let stale = *indices(&net.holders(&key)).iter().find(|i| **i != 0).expect("a replica besides the writer");
+    net.crash(stale);
+    net.put(0, key, b"new").expect("stored without it");
+    net.restart(stale);
+    let held =
+        |net: &mut Net| net.nodes[stale].as_ref().and_then(|n| n.store().get(&key, net.now)).expect("held").value;
+    assert_eq!(&held(&mut net)[..], b"old");
+    let reader = (0..6).find(|i| *i != stale && *i != 0).expect("another node");
+    assert_eq!(&net.get(reader, key).expect("found").value[..], b"new", "the newest version wins");
+    assert_eq!(&held(&mut net)[..], b"new", "read-repaired");
+}
+
+#[test]
+fn a_forged_newer_version_does_not_fail_a_signed_put() {
+    let mut net = Net::new(6);
+    let (signer, _) = crate::SigningKey::generate().expect("a key");
+    let record = Record::signed(&signer, &b"name"[..], &b"v"[..], 1, net.now + Duration::from_secs(3600), false);
+    let replicas = net.replicas(&record.key, 3);
+    net.liars.push(replicas[0]);
+    let writer = (0..6).find(|i| !replicas.contains(i)).expect("a non-replica");
+    let outcome = net.op(writer, |n, now| n.put_record(record.clone(), now));
+    assert!(matches!(outcome, OpOutcome::Put(Ok(acks)) if acks >= 2), "the lie counts as silence: {outcome:?}");
+    let holders = indices(&net.holders(&record.key));
+    assert!(holders.len() >= 2 && !holders.contains(&replicas[0]), "{holders:?}");
+}
+
+#[test]
+fn a_client_routes_and_stores_but_holds_nothing_and_is_never_a_peer() {
+    let mut net = Net::new(5);
+    let client = net.join(Role::Client);
+    net.run(Duration::from_secs(10));
+    assert!(net.node(client).is_joined());
+    let key = Id::hash(b"from a client");
+    assert!(net.put(client, key, b"v").is_ok_and(|acks| acks >= 2));
+    assert!(net.node(client).store().is_empty(), "a client keeps no copy");
+    assert!(!indices(&net.holders(&key)).contains(&client));
+    for member in 0..5 {
+        let knows_client = net.node(member).overlay().neighbours().iter().any(|p| p.id == peer(client).id);
+        assert!(!knows_client, "member {member} took the client into its routing state");
+    }
+    // A client refuses to store for others; the refusal is counted.
+    let record = Record::new(key, &b"v"[..], 1, Time::NEVER);
+    let now = net.now;
+    let answer = net.node(client).handle_request(&peer(0), Request::Store(record), now);
+    assert!(matches!(answer, Response::Refused(Refusal::Busy)), "{answer:?}");
+    let stats = net.node(client).stats();
+    assert_eq!(stats.requests_refused, 1);
+    assert_eq!((stats.ops_ok, stats.records), (1, 0));
+}
+
+#[test]
+fn stats_count_operations_records_and_peers() {
+    let mut net = Net::new(4);
+    for i in 0..3u8 {
+        net.put(0, Id::hash(&[i]), b"v").expect("stored");
+    }
+    assert!(net.get(0, Id::hash(b"absent")).is_none());
+    let stats = net.node(0).stats();
+    assert_eq!(stats.ops_ok, 4, "three puts and a get that found nothing");
+    assert_eq!(stats.ops_failed, 0);
+    assert_eq!(stats.op_latency.count(), 4);
+    assert_eq!(stats.peers, 3, "every other member");
+    let held: usize = (0..4).map(|i| net.node(i).stats().records).sum();
+    assert_eq!(held, 9, "three copies of three keys");
+}
+
+#[test]
+fn a_content_record_can_be_neither_shortened_nor_outbid() {
+    let mut net = Net::new(5);
+    let day = net.now + Duration::from_secs(24 * 3600);
+    let record = Record::content(&b"immutable"[..], 1, day);
+    let key = record.key;
+    assert!(matches!(net.op(0, |n, now| n.put_record(record, now)), OpOutcome::Put(Ok(_))));
+    // Another writer stores the same value with the highest version and an
+    // expiry a second away: were it to win, every copy would be gone soon.
+    let attack = Record::content(&b"immutable"[..], u64::MAX - 1, net.now + Duration::from_secs(1));
+    net.op(1, |n, now| n.put_record(attack, now));
+    net.run(Duration::from_secs(5));
+    let holders = net.holders(&key);
+    assert_eq!(holders.len(), 3, "{holders:?}");
+    for (i, _) in holders {
+        let now = net.now;
+        assert_eq!(net.node(i).store().get(&key, now).expect("held").expires_at, day, "node {i}");
+    }
+    assert!(net.get(4, key).is_some());
+}
+
+#[test]
+fn records_that_would_live_too_long_or_win_for_ever_are_refused() {
+    let mut net = Net::new(3);
+    let key = Id::hash(b"bounds");
+    let hour = net.now + Duration::from_secs(3600);
+    let for_ever = Record::new(key, &b"v"[..], 1, Time::NEVER);
+    let top_version = Record::new(key, &b"v"[..], u64::MAX, hour);
+    for record in [for_ever, top_version] {
+        let outcome = net.op(0, |n, now| n.put_record(record.clone(), now));
+        assert!(matches!(outcome, OpOutcome::Put(Err(OpError::Invalid(_)))), "{outcome:?}");
+        let now = net.now;
+        let answer = net.node(1).handle_request(&peer(2), Request::Store(record), now);
+        assert!(matches!(answer, Response::Refused(Refusal::Invalid(_))), "{answer:?}");
+    }
+    assert!(net.holders(&key).is_empty());
+    // A signed record's version is its owner's sequence number: not bounded.
+    let (signer, _) = crate::SigningKey::generate().expect("a key");
+    let signed = Record::signed(&signer, &b"n"[..], &b"v"[..], u64::MAX - 1, hour, false);
+    assert!(matches!(net.op(0, |n, now| n.put_record(signed, now)), OpOutcome::Put(Ok(_))));
+}

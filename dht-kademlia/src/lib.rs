@@ -1,0 +1,315 @@
+//! `dht-kademlia`: the Kademlia overlay (Maymounkov & Mazières, 2002) for
+//! the `dht` framework.
+//!
+//! - [`routing`]: k-buckets in least-recently-seen order with replacement
+//!   caches; live old contacts are never evicted.
+//! - [`lookup`]: iterative lookups with α requests in flight that end when
+//!   the k closest peers seen have answered.
+//! - [`disjoint`]: S/Kademlia's disjoint lookup paths, for networks with
+//!   malicious nodes (`KademliaConfig::disjoint_paths`).
+//! - [`KademliaConfig`]: k, α, staleness, refresh and ping intervals,
+//!   per-network caps, disjoint paths.
+//!
+//! Joining inserts the bootstrap peers, looks up the node's own id, then
+//! refreshes every bucket further away than its closest neighbour. A bucket
+//! not looked up for `refresh_interval` is refreshed by a lookup of a random
+//! id in it. The replicas of a key are the `r` closest live nodes by XOR.
+//!
+//! ```
+//! use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Peer, Time};
+//! use dht_kademlia::{Kademlia, KademliaConfig};
+//!
+//! let me = Peer::new(Id::hash(b"node-1"), Address::Memory(1));
+//! let overlay = Kademlia::new(me, KademliaConfig::default());
+//! let mut node = Node::new(overlay, MemoryStore::default(), NodeConfig::default(), 7, Time::ZERO);
+//! node.bootstrap(&[], Time::ZERO);
+//! // Alone in its network, a node is the replica set of every key.
+//! let op = node.put(Id::hash(b"greeting"), &b"hello"[..], Time::ZERO);
+//! let done = node.poll_event().unwrap();
+//! assert_eq!(done.op, op);
+//! ```
+
+mod config;
+pub mod disjoint;
+pub mod lookup;
+pub mod routing;
+
+pub use config::KademliaConfig;
+pub use disjoint::KadLookup;
+pub use lookup::ClosestPeers;
+pub use routing::RoutingTable;
+
+use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Kademlia's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KadMessage {
+    /// Request: the k closest peers to this id you know.
+    FindNode(Id),
+    /// Answer to `FindNode`.
+    Nodes(Vec<Peer>),
+    /// Request: are you alive?
+    Ping,
+    /// Answer to `Ping` (and to anything that is not a request).
+    Pong,
+}
+
+/// A Kademlia node's routing logic.
+#[derive(Debug, Clone)]
+pub struct Kademlia {
+    local: Peer,
+    config: KademliaConfig,
+    table: RoutingTable,
+    /// Peers that sent a request and were pinged before being admitted.
+    probing: BTreeSet<Id>,
+    /// Its own lookup has ended (or it started the network).
+    joined: bool,
+}
+
+/// Most unknown peers probed at once; past it, newcomers wait until they
+/// turn up in a lookup.
+const MAX_PROBING: usize = 256;
+
+impl Kademlia {
+    /// The overlay for node `local`.
+    pub fn new(local: Peer, config: KademliaConfig) -> Kademlia {
+        let table = RoutingTable::new(local.id, config.k)
+            .with_prefix_caps(config.max_per_prefix_bucket, config.max_per_prefix_table);
+        Kademlia { local, config, table, probing: BTreeSet::new(), joined: false }
+    }
+
+    /// The routing table, for inspection and pictures of bucket fill.
+    pub fn table(&self) -> &RoutingTable {
+        &self.table
+    }
+
+    /// Lookups that refresh every bucket from the one holding the closest
+    /// neighbour outwards: the last step of a join.
+    fn refresh_beyond_closest(&self, now: Time) -> Vec<Action<KadMessage>> {
+        let closest = self.table.closest(&self.local.id, 1, false);
+        let Some(deepest) = closest.first().and_then(|p| self.table.bucket_of(&p.id)) else { return Vec::new() };
+        (0..deepest).map(|index| Action::Lookup(self.table.id_in_bucket(index, &self.seed(index, now)))).collect()
+    }
+
+    /// Seeded randomness for ids to refresh, derived from state every run
+    /// reproduces.
+    fn seed(&self, index: usize, now: Time) -> Id {
+        let mut input = self.local.id.0.to_vec();
+        input.extend_from_slice(&(index as u64).to_be_bytes());
+        input.extend_from_slice(&now.as_millis().to_be_bytes());
+        Id::hash(&input)
+    }
+}
+
+/// `n` distinct indices below `len` (all of them if `len <= n`), drawn
+/// uniformly by Floyd's method: `n` draws, whatever `len` is.
+fn sample(len: usize, n: usize, rng: &mut Rng) -> Vec<usize> {
+    if len <= n {
+        return (0..len).collect();
+    }
+    let mut chosen = Vec::with_capacity(n);
+    for j in len - n..len {
+        let t = rng.index(j + 1);
+        chosen.push(if chosen.contains(&t) { j } else { t });
+    }
+    chosen
+}
+
+impl Overlay for Kademlia {
+    type Message = KadMessage;
+    type Lookup = KadLookup;
+    const NAME: &'static str = "kademlia";
+
+    fn local(&self) -> Peer {
+        self.local
+    }
+
+    fn bootstrap(&mut self, peers: &[Peer], _role: Role, now: Time) -> Vec<Action<KadMessage>> {
+        for peer in peers {
+            self.table.seen(peer, now);
+        }
+        self.joined |= peers.iter().all(|p| p.id == self.local.id);
+        vec![Action::Lookup(self.local.id)]
+    }
+
+    fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    fn handle_request(&mut self, from: &Peer, message: KadMessage, _now: Time) -> KadMessage {
+        match message {
+            KadMessage::FindNode(target) => {
+                let mut peers = self.table.closest(&target, self.config.k, true);
+                peers.retain(|p| p.id != from.id);
+                KadMessage::Nodes(peers)
+            }
+            KadMessage::Ping | KadMessage::Nodes(_) | KadMessage::Pong => KadMessage::Pong,
+        }
+    }
+
+    fn handle_response(&mut self, _from: &Peer, _message: KadMessage, _now: Time) -> Vec<Action<KadMessage>> {
+        Vec::new()
+    }
+
+    fn lookup(&mut self, target: Id, now: Time) -> KadLookup {
+        self.table.touch(&target, now);
+        let seeds = self.table.closest(&target, self.config.k, true);
+        let seeds = if seeds.is_empty() { self.table.closest(&target, self.config.k, false) } else { seeds };
+        KadLookup::new(target, self.local, seeds, self.config.k, self.config.alpha, self.config.disjoint_paths)
+    }
+
+    fn lookup_done(&mut self, target: Id, _outcome: &LookupOutcome, now: Time) -> Vec<Action<KadMessage>> {
+        if target == self.local.id {
+            self.joined = true;
+            self.refresh_beyond_closest(now)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer> {
+        let mut set = self.table.closest(key, n, true);
+        set.push(self.local);
+        set.sort_by_key(|p| p.id.distance(key));
+        set.truncate(n);
+        set
+    }
+
+    fn tick(&mut self, now: Time, rng: &mut Rng) -> Vec<Action<KadMessage>> {
+        let mut actions = Vec::new();
+        let refresh = self.config.refresh_interval;
+        for (index, bucket) in self.table.buckets().iter().enumerate() {
+            if now.since(bucket.last_lookup) >= refresh {
+                actions.push(Action::Lookup(self.table.id_in_bucket(index, &rng.id())));
+            }
+            let head = bucket.contacts.first();
+            if let Some(head) = head.filter(|h| !bucket.replacements.is_empty() || h.failures > 0) {
+                if now.since(head.last_seen) >= self.config.ping_interval {
+                    actions.push(Action::Send(head.peer, KadMessage::Ping));
+                }
+            }
+        }
+        for action in &actions {
+            if let Action::Lookup(target) = action {
+                self.table.touch(target, now);
+            }
+        }
+        actions
+    }
+
+    fn tick_interval(&self) -> Duration {
+        self.config.tick_interval
+    }
+
+    fn peer_alive(&mut self, peer: &Peer, now: Time) {
+        self.probing.remove(&peer.id);
+        self.table.seen(peer, now);
+    }
+
+    /// A known peer (a contact, or a replacement waiting for a place) is
+    /// refreshed. An unknown one is pinged if its bucket has a free place,
+    /// and enters the table only once it answers at its address; one whose
+    /// bucket and replacement cache are full is left out (it is found
+    /// again by lookups if a place opens).
+    fn peer_contacted(&mut self, peer: &Peer, now: Time) -> Vec<Action<KadMessage>> {
+        if self.table.knows(&peer.id) {
+            self.table.seen(peer, now);
+            return Vec::new();
+        }
+        if !self.table.has_room_for(peer) || self.probing.len() >= MAX_PROBING || !self.probing.insert(peer.id) {
+            return Vec::new();
+        }
+        vec![Action::Send(*peer, KadMessage::Ping)]
+    }
+
+    fn peer_failed(&mut self, peer: &Peer, now: Time) {
+        self.probing.remove(&peer.id);
+        self.table.failed(peer, self.config.stale_after, self.config.stale_after_with_replacement, now);
+    }
+
+    fn leave(&mut self, _now: Time) -> Vec<Action<KadMessage>> {
+        Vec::new()
+    }
+
+    fn neighbours(&self) -> Vec<Peer> {
+        self.table.contacts().map(|c| c.peer).collect()
+    }
+}
+
+impl SimOverlay for Kademlia {
+    /// Fills each bucket with up to k peers drawn at random from its span
+    /// (a settled table holds the longest-lived peers it heard of, in no
+    /// order of id), down to the deepest bucket that has any.
+    fn warm_start(&mut self, directory: &Directory, now: Time, rng: &mut Rng) -> bool {
+        for index in 0..ID_BITS {
+            let (low, high) = self.table.bucket_span(index);
+            let span = directory.range(&low, &high);
+            for i in sample(span.len(), self.config.k, rng) {
+                self.table.seen(&span[i], now);
+            }
+            self.table.touch(&low, now);
+            let (low, high) = self.table.deeper_span(index + 1);
+            if directory.range(&low, &high).iter().all(|p| p.id == self.local.id) {
+                break;
+            }
+        }
+        self.joined = true;
+        true
+    }
+
+    fn routing_entries(&self) -> usize {
+        self.table.len()
+    }
+
+    fn hop_bound(&self, nodes: usize) -> f64 {
+        (nodes.max(2) as f64).log2()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    #[test]
+    fn a_warm_start_fills_every_bucket_from_its_span() {
+        let mut rng = Rng::new(21);
+        let peers: Vec<Peer> = (0..3000).map(|i| Peer::new(rng.id(), Address::Memory(i))).collect();
+        let directory = Directory::new(peers.clone());
+        let config = KademliaConfig::default();
+        for me in peers.iter().step_by(101) {
+            let mut kad = Kademlia::new(*me, config.clone());
+            assert!(kad.warm_start(&directory, Time::ZERO, &mut rng));
+            let table = kad.table();
+            let fill = table.bucket_fill();
+            let mut in_bucket = vec![0usize; ID_BITS];
+            for p in peers.iter().filter(|p| p.id != me.id) {
+                in_bucket[table.bucket_of(&p.id).unwrap()] += 1;
+            }
+            // Each bucket holds k of its peers, or all of them if fewer.
+            for (index, peers_there) in in_bucket.iter().enumerate() {
+                let held = fill.get(index).map_or(0, |(contacts, _)| *contacts);
+                assert_eq!(held, (*peers_there).min(config.k), "bucket {index}");
+            }
+            // So the closest peer of all is known.
+            let nearest = peers.iter().filter(|p| p.id != me.id).min_by_key(|p| p.id.distance(&me.id)).unwrap();
+            assert_eq!(table.closest(&me.id, 1, true), vec![*nearest]);
+        }
+    }
+
+    #[test]
+    fn samples_are_distinct_and_in_range() {
+        let mut rng = Rng::new(2);
+        for (len, n) in [(0, 20), (5, 20), (20, 20), (21, 20), (1000, 20), (100_000, 3)] {
+            let mut got = sample(len, n, &mut rng);
+            assert_eq!(got.len(), len.min(n));
+            assert!(got.iter().all(|&i| i < len));
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(got.len(), len.min(n), "distinct");
+        }
+    }
+}

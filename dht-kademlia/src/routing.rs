@@ -1,0 +1,403 @@
+//! The routing table: k-buckets by XOR distance, each in least-recently-seen
+//! order with a replacement cache.
+//!
+//! A live old contact is never evicted for a newcomer: the newcomer waits in
+//! the bucket's replacement cache, and takes a place only when a contact has
+//! failed enough requests in a row to be stale.
+//!
+//! Peers from one public network (IPv4 /24, IPv6 /48; see
+//! [`dht_core::Address::net_prefix`]) are capped per bucket and per table,
+//! so a host minting ids cannot fill the table.
+
+use dht_core::{prefix_has_room, Distance, Id, Peer, Time};
+
+/// One entry of a bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct Contact {
+    /// The peer.
+    pub peer: Peer,
+    /// Requests it failed in a row.
+    pub failures: u32,
+    /// When it was last heard from.
+    pub last_seen: Time,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Bucket {
+    /// Least recently seen first.
+    pub(crate) contacts: Vec<Contact>,
+    /// Newcomers waiting for a place, most recent last.
+    pub(crate) replacements: Vec<Peer>,
+    pub(crate) last_lookup: Time,
+}
+
+/// k-buckets around a local id. Bucket `b` holds peers whose XOR distance
+/// has `b` leading zero bits, so bucket 0 covers half the id space and high
+/// buckets the close neighbourhood. Buckets are allocated only up to the
+/// deepest one used, which keeps a table small in a 100,000-node simulation.
+#[derive(Debug, Clone)]
+pub struct RoutingTable {
+    local: Id,
+    k: usize,
+    buckets: Vec<Bucket>,
+    /// Most peers of one network per bucket (contacts and replacements
+    /// together) and per table (contacts).
+    prefix_caps: (usize, usize),
+}
+
+/// Whether a table changed when a peer was seen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Already known; moved to most recently seen.
+    Refreshed,
+    /// Added to a bucket with room.
+    Added,
+    /// The bucket is full: the peer waits in the replacement cache.
+    Waiting,
+    /// The local id itself; ignored.
+    Ignored,
+    /// Its network already has its share of the bucket or the table.
+    Refused,
+}
+
+impl RoutingTable {
+    /// An empty table for `local` with buckets of `k`.
+    pub fn new(local: Id, k: usize) -> RoutingTable {
+        RoutingTable { local, k: k.max(1), buckets: Vec::new(), prefix_caps: (usize::MAX, usize::MAX) }
+    }
+
+    /// Caps the peers one network may hold: `per_bucket` in a bucket,
+    /// `per_table` in the whole table.
+    pub fn with_prefix_caps(mut self, per_bucket: usize, per_table: usize) -> RoutingTable {
+        self.prefix_caps = (per_bucket, per_table);
+        self
+    }
+
+    fn prefix_has_room(&self, index: usize, peer: &Peer) -> bool {
+        let (per_bucket, per_table) = self.prefix_caps;
+        let Some(bucket) = self.buckets.get(index) else { return true };
+        let in_bucket = bucket.contacts.iter().map(|c| &c.peer).chain(&bucket.replacements);
+        prefix_has_room(in_bucket, peer, per_bucket)
+            && prefix_has_room(self.contacts().map(|c| &c.peer), peer, per_table)
+    }
+
+    /// The bucket index for `id`, or `None` for the local id.
+    pub fn bucket_of(&self, id: &Id) -> Option<usize> {
+        let lz = self.local.distance(id).leading_zeros();
+        (lz < dht_core::ID_BITS).then_some(lz)
+    }
+
+    fn bucket_mut(&mut self, index: usize) -> &mut Bucket {
+        if self.buckets.len() <= index {
+            self.buckets.resize_with(index + 1, Bucket::default);
+        }
+        &mut self.buckets[index]
+    }
+
+    /// Whether `id` is a contact or waits in a replacement cache.
+    pub fn knows(&self, id: &Id) -> bool {
+        let Some(index) = self.bucket_of(id) else { return false };
+        self.buckets
+            .get(index)
+            .is_some_and(|b| b.contacts.iter().any(|c| c.peer.id == *id) || b.replacements.iter().any(|p| p.id == *id))
+    }
+
+    /// Whether `peer`'s bucket has a free place, as a contact or in the
+    /// replacement cache.
+    pub fn has_room_for(&self, peer: &Peer) -> bool {
+        let Some(index) = self.bucket_of(&peer.id) else { return false };
+        self.buckets.get(index).is_none_or(|b| b.contacts.len() < self.k || b.replacements.len() < self.k)
+    }
+
+    /// Records that `peer` was heard from.
+    pub fn seen(&mut self, peer: &Peer, now: Time) -> Seen {
+        let Some(index) = self.bucket_of(&peer.id) else { return Seen::Ignored };
+        let k = self.k;
+        let bucket = self.bucket_mut(index);
+        if let Some(pos) = bucket.contacts.iter().position(|c| c.peer.id == peer.id) {
+            let mut contact = bucket.contacts.remove(pos);
+            contact.failures = 0;
+            contact.last_seen = now;
+            contact.peer = *peer;
+            bucket.contacts.push(contact);
+            return Seen::Refreshed;
+        }
+        if peer.addr.net_prefix().is_some() && !self.prefix_has_room(index, peer) {
+            return Seen::Refused;
+        }
+        let bucket = self.bucket_mut(index);
+        bucket.replacements.retain(|p| p.id != peer.id);
+        if bucket.contacts.len() < k {
+            push_within(&mut bucket.contacts, Contact { peer: *peer, failures: 0, last_seen: now }, k);
+            return Seen::Added;
+        }
+        if bucket.replacements.len() >= k {
+            bucket.replacements.remove(0);
+        }
+        push_within(&mut bucket.replacements, *peer, k);
+        Seen::Waiting
+    }
+
+    /// Records a failed request to `peer`; drops it once stale
+    /// (`stale_after` failures, or `stale_with_replacement` when a newcomer
+    /// waits) and promotes the most recent replacement. Returns whether the
+    /// peer was dropped.
+    pub fn failed(&mut self, peer: &Peer, stale_after: u32, stale_with_replacement: u32, now: Time) -> bool {
+        let Some(index) = self.bucket_of(&peer.id) else { return false };
+        let Some(bucket) = self.buckets.get_mut(index) else { return false };
+        // By id and address: a request to an honest id at a wrong address
+        // (named by a liar) fails without costing the real contact its place.
+        bucket.replacements.retain(|p| p != peer);
+        let Some(pos) = bucket.contacts.iter().position(|c| c.peer == *peer) else { return false };
+        let contact = &mut bucket.contacts[pos];
+        contact.failures += 1;
+        let limit = if bucket.replacements.is_empty() { stale_after } else { stale_with_replacement };
+        if contact.failures < limit {
+            return false;
+        }
+        bucket.contacts.remove(pos);
+        if let Some(newcomer) = bucket.replacements.pop() {
+            bucket.contacts.push(Contact { peer: newcomer, failures: 0, last_seen: now });
+        }
+        true
+    }
+
+    /// The `n` known peers closest to `target` by XOR, closest first,
+    /// skipping contacts whose last request failed when `live_only`.
+    ///
+    /// Visits only the buckets that can hold them. With `b` the bucket the
+    /// target falls in: peers in bucket `b` are closest to it, then every
+    /// peer in a deeper bucket (all at the same leading-bit distance), then
+    /// buckets `b-1`, `b-2`, … each wholly farther than the one before.
+    pub fn closest(&self, target: &Id, n: usize, live_only: bool) -> Vec<Peer> {
+        let b = self.bucket_of(target).unwrap_or(self.buckets.len());
+        let entries = |buckets: &[Bucket]| -> Vec<(Distance, Peer)> {
+            buckets
+                .iter()
+                .flat_map(|bk| bk.contacts.iter())
+                .filter(|c| !live_only || c.failures == 0)
+                .map(|c| (c.peer.id.distance(target), c.peer))
+                .collect()
+        };
+        let split = b.min(self.buckets.len());
+        let own = self.buckets.get(b).map_or(&[][..], std::slice::from_ref);
+        let mut out = entries(own);
+        if out.len() < n {
+            out.extend(entries(self.buckets.get(b + 1..).unwrap_or(&[])));
+        }
+        nearest_first(&mut out, n);
+        for bucket in self.buckets[..split].iter().rev() {
+            if out.len() >= n {
+                break;
+            }
+            let mut chunk = entries(std::slice::from_ref(bucket));
+            nearest_first(&mut chunk, n - out.len());
+            out.extend(chunk);
+        }
+        out.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Every contact.
+    pub fn contacts(&self) -> impl Iterator<Item = &Contact> {
+        self.buckets.iter().flat_map(|b| b.contacts.iter())
+    }
+
+    /// Number of contacts.
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(|b| b.contacts.len()).sum()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fill of each allocated bucket: (contacts, waiting replacements).
+    pub fn bucket_fill(&self) -> Vec<(usize, usize)> {
+        self.buckets.iter().map(|b| (b.contacts.len(), b.replacements.len())).collect()
+    }
+
+    pub(crate) fn buckets(&self) -> &[Bucket] {
+        &self.buckets
+    }
+
+    /// Notes a lookup towards `target`, which counts as refreshing its bucket.
+    pub fn touch(&mut self, target: &Id, now: Time) {
+        if let Some(index) = self.bucket_of(target) {
+            if index < self.buckets.len() {
+                self.buckets[index].last_lookup = now;
+            }
+        }
+    }
+
+    /// The lowest and highest ids bucket `index` can hold: those that
+    /// share the first `index` bits with the local id and differ in the next.
+    pub fn bucket_span(&self, index: usize) -> (Id, Id) {
+        let mut inside = self.local;
+        if index < dht_core::ID_BITS {
+            inside.0[index / 8] ^= 0x80 >> (index % 8);
+        }
+        span(&inside, index + 1)
+    }
+
+    /// The lowest and highest ids that share the first `bits` bits with
+    /// the local id: every bucket from `bits` on, and the local id.
+    pub fn deeper_span(&self, bits: usize) -> (Id, Id) {
+        span(&self.local, bits)
+    }
+
+    /// A random-looking id in bucket `index`, derived from `seed` (callers
+    /// pass seeded randomness).
+    pub fn id_in_bucket(&self, index: usize, seed: &Id) -> Id {
+        let mut distance = seed.0;
+        for bit in 0..index.min(dht_core::ID_BITS) {
+            distance[bit / 8] &= !(0x80 >> (bit % 8));
+        }
+        if index < dht_core::ID_BITS {
+            distance[index / 8] |= 0x80 >> (index % 8);
+        }
+        let mut out = self.local.0;
+        for (o, d) in out.iter_mut().zip(distance) {
+            *o ^= d;
+        }
+        Id(out)
+    }
+}
+
+/// Pushes onto a list that never holds more than `k`, growing its room by
+/// doubling but never past `k`: tables are most of a simulated node's
+/// memory, and plain doubling would give a bucket of 20 room for 32.
+fn push_within<T>(list: &mut Vec<T>, item: T, k: usize) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(list.len().max(2).min(k.saturating_sub(list.len()).max(1)));
+    }
+    list.push(item);
+}
+
+/// The lowest and highest ids sharing the first `bits` bits with `id`.
+fn span(id: &Id, bits: usize) -> (Id, Id) {
+    let (mut low, mut high) = (*id, *id);
+    for bit in bits.min(dht_core::ID_BITS)..dht_core::ID_BITS {
+        low.0[bit / 8] &= !(0x80 >> (bit % 8));
+        high.0[bit / 8] |= 0x80 >> (bit % 8);
+    }
+    (low, high)
+}
+
+/// Keeps the `n` nearest entries, sorted nearest first.
+fn nearest_first(entries: &mut Vec<(Distance, Peer)>, n: usize) {
+    if entries.len() > n {
+        entries.select_nth_unstable_by(n, |a, b| a.0.cmp(&b.0));
+        entries.truncate(n);
+    }
+    entries.sort_unstable_by_key(|e| e.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::{Address, Rng};
+
+    fn peer(rng: &mut Rng) -> Peer {
+        Peer::new(rng.id(), Address::Memory(rng.below(1000) as u32))
+    }
+
+    /// A liar names an honest contact's id at an address where nobody
+    /// answers: the failures there do not evict the real contact.
+    #[test]
+    fn failures_at_another_address_leave_the_contact_alone() {
+        let mut rng = Rng::new(5);
+        let mut table = RoutingTable::new(Id::ZERO, 4);
+        let honest = peer(&mut rng);
+        table.seen(&honest, Time(1));
+        let bogus = Peer::new(honest.id, Address::Memory(5_000));
+        for t in 2..20 {
+            assert!(!table.failed(&bogus, 2, 1, Time(t)));
+        }
+        assert!(table.contacts().any(|c| c.peer == honest));
+        assert!(!table.failed(&honest, 2, 1, Time(30)));
+        assert!(table.failed(&honest, 2, 1, Time(31)), "its own failures still count");
+    }
+
+    #[test]
+    fn a_live_old_contact_is_never_evicted_for_a_newcomer() {
+        let mut rng = Rng::new(3);
+        let local = Id::ZERO;
+        let mut table = RoutingTable::new(local, 2);
+        // Ids with top bit set all land in bucket 0.
+        let mut in_bucket0 = || {
+            let mut p = peer(&mut rng);
+            p.id.0[0] |= 0x80;
+            p
+        };
+        let (a, b, c) = (in_bucket0(), in_bucket0(), in_bucket0());
+        assert_eq!(table.seen(&a, Time(1)), Seen::Added);
+        assert_eq!(table.seen(&b, Time(2)), Seen::Added);
+        assert_eq!(table.seen(&c, Time(3)), Seen::Waiting);
+        let ids: Vec<Id> = table.contacts().map(|x| x.peer.id).collect();
+        assert_eq!(ids, vec![a.id, b.id]);
+        // One failure of `a` with a replacement waiting is not yet enough.
+        assert!(!table.failed(&a, 5, 2, Time(4)));
+        // Seeing `a` again resets its failures and moves it to the tail.
+        table.seen(&a, Time(5));
+        assert!(!table.failed(&a, 5, 2, Time(6)));
+        assert!(table.failed(&a, 5, 2, Time(7)));
+        let ids: Vec<Id> = table.contacts().map(|x| x.peer.id).collect();
+        assert_eq!(ids, vec![b.id, c.id], "the waiting newcomer takes the stale contact's place");
+    }
+
+    #[test]
+    fn closest_matches_a_full_sort_for_every_target() {
+        let mut rng = Rng::new(9);
+        let local = rng.id();
+        let mut table = RoutingTable::new(local, 20);
+        let peers: Vec<Peer> = (0..3000).map(|_| peer(&mut rng)).collect();
+        for p in &peers {
+            table.seen(p, Time(0));
+        }
+        for p in peers.iter().step_by(7) {
+            table.failed(p, 5, 5, Time(1));
+        }
+        let mut targets: Vec<Id> = (0..200).map(|_| rng.id()).collect();
+        targets.push(local);
+        targets.extend(table.contacts().map(|c| c.peer.id).take(50).collect::<Vec<_>>());
+        for target in targets {
+            for (n, live_only) in [(1, true), (5, false), (20, true), (60, false)] {
+                let got = table.closest(&target, n, live_only);
+                let mut known: Vec<Peer> =
+                    table.contacts().filter(|c| !live_only || c.failures == 0).map(|c| c.peer).collect();
+                known.sort_by_key(|p| p.id.distance(&target));
+                known.truncate(n);
+                assert_eq!(got, known, "target {target:?}, n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bucket_span_holds_exactly_the_ids_of_the_bucket() {
+        let mut rng = Rng::new(6);
+        let table = RoutingTable::new(rng.id(), 20);
+        for index in [0usize, 1, 9, 200, 255] {
+            let (low, high) = table.bucket_span(index);
+            assert_eq!(table.bucket_of(&low), Some(index));
+            assert_eq!(table.bucket_of(&high), Some(index));
+            let (deep_low, deep_high) = table.deeper_span(index + 1);
+            assert!(deep_low <= table.local && table.local <= deep_high);
+            assert!(high < deep_low || low > deep_high, "bucket {index} lies outside the deeper span");
+            for _ in 0..50 {
+                let id = table.id_in_bucket(index, &rng.id());
+                assert!(low <= id && id <= high);
+            }
+        }
+    }
+
+    #[test]
+    fn ids_in_a_bucket_fall_in_it() {
+        let mut rng = Rng::new(5);
+        let table = RoutingTable::new(rng.id(), 20);
+        for index in [0usize, 1, 7, 8, 100, 255] {
+            let id = table.id_in_bucket(index, &rng.id());
+            assert_eq!(table.bucket_of(&id), Some(index));
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Reusable workloads on a [`Simulation`]: put many keys through random
+//! nodes, get them back through other random nodes, with bounded
+//! concurrency and bounded virtual time.
+
+use crate::metrics::OpSample;
+use crate::sim::{OpRef, Simulation};
+use bytes::Bytes;
+use dht_core::{Id, OpOutcome, SimOverlay};
+use std::time::Duration;
+
+/// Operations started at once before waiting for them: a tenth of the
+/// nodes, from 100 to 10,000. The more nodes, the more operations they
+/// carry at once; and a workload of 10,000 operations in batches of 100
+/// would leave a 100,000-node network minutes of virtual time of
+/// maintenance to simulate for nothing.
+fn batch_size<O: SimOverlay>(sim: &Simulation<O>) -> usize {
+    (sim.live_count() / 10).clamp(100, 10_000)
+}
+/// Virtual time a batch may take.
+const BATCH_LIMIT: Duration = Duration::from_secs(120);
+
+/// A key, the value stored under it, and the node that stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The key.
+    pub key: Id,
+    /// The value put.
+    pub value: Bytes,
+    /// Index of the node it was put through.
+    pub via: u32,
+}
+
+/// The keys of a workload: `count` distinct keys and values tied to `seed`.
+pub fn keys(count: usize, seed: u64) -> Vec<(Id, Bytes)> {
+    (0..count)
+        .map(|i| (Id::hash(format!("key-{seed}-{i}").as_bytes()), Bytes::from(format!("value-{seed}-{i}"))))
+        .collect()
+}
+
+/// Puts every key through a random live node. Returns the keys whose put
+/// was acknowledged by a write quorum, and a sample per put.
+pub fn put_all<O: SimOverlay>(sim: &mut Simulation<O>, keys: &[(Id, Bytes)]) -> (Vec<Stored>, Vec<OpSample>) {
+    let mut stored = Vec::new();
+    let mut samples = Vec::new();
+    for batch in keys.chunks(batch_size(sim)) {
+        let mut started = Vec::new();
+        for (key, value) in batch {
+            let Some(node) = sim.random_live_node() else { break };
+            if let Some(op) = sim.put(node, *key, value.clone()) {
+                started.push((op, key, value));
+            }
+        }
+        sim.wait_for(&started.iter().map(|(op, ..)| *op).collect::<Vec<_>>(), BATCH_LIMIT);
+        for (op, key, value) in started {
+            let Some(event) = sim.take_result(op) else {
+                samples.push(OpSample { hops: 0, messages: 0, latency_ms: 0, success: false });
+                continue;
+            };
+            let ok = matches!(event.outcome, OpOutcome::Put(Ok(_)));
+            samples.push(OpSample::from_event(&event, ok));
+            if ok {
+                stored.push(Stored { key: *key, value: value.clone(), via: op.node });
+            }
+        }
+    }
+    (stored, samples)
+}
+
+/// Gets every stored key through a random live node other than the one it
+/// was put through. Returns a sample per get (success: the value put came
+/// back) and the keys that did not come back.
+pub fn get_all<O: SimOverlay>(sim: &mut Simulation<O>, stored: &[Stored]) -> (Vec<OpSample>, Vec<Id>) {
+    let mut samples = Vec::new();
+    let mut missing = Vec::new();
+    for batch in stored.chunks(batch_size(sim)) {
+        let mut started: Vec<(OpRef, &Stored)> = Vec::new();
+        for s in batch {
+            let Some(node) = other_live_node(sim, s.via) else { break };
+            if let Some(op) = sim.get(node, s.key) {
+                started.push((op, s));
+            }
+        }
+        sim.wait_for(&started.iter().map(|(op, _)| *op).collect::<Vec<_>>(), BATCH_LIMIT);
+        for (op, s) in started {
+            let event = sim.take_result(op);
+            let ok = event.as_ref().is_some_and(|e| match &e.outcome {
+                OpOutcome::Get(Ok(Some(record))) => record.value == s.value,
+                _ => false,
+            });
+            samples.push(match &event {
+                Some(e) => OpSample::from_event(e, ok),
+                None => OpSample { hops: 0, messages: 0, latency_ms: 0, success: false },
+            });
+            if !ok {
+                missing.push(s.key);
+            }
+        }
+    }
+    (samples, missing)
+}
+
+/// Looks up `count` random targets from random live nodes; a sample per lookup.
+pub fn lookups<O: SimOverlay>(sim: &mut Simulation<O>, count: usize) -> Vec<OpSample> {
+    let mut samples = Vec::new();
+    let mut remaining = count;
+    while remaining > 0 {
+        let n = remaining.min(batch_size(sim));
+        remaining -= n;
+        let mut started = Vec::new();
+        for _ in 0..n {
+            let target = sim.rng().id();
+            let Some(node) = sim.random_live_node() else { break };
+            started.extend(sim.find_peers(node, target));
+        }
+        sim.wait_for(&started, BATCH_LIMIT);
+        for op in started {
+            samples.push(match sim.take_result(op) {
+                Some(e) => OpSample::from_event(&e, OpSample::succeeded(&e)),
+                None => OpSample { hops: 0, messages: 0, latency_ms: 0, success: false },
+            });
+        }
+    }
+    samples
+}
+
+/// A random live node other than `not`, if there is one.
+pub fn other_live_node<O: SimOverlay>(sim: &mut Simulation<O>, not: u32) -> Option<u32> {
+    for _ in 0..64 {
+        match sim.random_live_node() {
+            Some(n) if n != not => return Some(n),
+            None => return None,
+            Some(_) => {}
+        }
+    }
+    None
+}
