@@ -389,7 +389,7 @@ impl Overlay for Can {
         }
     }
 
-    fn lookup(&mut self, target: Id, _now: Time) -> CanLookup {
+    fn lookup(&mut self, target: Id, _wanted: usize, _now: Time) -> CanLookup {
         let point = self.point(&target);
         if self.joined && self.view.owns(&point) {
             return CanLookup::resolved(target, self.view.ranked(&point, self.config.answer_size));

@@ -12,6 +12,11 @@ use std::collections::BTreeSet;
 /// torus has at sizes it is run at, so only a routing loop reaches it.
 const MAX_REQUESTS: usize = 1024;
 
+/// Most peers taken from one answer (an honest one names a few nearer
+/// neighbours, or the owner and its nearest zones): a hostile answer cannot
+/// flood the candidates.
+const MAX_PEERS_PER_ANSWER: usize = 32;
+
 /// One greedy lookup.
 #[derive(Debug, Clone)]
 pub struct CanLookup {
@@ -81,12 +86,14 @@ impl Lookup for CanLookup {
         }
         self.in_flight = None;
         match message {
-            CanMessage::Owner(holders) if !holders.is_empty() => {
+            CanMessage::Owner(mut holders) if !holders.is_empty() => {
                 self.hops += 1;
+                holders.truncate(MAX_PEERS_PER_ANSWER);
                 self.result = Some(holders);
             }
-            CanMessage::Closer(next) => {
+            CanMessage::Closer(mut next) => {
                 self.hops += 1;
+                next.truncate(MAX_PEERS_PER_ANSWER);
                 self.offer(next);
             }
             _ => {}

@@ -264,7 +264,7 @@ impl Overlay for Chord {
         actions
     }
 
-    fn lookup(&mut self, target: Id, _now: Time) -> ChordLookup {
+    fn lookup(&mut self, target: Id, _wanted: usize, _now: Time) -> ChordLookup {
         // A lookup of the node's own id, once joined, is a position check
         // (the "strong stabilization" idea of the ToN paper): the successor
         // routes it all the way round the ring through its fingers; on a

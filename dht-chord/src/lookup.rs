@@ -30,6 +30,10 @@ struct Candidate {
 /// Times a candidate is asked before it counts as failed.
 const ASKS: u8 = 2;
 
+/// Most peers taken from one answer (an honest one names a few next hops,
+/// or a successor list): a hostile answer cannot flood the candidates.
+const MAX_PEERS_PER_ANSWER: usize = 32;
+
 /// A Chord lookup in progress.
 #[derive(Debug)]
 pub struct ChordLookup {
@@ -97,8 +101,14 @@ impl Lookup for ChordLookup {
         };
         self.waiting = false;
         match message {
-            ChordMessage::Successors(list) if !list.is_empty() => self.result = Some((list, depth)),
-            ChordMessage::Closer(next) => self.add(next, depth + 1),
+            ChordMessage::Successors(mut list) if !list.is_empty() => {
+                list.truncate(MAX_PEERS_PER_ANSWER);
+                self.result = Some((list, depth));
+            }
+            ChordMessage::Closer(mut next) => {
+                next.truncate(MAX_PEERS_PER_ANSWER);
+                self.add(next, depth + 1);
+            }
             _ => {}
         }
     }

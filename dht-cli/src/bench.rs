@@ -3,7 +3,7 @@
 //! through another random node, and prints one JSON line.
 
 use crate::cluster::{self, run_phase};
-use crate::measure::{peak_rss_mib, Progress};
+use crate::measure::{cpu_time, peak_rss_mib, Progress};
 use crate::OverlayKind;
 use anyhow::Context;
 use bytes::Bytes;
@@ -71,6 +71,7 @@ async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -
         puts.push((handles[writer].clone(), key, value));
     }
     let concurrency = usize::from(args.concurrency);
+    let (cpu_before, msgs_before) = (cpu_time(), messages(&handles).await);
     let put = run_phase("put", puts, concurrency, &quiet, cluster::write).await;
     let gets: Vec<cluster::Item> = (0..args.gets as usize)
         .map(|i| {
@@ -79,9 +80,13 @@ async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -
         })
         .collect();
     let get = run_phase("get", gets, concurrency, &quiet, cluster::read).await;
+    let (cpu_after, msgs_after) = (cpu_time(), messages(&handles).await);
     cluster::stop(&handles).await;
 
     let timed = (put.wall + get.wall).as_secs_f64();
+    let ops = (put.total + get.total).max(1) as f64;
+    let cpu_ms_per_op = cpu_before.zip(cpu_after).map(|(b, a)| a.saturating_sub(b).as_secs_f64() * 1000.0 / ops);
+    let per_op = |n: u64| n as f64 / ops;
     Ok(serde_json::json!({
         "overlay": O::NAME,
         "nodes": nodes,
@@ -94,10 +99,25 @@ async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -
         "get_p50_ms": get.p50_ms(),
         "get_p99_ms": get.p99_ms(),
         "ops_per_s": (put.total + get.total) as f64 / timed.max(f64::EPSILON),
+        "cpu_ms_per_op": cpu_ms_per_op,
+        "msgs_per_op": per_op(msgs_after.0 - msgs_before.0),
+        "maintenance_msgs_per_op": per_op(msgs_after.1 - msgs_before.1),
         "bootstrap_s": bootstrap_s,
         "total_wall_s": started.elapsed().as_secs_f64(),
         "peak_rss_mib": peak_rss_mib(),
     }))
+}
+
+/// Requests the nodes have sent for operations and for maintenance, in all.
+async fn messages(handles: &[NodeHandle]) -> (u64, u64) {
+    let mut total = (0, 0);
+    for handle in handles {
+        if let Ok(stats) = handle.stats().await {
+            total.0 += stats.op_messages;
+            total.1 += stats.maintenance_messages;
+        }
+    }
+    total
 }
 
 /// Probes per settling round.

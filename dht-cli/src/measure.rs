@@ -2,6 +2,7 @@
 //! progress bar.
 
 use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 /// The `p`-th percentile (nearest rank) of `values`; 0 when empty.
 pub fn percentile(values: &[f64], p: f64) -> f64 {
@@ -16,6 +17,19 @@ pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// CPU time the process has used, user and system, from `/proc/self/stat`
+/// (`None` where there is no such file). Counted in the kernel's clock
+/// ticks of 10 ms (`USER_HZ` is 100 on Linux), so measure phases of
+/// seconds.
+pub fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after it.
+    Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 /// A one-line progress bar on stderr, shown only on a terminal and never

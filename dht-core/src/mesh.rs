@@ -125,7 +125,7 @@ impl Overlay for Mesh {
         Vec::new()
     }
 
-    fn lookup(&mut self, target: Id, _now: Time) -> MeshLookup {
+    fn lookup(&mut self, target: Id, _wanted: usize, _now: Time) -> MeshLookup {
         MeshLookup(LookupOutcome { closest: self.nearest(&target, MAX_PEERS), hops: 0 })
     }
 

@@ -94,8 +94,12 @@ pub trait Overlay: Send + 'static {
     /// The answer to a maintenance request sent through [`Action::Send`].
     fn handle_response(&mut self, from: &Peer, message: Self::Message, now: Time) -> Vec<Action<Self::Message>>;
 
-    /// Begin a lookup for `target`.
-    fn lookup(&mut self, target: Id, now: Time) -> Self::Lookup;
+    /// Begin a lookup for `target` that ends once it knows the `wanted`
+    /// peers closest to it: the replica count for a put or a get, and
+    /// `usize::MAX` ("as many as the overlay keeps") for the lookups the
+    /// overlay asked for itself ([`Action::Lookup`]). An overlay whose
+    /// lookups end at the owner (Chord, CAN) may ignore it.
+    fn lookup(&mut self, target: Id, wanted: usize, now: Time) -> Self::Lookup;
 
     /// A lookup started through [`Action::Lookup`] has ended.
     fn lookup_done(&mut self, target: Id, outcome: &LookupOutcome, now: Time) -> Vec<Action<Self::Message>>;

@@ -23,8 +23,17 @@ pub struct KadLookup {
 
 impl KadLookup {
     /// A lookup for `target` from `local`, dealing `seeds` (closest first)
-    /// round-robin to `paths` disjoint paths.
-    pub fn new(target: Id, local: Peer, seeds: Vec<Peer>, k: usize, alpha: usize, paths: usize) -> KadLookup {
+    /// round-robin to `paths` disjoint paths, each ending once its `settle`
+    /// closest have answered ([`ClosestPeers::settling_on`]).
+    pub fn new(
+        target: Id,
+        local: Peer,
+        seeds: Vec<Peer>,
+        k: usize,
+        alpha: usize,
+        paths: usize,
+        settle: usize,
+    ) -> KadLookup {
         let d = paths.clamp(1, seeds.len().max(1));
         let mut dealt = vec![Vec::new(); d];
         let mut owner = HashMap::default();
@@ -34,7 +43,10 @@ impl KadLookup {
             }
             dealt[i % d].push(peer);
         }
-        let paths = dealt.into_iter().map(|seeds| ClosestPeers::new(target, local, seeds, k, alpha)).collect();
+        let paths = dealt
+            .into_iter()
+            .map(|seeds| ClosestPeers::new(target, local, seeds, k, alpha).settling_on(settle))
+            .collect();
         KadLookup { target, k, paths, owner }
     }
 
@@ -112,7 +124,7 @@ mod tests {
         let target = rng.id();
         let local = peer(rng.id());
         let seeds: Vec<Peer> = (0..6).map(|_| peer(rng.id())).collect();
-        let mut lookup = KadLookup::new(target, local, seeds.clone(), 4, 3, 2);
+        let mut lookup = KadLookup::new(target, local, seeds.clone(), 4, 3, 2, usize::MAX);
         let first = lookup.poll();
         assert_eq!(first.len(), 6, "α per path, three seeds each");
         // Every peer answers with the same fresh peer: only the first path to hear of it gets it.

@@ -39,9 +39,9 @@ pub use disjoint::KadLookup;
 pub use lookup::ClosestPeers;
 pub use routing::RoutingTable;
 
-use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
+use dht_core::{Action, Directory, Id, LookupOutcome, NetPrefix, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Kademlia's messages.
@@ -63,8 +63,9 @@ pub struct Kademlia {
     local: Peer,
     config: KademliaConfig,
     table: RoutingTable,
-    /// Peers that sent a request and were pinged before being admitted.
-    probing: BTreeSet<Id>,
+    /// Peers that sent a request and were pinged before being admitted,
+    /// with their public network.
+    probing: BTreeMap<Id, Option<NetPrefix>>,
     /// Its own lookup has ended (or it started the network).
     joined: bool,
 }
@@ -73,12 +74,16 @@ pub struct Kademlia {
 /// turn up in a lookup.
 const MAX_PROBING: usize = 256;
 
+/// Most unknown peers of one public network probed at once, so that one
+/// host minting ids cannot fill the probe set and shut out the rest.
+const MAX_PROBING_PER_NETWORK: usize = 16;
+
 impl Kademlia {
     /// The overlay for node `local`.
     pub fn new(local: Peer, config: KademliaConfig) -> Kademlia {
         let table = RoutingTable::new(local.id, config.k)
             .with_prefix_caps(config.max_per_prefix_bucket, config.max_per_prefix_table);
-        Kademlia { local, config, table, probing: BTreeSet::new(), joined: false }
+        Kademlia { local, config, table, probing: BTreeMap::new(), joined: false }
     }
 
     /// The routing table, for inspection and pictures of bucket fill.
@@ -154,11 +159,12 @@ impl Overlay for Kademlia {
         Vec::new()
     }
 
-    fn lookup(&mut self, target: Id, now: Time) -> KadLookup {
+    fn lookup(&mut self, target: Id, wanted: usize, now: Time) -> KadLookup {
         self.table.touch(&target, now);
         let seeds = self.table.closest(&target, self.config.k, true);
         let seeds = if seeds.is_empty() { self.table.closest(&target, self.config.k, false) } else { seeds };
-        KadLookup::new(target, self.local, seeds, self.config.k, self.config.alpha, self.config.disjoint_paths)
+        let (k, alpha, paths) = (self.config.k, self.config.alpha, self.config.disjoint_paths);
+        KadLookup::new(target, self.local, seeds, k, alpha, paths, wanted)
     }
 
     fn lookup_done(&mut self, target: Id, _outcome: &LookupOutcome, now: Time) -> Vec<Action<KadMessage>> {
@@ -219,7 +225,14 @@ impl Overlay for Kademlia {
             self.table.seen(peer, now);
             return Vec::new();
         }
-        if !self.table.has_room_for(peer) || self.probing.len() >= MAX_PROBING || !self.probing.insert(peer.id) {
+        let network = peer.addr.net_prefix();
+        let crowded = network
+            .is_some_and(|n| self.probing.values().filter(|p| **p == Some(n)).count() >= MAX_PROBING_PER_NETWORK);
+        if !self.table.has_room_for(peer)
+            || self.probing.len() >= MAX_PROBING
+            || crowded
+            || self.probing.insert(peer.id, network).is_some()
+        {
             return Vec::new();
         }
         vec![Action::Send(*peer, KadMessage::Ping)]
@@ -273,6 +286,22 @@ impl SimOverlay for Kademlia {
 mod tests {
     use super::*;
     use dht_core::Address;
+
+    /// Requests from a thousand fresh ids on one public /24 start at most
+    /// a network's share of probes; a peer from elsewhere is still probed.
+    #[test]
+    fn one_network_cannot_fill_the_probe_set() {
+        let mut kad = Kademlia::new(Peer::new(Id::ZERO, Address::Memory(0)), KademliaConfig::default());
+        let mut rng = Rng::new(9);
+        let flood = (0..1000u32).map(|i| {
+            let ip = std::net::Ipv4Addr::new(198, 51, 100, (i % 250) as u8);
+            Peer::new(rng.id(), Address::Socket((ip, 4000 + (i / 250) as u16).into()))
+        });
+        let pings: usize = flood.map(|p| kad.peer_contacted(&p, Time::ZERO).len()).sum();
+        assert_eq!(pings, MAX_PROBING_PER_NETWORK);
+        let honest = Peer::new(rng.id(), Address::Socket(([192, 0, 2, 7], 4000).into()));
+        assert_eq!(kad.peer_contacted(&honest, Time::ZERO).len(), 1, "another network is probed");
+    }
 
     #[test]
     fn a_warm_start_fills_every_bucket_from_its_span() {

@@ -1,5 +1,7 @@
 //! The iterative lookup: ask the α closest known peers for the k closest
-//! they know, merge, repeat; stop when the k closest seen have all answered.
+//! they know, merge, repeat; stop when the closest seen have all answered —
+//! the k closest for the overlay's own lookups, the `r` closest for a put
+//! or a get, which needs only its replica set ([`ClosestPeers::settling_on`]).
 //! When a round of answers brings nothing closer, every not-yet-asked peer
 //! among the k closest is asked at once (the paper's rule for a stalled lookup).
 //! A peer that does not answer is asked once more before it is written off,
@@ -33,6 +35,8 @@ struct Candidate {
 pub struct ClosestPeers {
     target: Id,
     k: usize,
+    /// How many of the closest must have answered for the lookup to end.
+    settle: usize,
     alpha: usize,
     candidates: BTreeMap<Distance, Candidate>,
     in_flight: usize,
@@ -55,12 +59,21 @@ impl ClosestPeers {
                 retried: false,
             });
         }
-        ClosestPeers { target, k: k.max(1), alpha: alpha.max(1), candidates, in_flight: 0, stalled: false }
+        let k = k.max(1);
+        ClosestPeers { target, k, settle: k, alpha: alpha.max(1), candidates, in_flight: 0, stalled: false }
     }
 
-    /// The k closest candidates that have not failed.
+    /// Ends the lookup once the `n` closest (at most k) have answered,
+    /// asking only among them: what a put or a get needs to know its
+    /// replica set, at a fraction of the requests of a full lookup.
+    pub fn settling_on(mut self, n: usize) -> ClosestPeers {
+        self.settle = n.clamp(1, self.k);
+        self
+    }
+
+    /// The closest candidates that have not failed, as many as must answer.
     fn closest_live(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates.values().filter(|c| c.state != State::Failed).take(self.k)
+        self.candidates.values().filter(|c| c.state != State::Failed).take(self.settle)
     }
 
     fn best_distance(&self) -> Option<Distance> {
@@ -76,13 +89,13 @@ impl Lookup for ClosestPeers {
     type Message = KadMessage;
 
     fn poll(&mut self) -> Vec<(Peer, KadMessage)> {
-        let parallelism = if self.stalled { self.k } else { self.alpha };
+        let parallelism = if self.stalled { self.settle } else { self.alpha };
         let budget = parallelism.saturating_sub(self.in_flight);
         let to_ask: Vec<Distance> = self
             .candidates
             .iter()
             .filter(|(_, c)| c.state != State::Failed)
-            .take(self.k)
+            .take(self.settle)
             .filter(|(_, c)| c.state == State::NotAsked)
             .map(|(d, _)| *d)
             .take(budget)

@@ -201,11 +201,11 @@ impl RedbStore {
         self.totals.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn read(&self, key: &Id) -> Result<Option<Record>, StoreError> {
+    fn read_row(&self, key: &Id) -> Result<Option<Record>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let table = txn.open_table(RECORDS).map_err(backend)?;
-        let row = table.get(key.as_bytes()).map_err(backend)?;
-        Ok(row.and_then(|v| decode(v.value()).ok()))
+        let Some(row) = table.get(key.as_bytes()).map_err(backend)? else { return Ok(None) };
+        decode(row.value()).map(Some).map_err(|e| StoreError::Backend(format!("record {key} is damaged: {e}")))
     }
 
     fn try_put(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError> {
@@ -272,8 +272,12 @@ impl RedbStore {
 }
 
 impl Store for RedbStore {
+    fn read(&self, key: &Id, now: Time) -> Result<Option<Record>, StoreError> {
+        Ok(self.read_row(key)?.filter(|r| !r.is_expired(now)))
+    }
+
     fn get(&self, key: &Id, now: Time) -> Option<Record> {
-        self.logged("read", self.read(key)).flatten().filter(|r| !r.is_expired(now))
+        self.logged("read", self.read(key, now)).flatten()
     }
 
     fn put_with(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError> {

@@ -47,6 +47,11 @@ pub enum Case {
     ///    minutes of maintenance (four repair passes) move no replica. (An overlay without a
     ///    warm start passes: simulations join its nodes.)
     WarmStartIsSettled,
+    /// 9. A client ([`dht_core::Role::Client`]) puts and gets through the
+    ///    network like a member, yet holds no record and is in no member's
+    ///    routing state, so its exit a second later loses nothing and
+    ///    leaves no dead entry.
+    ClientsHoldNothing,
     /// 1, on real drivers over a real transport.
     LivePutGetAnyNode,
     /// 2, on real drivers over a real transport.
@@ -57,7 +62,7 @@ pub enum Case {
 
 impl Case {
     /// Every simulated case, in order (the live ones run through [`crate::live`]).
-    pub const ALL: [Case; 8] = [
+    pub const ALL: [Case; 9] = [
         Case::PutGetAnyNode,
         Case::ReplicasSurviveCrashes,
         Case::JoinsAndLeavesKeepKeys,
@@ -66,6 +71,7 @@ impl Case {
         Case::Deterministic,
         Case::RestartsCatchUp,
         Case::WarmStartIsSettled,
+        Case::ClientsHoldNothing,
     ];
 
     /// The case's name.
@@ -79,6 +85,7 @@ impl Case {
             Case::Deterministic => "deterministic",
             Case::RestartsCatchUp => "restarts_catch_up",
             Case::WarmStartIsSettled => "warm_start_is_settled",
+            Case::ClientsHoldNothing => "clients_hold_nothing",
             Case::LivePutGetAnyNode => "live_put_get_any_node",
             Case::LiveSurvivesCrashes => "live_survives_crashes",
             Case::LiveBadFramesDropped => "live_bad_frames_dropped",
@@ -200,6 +207,7 @@ pub fn run_case<O: SimOverlay>(
         Case::Deterministic => deterministic(make, config),
         Case::RestartsCatchUp => restarts_catch_up(make, config),
         Case::WarmStartIsSettled => warm_start_is_settled(make, config),
+        Case::ClientsHoldNothing => clients_hold_nothing(make, config),
         Case::LivePutGetAnyNode | Case::LiveSurvivesCrashes | Case::LiveBadFramesDropped => {
             (false, "a live case: run it with dht_testkit::live::run_all".to_owned())
         }
@@ -242,6 +250,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@case deterministic, Deterministic, $make, $config);
         $crate::conformance_tests!(@case restarts_catch_up, RestartsCatchUp, $make, $config);
         $crate::conformance_tests!(@case warm_start_is_settled, WarmStartIsSettled, $make, $config);
+        $crate::conformance_tests!(@case clients_hold_nothing, ClientsHoldNothing, $make, $config);
     };
     (@case $name:ident, $case:ident, $make:expr, $config:expr) => {
         #[test]
@@ -279,6 +288,46 @@ fn put_get_any_node<O: SimOverlay>(make: impl Fn(Peer) -> O + 'static, config: &
         wire_note(&sim),
     );
     (stored.len() == config.keys && missing.is_empty() && sim.wire_errors() == 0 && put.success_rate == 1.0, detail)
+}
+
+fn clients_hold_nothing<O: SimOverlay>(
+    make: impl Fn(Peer) -> O + 'static,
+    config: &ConformanceConfig,
+) -> (bool, String) {
+    let mut sim = Simulation::new(config.sim.clone(), make);
+    sim.grow(config.nodes, config.join_spacing, config.settle);
+    let client = sim.add_client();
+    sim.run_for(Duration::from_secs(10));
+    let keys = workload::keys(config.keys.min(100), config.seed);
+    let mut puts = 0;
+    let mut gets = 0;
+    for (key, value) in &keys {
+        let Some(op) = sim.put(client, *key, value.clone()) else { break };
+        sim.wait_for(&[op], Duration::from_secs(30));
+        puts += usize::from(matches!(sim.take_result(op).map(|e| e.outcome), Some(OpOutcome::Put(Ok(_)))));
+        let Some(op) = sim.get(client, *key) else { break };
+        sim.wait_for(&[op], Duration::from_secs(30));
+        let found =
+            matches!(sim.take_result(op).map(|e| e.outcome), Some(OpOutcome::Get(Ok(Some(r)))) if r.value == *value);
+        gets += usize::from(found);
+    }
+    // A minute of maintenance: a client taken in would have spread by now.
+    sim.run_for(Duration::from_secs(60));
+    let client_id = sim.peer(client).map(|p| p.id);
+    let held = sim.store(client).map_or(0, Store::len);
+    let knowing: usize = sim
+        .live_nodes()
+        .into_iter()
+        .filter(|i| *i != client)
+        .filter(|i| sim.node(*i).is_some_and(|n| n.overlay().neighbours().iter().any(|p| Some(p.id) == client_id)))
+        .count();
+    let detail = format!(
+        "a client among {} members: {puts}/{n} puts and {gets}/{n} gets succeeded; it holds {held} records and \
+         {knowing} members have it in their routing state",
+        config.nodes,
+        n = keys.len(),
+    );
+    (puts == keys.len() && gets == keys.len() && held == 0 && knowing == 0, detail)
 }
 
 fn replicas_survive_crashes<O: SimOverlay>(

@@ -43,7 +43,7 @@ pub fn feed<O: Overlay>(name: &str, make: impl Fn(Peer) -> O, data: &[u8]) -> Re
     if let Ok(message) = wire::decode::<O::Message>(name, data) {
         let mut overlay = make(peer(0));
         overlay.bootstrap(&[peer(1)], Role::Member, Time::ZERO);
-        let mut lookup = overlay.lookup(Id::hash(b"target"), Time::ZERO);
+        let mut lookup = overlay.lookup(Id::hash(b"target"), usize::MAX, Time::ZERO);
         for (to, _) in lookup.poll() {
             lookup.on_response(&to, message.clone());
         }

@@ -12,6 +12,10 @@ use dht_kademlia::{Kademlia, KademliaConfig};
 use dht_testkit::sim::{SimConfig, Simulation};
 use std::time::Duration;
 
+/// An expiry a day after the start of every run here: within the lifetime
+/// a node accepts ([`NodeConfig::max_record_lifetime`]).
+const DAY: Time = Time(24 * 3600 * 1000);
+
 fn network(config: SimConfig) -> Simulation<Kademlia> {
     let mut sim = Simulation::new(config, |peer| Kademlia::new(peer, KademliaConfig::default()));
     sim.grow(30, Duration::from_millis(20), Duration::from_secs(20));
@@ -41,7 +45,7 @@ fn only_the_owner_writes_a_signed_record_and_only_forward() {
     let mut sim = network(SimConfig::new(11));
     let (owner, _) = SigningKey::generate().expect("key");
     let (thief, _) = SigningKey::generate().expect("key");
-    let v1 = Record::signed(&owner, "greeting", "hello", 1, Time::NEVER, false);
+    let v1 = Record::signed(&owner, "greeting", "hello", 1, DAY, false);
     let key = v1.key;
     assert!(put(&mut sim, 0, v1.clone()).is_ok());
     let found = get(&mut sim, 7, key).expect("found");
@@ -49,21 +53,22 @@ fn only_the_owner_writes_a_signed_record_and_only_forward() {
     assert_eq!(&found.value[..], b"hello");
 
     // Someone else's signature under the owner's key is refused before it leaves.
-    let forged = Record { key, ..Record::signed(&thief, "greeting", "stolen", 9, Time::NEVER, false) };
+    let forged = Record { key, ..Record::signed(&thief, "greeting", "stolen", 9, DAY, false) };
     assert!(matches!(put(&mut sim, 3, forged), Err(OpError::Invalid(_))));
-    // An open record at the owner's key cannot replace it, whatever its version.
-    let squatter = Record::new(key, &b"squat"[..], u64::MAX, Time::NEVER);
+    // An open record at the owner's key cannot replace it, whatever its version
+    // (within the bound every node puts on open versions).
+    let squatter = Record::new(key, &b"squat"[..], 1_000_000, DAY);
     assert_eq!(put(&mut sim, 4, squatter), Err(OpError::Owned));
     // An older sequence number is refused with the numbers in the error.
-    let v0 = Record::signed(&owner, "greeting", "older", 0, Time::NEVER, false);
+    let v0 = Record::signed(&owner, "greeting", "older", 0, DAY, false);
     assert_eq!(put(&mut sim, 5, v0), Err(OpError::Outdated { offered: 0, held: 1 }));
     assert_eq!(&get(&mut sim, 9, key).expect("found").value[..], b"hello");
 
-    let v2 = Record::signed(&owner, "greeting", "hello again", 2, Time::NEVER, false);
+    let v2 = Record::signed(&owner, "greeting", "hello again", 2, DAY, false);
     assert!(put(&mut sim, 6, v2).is_ok());
     assert_eq!(&get(&mut sim, 12, key).expect("found").value[..], b"hello again");
     // The owner can remove it; nobody else can.
-    let removal = Record::signed(&owner, "greeting", "", 3, Time::NEVER, true);
+    let removal = Record::signed(&owner, "greeting", "", 3, DAY, true);
     assert!(put(&mut sim, 6, removal).is_ok());
     assert_eq!(get(&mut sim, 13, key), None);
 }
@@ -71,12 +76,12 @@ fn only_the_owner_writes_a_signed_record_and_only_forward() {
 #[test]
 fn content_addressed_records_are_immutable() {
     let mut sim = network(SimConfig::new(12));
-    let blob = Record::content("some immutable bytes", 1, Time::NEVER);
+    let blob = Record::content("some immutable bytes", 1, DAY);
     let key = blob.key;
     assert_eq!(key, dht_core::content_key(b"some immutable bytes"));
     assert!(put(&mut sim, 0, blob).is_ok());
-    assert_eq!(put(&mut sim, 2, Record::tombstone(key, u64::MAX, Time::NEVER)), Err(OpError::Owned));
-    let mut tampered = Record::content("other bytes", 1, Time::NEVER);
+    assert_eq!(put(&mut sim, 2, Record::tombstone(key, 1_000_000, DAY)), Err(OpError::Owned));
+    let mut tampered = Record::content("other bytes", 1, DAY);
     tampered.key = key;
     assert!(matches!(put(&mut sim, 2, tampered), Err(OpError::Invalid(_))));
     assert_eq!(&get(&mut sim, 20, key).expect("found").value[..], b"some immutable bytes");
@@ -102,14 +107,14 @@ fn a_validator_rejects_records_and_chooses_between_versions() {
     config.node.validator = SharedValidator::new(LongestText);
     let mut sim = network(config);
     let key = Id::hash(b"motto");
-    assert!(put(&mut sim, 0, Record::new(key, &b"a longer value"[..], 1, Time::NEVER)).is_ok());
+    assert!(put(&mut sim, 0, Record::new(key, &b"a longer value"[..], 1, DAY)).is_ok());
     // Newer but shorter: the validator keeps the longer one on every replica.
-    assert!(put(&mut sim, 1, Record::new(key, &b"short"[..], 2, Time::NEVER)).is_ok());
+    assert!(put(&mut sim, 1, Record::new(key, &b"short"[..], 2, DAY)).is_ok());
     assert_eq!(&get(&mut sim, 2, key).expect("found").value[..], b"a longer value");
     assert!(sim.holders(&key).iter().all(|&n| {
         sim.store(n).and_then(|s| s.get(&key, Time::ZERO)).is_some_and(|r| &r.value[..] == b"a longer value")
     }));
-    let bad = Record::new(Id::hash(b"binary"), vec![0xff, 0xfe], 1, Time::NEVER);
+    let bad = Record::new(Id::hash(b"binary"), vec![0xff, 0xfe], 1, DAY);
     assert_eq!(put(&mut sim, 3, bad), Err(OpError::Invalid("value is not UTF-8".into())));
 }
 
@@ -126,14 +131,14 @@ fn peer(n: u32) -> dht_core::Peer {
 fn forged_records_sent_straight_to_a_replica_change_nothing() {
     let mut node = lone_node(NodeConfig::default());
     let (owner, _) = SigningKey::generate().expect("key");
-    let genuine = Record::signed(&owner, "name", "value", 5, Time::NEVER, false);
+    let genuine = Record::signed(&owner, "name", "value", 5, DAY, false);
     assert_eq!(node.handle_request(&peer(1), Request::Store(genuine.clone()), Time::ZERO), Response::Stored(true));
     let mut forged = genuine.clone();
     forged.value = "evil".into();
     forged.version = 6;
     let answer = node.handle_request(&peer(2), Request::Store(forged), Time::ZERO);
     assert!(matches!(answer, Response::Refused(Refusal::Invalid(ref why)) if why.contains("signature")), "{answer:?}");
-    let replay = Record::signed(&owner, "name", "old value", 4, Time::NEVER, false);
+    let replay = Record::signed(&owner, "name", "old value", 4, DAY, false);
     assert_eq!(node.handle_request(&peer(2), Request::Store(replay), Time::ZERO), Response::Newer(genuine.clone()));
     assert_eq!(node.store().get(&genuine.key, Time::ZERO), Some(genuine));
 }
@@ -148,7 +153,7 @@ fn a_peer_over_its_limits_is_refused_and_nothing_changes() {
     config.limits = limits;
     let mut node = lone_node(config);
     let flooder = peer(1);
-    let record = |i: u32| Record::new(Id::hash(&i.to_be_bytes()), &b"x"[..], 1, Time::NEVER);
+    let record = |i: u32| Record::new(Id::hash(&i.to_be_bytes()), &b"x"[..], 1, DAY);
     let answers: Vec<Response<_>> =
         (0..8).map(|i| node.handle_request(&flooder, Request::Store(record(i)), Time::ZERO)).collect();
     assert!(answers[..5].iter().all(|a| *a == Response::Stored(true)));

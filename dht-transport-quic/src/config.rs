@@ -17,9 +17,25 @@ pub struct QuicConfig {
     pub overlay: String,
     /// Most concurrent requests a peer may have open on one connection (default 256).
     pub max_streams: u32,
-    /// Most connections kept at once (default 4,096); more are refused.
+    /// Most connections kept at once (default 4,096). When full, the least
+    /// recently used connection a peer opened is closed for a new one
+    /// (connections this node opened, to peers it chose, go last).
     pub max_connections: usize,
-    /// A connection with no traffic for this long is closed (default 30 s).
+    /// Most connections from one remote address (default 4): a host that
+    /// mints identities cannot open a connection per identity.
+    pub max_connections_per_address: usize,
+    /// Most connections from one public network, an IPv4 /24 or IPv6 /48
+    /// (default 64); loopback, private and link-local addresses are exempt.
+    pub max_connections_per_network: usize,
+    /// Most handshakes under way at once from one public network, or from
+    /// one address where networks are exempt (default 8); more are refused.
+    pub max_handshakes_per_origin: usize,
+    /// Longest an incoming handshake may take (default 10 s).
+    pub handshake_timeout: Duration,
+    /// Longest a peer may take to send one whole request (default 5 s).
+    pub request_read_timeout: Duration,
+    /// A connection with no traffic for this long is closed (default 30 s);
+    /// no keep-alive holds idle ones open.
     pub idle_timeout: Duration,
     /// Round-trip time assumed before one is measured (default 100 ms). It
     /// sets how soon a lost handshake packet is sent again (about three
@@ -46,6 +62,11 @@ impl QuicConfig {
             overlay: overlay.to_owned(),
             max_streams: 256,
             max_connections: 4096,
+            max_connections_per_address: 4,
+            max_connections_per_network: 64,
+            max_handshakes_per_origin: 8,
+            handshake_timeout: Duration::from_secs(10),
+            request_read_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(30),
             initial_rtt: Duration::from_millis(100),
             drain_timeout: Duration::from_secs(2),

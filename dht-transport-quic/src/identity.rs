@@ -118,14 +118,19 @@ impl Identity {
 /// is refused, so the key found is the one the handshake signature is
 /// checked against.
 pub fn id_from_certificate(der: &[u8]) -> Result<Id, IdentityError> {
+    public_key_in_certificate(der).map(Id::hash)
+}
+
+/// The Ed25519 public key in a certificate, found as [`id_from_certificate`]
+/// finds it: no X.509 parser reads a peer's certificate.
+pub(crate) fn public_key_in_certificate(der: &[u8]) -> Result<&[u8], IdentityError> {
     let mut found = der
         .windows(ED25519_SPKI_PREFIX.len())
         .enumerate()
         .filter(|(_, w)| *w == ED25519_SPKI_PREFIX)
         .map(|(i, _)| i + ED25519_SPKI_PREFIX.len());
     let (Some(start), None) = (found.next(), found.next()) else { return Err(IdentityError::BadCertificate) };
-    let key = der.get(start..start + 32).ok_or(IdentityError::BadCertificate)?;
-    Ok(Id::hash(key))
+    der.get(start..start + 32).ok_or(IdentityError::BadCertificate)
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! - [`identity`]: Ed25519 node keys; a node id is the blake3 hash of the
 //!   public key; a self-signed certificate carries the key.
 //! - [`QuicTransport`]: one endpoint per node; one reused connection per
-//!   peer; one bidirectional stream per request; frame-size, stream and
-//!   connection limits; idle timeout; graceful close.
+//!   peer id (a new one replaces the old); one bidirectional stream per
+//!   request; frame-size, stream and connection limits, per remote address
+//!   and per public network too; idle connections closed; graceful close.
 //! - [`QuicConfig`]: the network id and overlay carried in ALPN, and limits.
 //! - [`faults`]: for tests, a socket that loses, delays, reorders and
 //!   duplicates datagrams and partitions the network, in user space.
@@ -25,6 +26,7 @@
 mod config;
 pub mod faults;
 pub mod identity;
+mod pool;
 mod transport;
 mod verify;
 

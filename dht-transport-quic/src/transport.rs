@@ -4,6 +4,7 @@
 
 use crate::faults::{FaultPlan, FaultySocket};
 use crate::identity::{id_from_certificate, Identity};
+use crate::pool::{network_of, Pool, PoolLimits};
 use crate::verify::PeerVerifier;
 use crate::QuicConfig;
 use async_trait::async_trait;
@@ -57,7 +58,9 @@ struct Shared {
     config: QuicConfig,
     provider: Arc<CryptoProvider>,
     transport: Arc<quinn::TransportConfig>,
-    connections: Mutex<HashMap<Id, quinn::Connection>>,
+    connections: Mutex<Pool<quinn::Connection>>,
+    /// Incoming handshakes under way, by where they come from.
+    handshakes: Mutex<HashMap<Origin, usize>>,
     /// Handshakes under way, by peer: a request that gives up waiting
     /// leaves the handshake running, and the next request to the peer
     /// waits for the same one instead of starting over.
@@ -79,12 +82,22 @@ impl QuicTransport {
     pub fn bind(addr: SocketAddr, identity: Identity, config: QuicConfig) -> Result<QuicTransport, QuicError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let identity = Arc::new(identity);
+        // No keep-alive: a connection that serves nothing closes after the
+        // idle timeout, and routing peers, asked every few seconds, stay
+        // connected by their own traffic. Windows sized for DHT messages
+        // (a frame is at most 256 KiB) bound what one peer can make a node
+        // buffer.
+        let frame = u32::try_from(wire::MAX_FRAME_BYTES + wire::LENGTH_PREFIX_BYTES).unwrap_or(u32::MAX);
         let mut transport = quinn::TransportConfig::default();
         transport
             .max_concurrent_bidi_streams(config.max_streams.into())
             .max_concurrent_uni_streams(0u32.into())
             .max_idle_timeout(quinn::IdleTimeout::try_from(config.idle_timeout).ok())
-            .keep_alive_interval(Some(config.idle_timeout / 3))
+            .keep_alive_interval(None)
+            .stream_receive_window(frame.into())
+            .receive_window((frame.saturating_mul(4)).into())
+            .send_window(u64::from(frame) * 4)
+            .datagram_receive_buffer_size(None)
             .initial_rtt(config.initial_rtt);
         let transport = Arc::new(transport);
         let server = server_config(&provider, &identity, &config, transport.clone())?;
@@ -92,20 +105,31 @@ impl QuicTransport {
             .map_err(|source| QuicError::Bind { addr, source })?;
         let local_addr = endpoint.local_addr().map_err(|source| QuicError::Bind { addr, source })?;
         let (tx, rx) = mpsc::channel(1024);
+        let limits = PoolLimits {
+            max: config.max_connections,
+            per_address: config.max_connections_per_address,
+            per_network: config.max_connections_per_network,
+        };
         let shared = Arc::new(Shared {
+            connections: Mutex::new(Pool::new(identity.id(), limits)),
+            handshakes: Mutex::new(HashMap::new()),
             local: Peer::new(identity.id(), Address::Socket(local_addr)),
             endpoint,
             identity,
             config,
             provider,
             transport,
-            connections: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
             incoming: tx,
             answering: AtomicUsize::new(0),
         });
         tokio::spawn(accept_loop(shared.clone()));
         Ok(QuicTransport { shared, incoming: tokio::sync::Mutex::new(rx) })
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.shared.pool().len()
     }
 
     /// Connects to whoever listens at `addr`, whatever its id, and returns
@@ -115,8 +139,9 @@ impl QuicTransport {
         let conn = tokio::time::timeout(timeout, dial).await.map_err(|_| TransportError::Timeout)??;
         let id = peer_id(&conn).ok_or_else(|| TransportError::WrongPeer("no usable certificate".into()))?;
         let peer = Peer::new(id, Address::Socket(addr));
-        self.shared.keep(id, conn.clone());
-        spawn_serve(self.shared.clone(), conn, peer);
+        if self.shared.keep(id, conn.clone(), true) {
+            spawn_serve(self.shared.clone(), conn, peer);
+        }
         Ok(peer)
     }
 }
@@ -157,7 +182,7 @@ fn server_config(
     let mut crypto = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls)?
-        .with_client_cert_verifier(Arc::new(PeerVerifier::new(provider.clone(), None)))
+        .with_client_cert_verifier(Arc::new(PeerVerifier::new(None)))
         .with_single_cert(vec![identity.certificate()], identity.private_key())
         .map_err(tls)?;
     crypto.alpn_protocols = config.accepted_alpns().to_vec();
@@ -167,20 +192,32 @@ fn server_config(
     Ok(server)
 }
 
+/// How this node dials as `identity`: it accepts only the peer whose key
+/// hashes to `expected` (any peer when `None`).
+fn client_config(
+    provider: &Arc<CryptoProvider>,
+    identity: &Identity,
+    alpn: Vec<u8>,
+    transport: Arc<quinn::TransportConfig>,
+    expected: Option<Id>,
+) -> Result<quinn::ClientConfig, TransportError> {
+    let mut crypto = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| TransportError::Other(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PeerVerifier::new(expected)))
+        .with_client_auth_cert(vec![identity.certificate()], identity.private_key())
+        .map_err(|e| TransportError::Other(e.to_string()))?;
+    crypto.alpn_protocols = vec![alpn];
+    let crypto = QuicClientConfig::try_from(crypto).map_err(|e| TransportError::Other(e.to_string()))?;
+    let mut client = quinn::ClientConfig::new(Arc::new(crypto));
+    client.transport_config(transport);
+    Ok(client)
+}
+
 impl Shared {
     fn client_config(&self, expected: Option<Id>) -> Result<quinn::ClientConfig, TransportError> {
-        let mut crypto = rustls::ClientConfig::builder_with_provider(self.provider.clone())
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| TransportError::Other(e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PeerVerifier::new(self.provider.clone(), expected)))
-            .with_client_auth_cert(vec![self.identity.certificate()], self.identity.private_key())
-            .map_err(|e| TransportError::Other(e.to_string()))?;
-        crypto.alpn_protocols = vec![self.config.alpn()];
-        let crypto = QuicClientConfig::try_from(crypto).map_err(|e| TransportError::Other(e.to_string()))?;
-        let mut client = quinn::ClientConfig::new(Arc::new(crypto));
-        client.transport_config(self.transport.clone());
-        Ok(client)
+        client_config(&self.provider, &self.identity, self.config.alpn(), self.transport.clone(), expected)
     }
 
     async fn dial(&self, addr: SocketAddr, expected: Option<Id>) -> Result<quinn::Connection, TransportError> {
@@ -191,28 +228,52 @@ impl Shared {
         connecting.await.map_err(|e| connection_error(&e))
     }
 
-    fn cached(&self, id: &Id) -> Option<quinn::Connection> {
-        let map = self.connections.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(id).filter(|c| c.close_reason().is_none()).cloned()
+    fn pool(&self) -> std::sync::MutexGuard<'_, Pool<quinn::Connection>> {
+        self.connections.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Caches a connection; refuses (closes) it when the cache is full.
-    fn keep(&self, id: Id, conn: quinn::Connection) -> bool {
-        let mut map = self.connections.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|_, c| c.close_reason().is_none());
-        if map.len() >= self.config.max_connections && !map.contains_key(&id) {
-            conn.close(0u32.into(), b"too many connections");
-            return false;
-        }
-        map.insert(id, conn);
-        true
+    fn cached(&self, id: &Id) -> Option<quinn::Connection> {
+        self.pool().get(id)
+    }
+
+    /// Keeps a connection this node `dialed` or accepted, under the pool's
+    /// rules ([`Pool::insert`]); false when it was refused and closed.
+    #[allow(clippy::disallowed_methods)] // the transport is an I/O edge: it reads the clock
+    fn keep(&self, id: Id, conn: quinn::Connection, dialed: bool) -> bool {
+        let remote = conn.remote_address();
+        self.pool().insert(id, conn, remote, dialed, std::time::Instant::now())
     }
 
     fn forget(&self, id: &Id, conn: &quinn::Connection) {
-        let mut map = self.connections.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.get(id).is_some_and(|c| c.stable_id() == conn.stable_id()) {
-            map.remove(id);
+        self.pool().remove(id, conn);
+    }
+
+    /// Counts a handshake from `remote` as under way, unless its origin
+    /// already has [`QuicConfig::max_handshakes_per_origin`] of them.
+    fn start_handshake(&self, remote: SocketAddr) -> Option<Origin> {
+        let origin = Origin::of(remote);
+        let mut handshakes = self.handshakes.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = handshakes.entry(origin).or_insert(0);
+        if *count >= self.config.max_handshakes_per_origin {
+            return None;
         }
+        *count += 1;
+        Some(origin)
+    }
+
+    fn end_handshake(&self, origin: Origin) {
+        let mut handshakes = self.handshakes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = handshakes.get_mut(&origin) {
+            *count -= 1;
+            if *count == 0 {
+                handshakes.remove(&origin);
+            }
+        }
+    }
+
+    /// Incoming handshakes under way, from everywhere.
+    fn handshakes_under_way(&self) -> usize {
+        self.handshakes.lock().unwrap_or_else(PoisonError::into_inner).values().sum()
     }
 }
 
@@ -231,7 +292,7 @@ async fn connect(shared: &Arc<Shared>, to: Peer, addr: SocketAddr) -> Dialed {
                 tokio::spawn(async move {
                     let dialed = shared.dial(addr, Some(to.id)).await;
                     if let Ok(conn) = &dialed {
-                        if shared.keep(to.id, conn.clone()) {
+                        if shared.keep(to.id, conn.clone(), true) {
                             spawn_serve(shared.clone(), conn.clone(), to);
                         }
                     }
@@ -273,19 +334,55 @@ fn connection_error(e: &quinn::ConnectionError) -> TransportError {
 #[allow(clippy::disallowed_methods)] // I/O edge
 async fn accept_loop(shared: Arc<Shared>) {
     while let Some(incoming) = shared.endpoint.accept().await {
+        let remote = incoming.remote_address();
+        // A host over its share of connections or handshakes costs no
+        // handshake; past a few handshakes at once, a new caller must first
+        // prove it receives at its address (a retry).
+        if !shared.pool().has_room_from(remote) {
+            incoming.refuse();
+            continue;
+        }
+        if !incoming.remote_address_validated() && shared.handshakes_under_way() >= RETRY_ABOVE_HANDSHAKES {
+            let _ = incoming.retry();
+            continue;
+        }
+        let Some(origin) = shared.start_handshake(remote) else {
+            incoming.refuse();
+            continue;
+        };
         let shared = shared.clone();
         tokio::spawn(async move {
-            let Ok(conn) = incoming.await else { return };
+            let handshake = tokio::time::timeout(shared.config.handshake_timeout, incoming).await;
+            shared.end_handshake(origin);
+            let Ok(Ok(conn)) = handshake else { return };
             let Some(id) = peer_id(&conn) else {
                 conn.close(1u32.into(), b"no usable certificate");
                 return;
             };
             let peer = Peer::new(id, Address::Socket(conn.remote_address()));
             let role = if alpn(&conn).is_some_and(|p| p.ends_with(b"/client")) { Role::Client } else { Role::Member };
-            if shared.keep(id, conn.clone()) {
+            if shared.keep(id, conn.clone(), false) {
                 serve(shared, conn, peer, role).await;
             }
         });
+    }
+}
+
+/// Incoming handshakes under way at once above which a caller whose
+/// address is not yet validated is sent a retry first.
+const RETRY_ABOVE_HANDSHAKES: usize = 64;
+
+/// Where a handshake comes from, for counting them: a public network, or
+/// a single address where networks are exempt (loopback, private).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Origin {
+    Network(dht_core::NetPrefix),
+    Address(SocketAddr),
+}
+
+impl Origin {
+    fn of(remote: SocketAddr) -> Origin {
+        network_of(remote).map_or(Origin::Address(remote), Origin::Network)
     }
 }
 
@@ -313,8 +410,10 @@ async fn serve(shared: Arc<Shared>, conn: quinn::Connection, peer: Peer, role: R
 
 async fn answer(shared: Arc<Shared>, from: Peer, role: Role, mut send: quinn::SendStream, mut recv: quinn::RecvStream) {
     let limit = wire::MAX_FRAME_BYTES + wire::LENGTH_PREFIX_BYTES;
-    let Ok(frame) = recv.read_to_end(limit).await else {
-        // Oversized or broken: refuse the stream, keep the connection.
+    // A request must arrive whole within the deadline: a peer that opens
+    // streams and trickles bytes holds no task for long.
+    let Ok(Ok(frame)) = tokio::time::timeout(shared.config.request_read_timeout, recv.read_to_end(limit)).await else {
+        // Slow, oversized or broken: refuse the stream, keep the connection.
         let _ = recv.stop(1u32.into());
         return;
     };
@@ -391,5 +490,95 @@ impl Transport for QuicTransport {
         }
         shared.endpoint.close(0u32.into(), b"shutting down");
         let _ = tokio::time::timeout(shared.config.drain_timeout, shared.endpoint.wait_idle()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn loopback() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
+    fn node() -> QuicTransport {
+        QuicTransport::bind(loopback(), Identity::generate().expect("key"), QuicConfig::new("kademlia", "t"))
+            .expect("bind")
+    }
+
+    /// Answers every request with `ok` until the transport closes.
+    #[allow(clippy::disallowed_methods)] // a test spawns its server
+    fn answer_all(node: &Arc<QuicTransport>) {
+        let node = node.clone();
+        tokio::spawn(async move {
+            while let Some(incoming) = node.accept().await {
+                incoming.reply.respond(Bytes::from_static(b"ok"));
+            }
+        });
+    }
+
+    fn rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Two thousand fresh identities dial a node from one address. The node
+    /// keeps a handful of their connections and stays open to everyone
+    /// else: an honest peer gets answers, and the node dials a new peer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(clippy::disallowed_methods)] // a test spawns its dialers and reads the clock to report
+    async fn one_address_minting_identities_cannot_fill_a_node() {
+        let victim = Arc::new(node());
+        answer_all(&victim);
+        let before = rss_kib();
+        let attacker = node();
+        let shared = attacker.shared.clone();
+        let target = match victim.local().addr {
+            Address::Socket(addr) => addr,
+            Address::Memory(_) => unreachable!("a QUIC node has a socket address"),
+        };
+        let started = Instant::now();
+        let mut dials = tokio::task::JoinSet::new();
+        // The attacker holds every connection it gets (a dropped one closes).
+        let mut open = Vec::new();
+        for i in 0..2000 {
+            let identity = Identity::generate().expect("key");
+            let config =
+                client_config(&shared.provider, &identity, shared.config.alpn(), shared.transport.clone(), None)
+                    .expect("client config");
+            let connecting = shared.endpoint.connect_with(config, target, SERVER_NAME).expect("connect");
+            dials.spawn(async move { tokio::time::timeout(Duration::from_secs(5), connecting).await });
+            if i % 64 == 63 || i == 1999 {
+                while let Some(done) = dials.join_next().await {
+                    if let Ok(Ok(Ok(conn))) = done {
+                        open.push(conn);
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let held = victim.connections();
+        let alive = open.iter().filter(|c| c.close_reason().is_none()).count();
+        eprintln!(
+            "2000 identities from one address in {:?}: {} handshakes completed, {alive} still open, {held} kept by \
+             the node; process RSS (node and attacker) {before} KiB before, {} KiB after",
+            started.elapsed(),
+            open.len(),
+            rss_kib()
+        );
+        assert!(held <= QuicConfig::new("k", "t").max_connections_per_address, "{held} connections kept");
+
+        let honest = node();
+        let answer = honest.request(&victim.local(), Bytes::from_static(b"hi"), Duration::from_secs(5)).await;
+        assert_eq!(answer.expect("an honest peer is answered"), Bytes::from_static(b"ok"));
+        let newcomer = Arc::new(node());
+        answer_all(&newcomer);
+        let answer = victim.request(&newcomer.local(), Bytes::from_static(b"hi"), Duration::from_secs(5)).await;
+        assert_eq!(answer.expect("the node still dials"), Bytes::from_static(b"ok"));
     }
 }

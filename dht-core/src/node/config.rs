@@ -26,6 +26,13 @@ pub struct NodeConfig {
     /// before it gives up waiting (default 30 s); the node itself goes on
     /// trying through its maintenance.
     pub join_timeout: Duration,
+    /// Most requests one lookup may send (default 256; a Kademlia lookup in
+    /// 100,000 nodes sends about 45). A lookup that spends them ends with
+    /// the peers it found so far.
+    pub max_lookup_requests: usize,
+    /// Longest a lookup may run (default 30 s); it then ends with the peers
+    /// it found so far.
+    pub lookup_deadline: Duration,
     /// How often expired requests, overdue timers and store expiry are
     /// checked (default 1 s).
     pub tick_interval: Duration,
@@ -80,6 +87,8 @@ impl NodeConfig {
             request_timeout: Duration::from_secs(2),
             min_request_timeout: Duration::from_millis(250),
             join_timeout: Duration::from_secs(30),
+            max_lookup_requests: 256,
+            lookup_deadline: Duration::from_secs(30),
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
             republish_interval: Duration::from_secs(3600),

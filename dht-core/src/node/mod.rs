@@ -223,7 +223,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     fn respond(&mut self, from: &Peer, request: Request<O::Message>, client: bool, now: Time) -> Response<O::Message> {
-        if from.id != self.local().id && !self.limiter.admit_request(&self.config.limits, &from.id, now) {
+        if from.id != self.local().id && !self.limiter.admit_request(&self.config.limits, from, now) {
             return Response::Refused(Refusal::Busy);
         }
         if from.id != self.local().id && !client {
@@ -234,22 +234,30 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
-            Request::Fetch(key) => Response::Value(self.store.get(&key, now)),
+            Request::Fetch(key) => match self.store.read(&key, now) {
+                Ok(record) => Response::Value(record),
+                Err(e) => {
+                    // Answering "nothing here" would count as a miss in the
+                    // reader's quorum; a refusal counts as no answer.
+                    tracing::error!(%key, error = %e, "the record store failed a read");
+                    Response::Refused(Refusal::Storage(e.to_string()))
+                }
+            },
             Request::Ping => Response::Pong,
             Request::Store(_) if self.config.role.is_client() => Response::Refused(Refusal::Busy),
-            Request::Store(record) => self.store_for(Some(from.id), record, now),
+            Request::Store(record) => self.store_for(Some(*from), record, now),
         }
     }
 
     /// Offers `record` to the local store on behalf of peer `by` (`None`:
     /// this node itself), through the validator, the peer's storage limits
     /// and the validator's order; answers as a replica answers a store.
-    fn store_for(&mut self, by: Option<Id>, record: Record, now: Time) -> Response<O::Message> {
+    fn store_for(&mut self, by: Option<Peer>, record: Record, now: Time) -> Response<O::Message> {
         if let Err(reason) = self.within_bounds(&record, now).and_then(|()| self.config.validator.validate(&record)) {
             return Response::Refused(Refusal::Invalid(reason));
         }
         let (key, size) = (record.key, record.stored_size());
-        let by = by.filter(|p| *p != self.local().id);
+        let by = by.filter(|p| p.id != self.local().id);
         if let Some(peer) = by {
             if let Err(reason) = self.limiter.check_store(&self.config.limits, &peer, &key, size) {
                 return Response::Refused(Refusal::Quota(reason));
@@ -266,7 +274,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
             Ok(PutOutcome::Unchanged) => Response::Stored(false),
             Ok(PutOutcome::Outdated) => self.store.get(&key, now).map_or(Response::Stored(false), Response::Newer),
-            Err(e) => Response::Refused(refusal(e)),
+            Err(e) => {
+                if matches!(e, StoreError::Backend(_)) {
+                    tracing::error!(%key, error = %e, "the record store failed a write; refusing it");
+                }
+                Response::Refused(refusal(e))
+            }
         }
     }
 

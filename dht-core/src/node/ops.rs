@@ -150,7 +150,11 @@ impl<L> Operation<L> {
 
 impl<O: Overlay, S: Store> Node<O, S> {
     pub(super) fn start_lookup_op(&mut self, op: OpId, target: Id, goal: Goal, now: Time) {
-        let lookup = self.overlay.lookup(target, now);
+        let wanted = match goal {
+            Goal::Maintenance => usize::MAX,
+            Goal::FindPeers | Goal::Put(_) | Goal::Get => self.config.replicas,
+        };
+        let lookup = self.overlay.lookup(target, wanted, now);
         let phase = Phase::Lookup { target, lookup, goal };
         self.ops.insert(op, Operation { phase, stats: OpStats::at(now) });
         self.drive_lookup(op, now);
@@ -165,12 +169,17 @@ impl<O: Overlay, S: Store> Node<O, S> {
         self.drive_lookup(op, now);
     }
 
-    /// Sends what the lookup asks for; when it has ended, moves the
-    /// operation to its next phase.
+    /// Sends what the lookup asks for; when it has ended, or spent its
+    /// request budget or its time ([`super::NodeConfig::max_lookup_requests`],
+    /// [`super::NodeConfig::lookup_deadline`]), moves the operation to its
+    /// next phase with what it found so far. A hostile hop that keeps
+    /// naming fresh peers nearer the target cannot keep a lookup going.
     fn drive_lookup(&mut self, op: OpId, now: Time) {
-        let Some(Operation { phase: Phase::Lookup { lookup, .. }, .. }) = self.ops.get_mut(&op) else { return };
-        let requests = lookup.poll();
-        let done = lookup.is_done();
+        let (budget, deadline) = (self.config.max_lookup_requests, self.config.lookup_deadline);
+        let Some(Operation { phase: Phase::Lookup { lookup, .. }, stats }) = self.ops.get_mut(&op) else { return };
+        let spent = stats.messages as usize >= budget || now.since(stats.started) >= deadline;
+        let requests = if spent { Vec::new() } else { lookup.poll() };
+        let done = spent || lookup.is_done();
         for (peer, m) in requests {
             self.send(peer, Request::Overlay(m), Purpose::Lookup(op), now);
             if let Some(o) = self.ops.get_mut(&op) {
@@ -350,8 +359,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in batch {
             if peer.id == local {
-                let held = self.store.get(&key, now);
-                self.record_fetch_reply(op, &peer, held);
+                match self.store.read(&key, now) {
+                    Ok(held) => self.record_fetch_reply(op, &peer, held),
+                    Err(_) => self.record_fetch_failure(op),
+                }
             } else {
                 self.send(peer, Request::Fetch(key), Purpose::Fetch(op), now);
                 if let Some(o) = self.ops.get_mut(&op) {

@@ -363,3 +363,42 @@ fn records_that_would_live_too_long_or_win_for_ever_are_refused() {
     let signed = Record::signed(&signer, &b"n"[..], &b"v"[..], u64::MAX - 1, hour, false);
     assert!(matches!(net.op(0, |n, now| n.put_record(signed, now)), OpOutcome::Put(Ok(_))));
 }
+
+/// A store whose disk has failed: every read and write is an error.
+struct BrokenStore;
+
+impl Store for BrokenStore {
+    fn read(&self, _key: &Id, _now: Time) -> Result<Option<Record>, StoreError> {
+        Err(StoreError::Backend("disk full".into()))
+    }
+    fn put_with(&self, _record: Record, _now: Time, _wins: crate::Wins<'_>) -> Result<PutOutcome, StoreError> {
+        Err(StoreError::Backend("disk full".into()))
+    }
+    fn remove(&self, _key: &Id) -> Option<Record> {
+        None
+    }
+    fn keys(&self) -> Vec<Id> {
+        Vec::new()
+    }
+    fn len(&self) -> usize {
+        0
+    }
+    fn bytes(&self) -> usize {
+        0
+    }
+    fn expire(&self, _now: Time) -> usize {
+        0
+    }
+}
+
+#[test]
+fn a_failing_store_answers_with_an_error_never_with_no_record() {
+    let mut node = Node::new(Mesh::new(peer(0)), BrokenStore, config(), 0, Time(0));
+    node.bootstrap(&[], Time(0));
+    let key = Id::hash(b"k");
+    let fetched = node.handle_request(&peer(1), Request::Fetch(key), Time(1));
+    assert!(matches!(fetched, Response::Refused(Refusal::Storage(_))), "{fetched:?}");
+    let record = Record::new(key, &b"v"[..], 1, Time(10_000));
+    let stored = node.handle_request(&peer(1), Request::Store(record), Time(1));
+    assert!(matches!(stored, Response::Refused(Refusal::Storage(_))), "{stored:?}");
+}

@@ -48,8 +48,8 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn get(&self, key: &Id, now: Time) -> Option<Record> {
-        self.held().records.get(key).filter(|r| !r.is_expired(now)).cloned()
+    fn read(&self, key: &Id, now: Time) -> Result<Option<Record>, StoreError> {
+        Ok(self.held().records.get(key).filter(|r| !r.is_expired(now)).cloned())
     }
 
     fn put_with(&self, record: Record, now: Time, wins: Wins<'_>) -> Result<PutOutcome, StoreError> {

@@ -91,8 +91,17 @@ pub fn admit(
 /// Implementations take `&self` and are `Send + Sync` so one store can be
 /// shared between a node and, say, a monitoring task.
 pub trait Store: Send + Sync + 'static {
-    /// The live record for `key` at `now`, if any (expired records are not returned).
-    fn get(&self, key: &Id, now: Time) -> Option<Record>;
+    /// The live record for `key` at `now`, if any (expired records are not
+    /// returned), or the storage's failure — never `None` for a record that
+    /// could not be read, which a reader would count as a replica that has
+    /// nothing.
+    fn read(&self, key: &Id, now: Time) -> Result<Option<Record>, StoreError>;
+
+    /// [`Store::read`] for inspection, where a failure may read as absent
+    /// (a persistent store logs it). The node answers peers with `read`.
+    fn get(&self, key: &Id, now: Time) -> Option<Record> {
+        self.read(key, now).ok().flatten()
+    }
 
     /// Offers a record; it is kept only if it wins over the held version
     /// (see [`Record::supersedes`]). A refused record changes nothing.

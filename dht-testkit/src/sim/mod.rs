@@ -16,7 +16,7 @@ pub use network::Latency;
 use crate::metrics::NodeSample;
 use dht_core::{
     wire, Address, Directory, Event, Id, MemoryStore, Node, NodeConfig, OpId, Peer, Record, Request, Response, Rng,
-    SimOverlay, Time,
+    Role, SimOverlay, Time,
 };
 use network::Partitions;
 use queue::{EventKind, Queue};
@@ -71,6 +71,8 @@ struct Slot<O: SimOverlay> {
     /// The store of a node stopped with [`Simulation::stop`]: its disk,
     /// kept for [`Simulation::restart`].
     disk: Option<MemoryStore>,
+    /// A member, or a client ([`Simulation::add_client`]).
+    role: Role,
 }
 
 /// A simulated network of nodes running overlay `O`.
@@ -135,11 +137,23 @@ impl<O: SimOverlay> Simulation<O> {
     pub fn add_node(&mut self) -> u32 {
         let index = self.slots.len() as u32;
         let peer = Peer::new(self.rng.id(), Address::Memory(index));
-        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None });
+        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role: Role::Member });
         self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
         if let Some((lifetime, epoch)) = self.churn {
             self.schedule_failure(index, lifetime, epoch);
         }
+        index
+    }
+
+    /// Adds a client ([`Role::Client`]): it joins through a random live
+    /// member and routes and runs operations, but takes no place in the
+    /// overlay and holds no records; members answer it without taking it
+    /// into their routing state. Churn never stops it. Returns its index.
+    pub fn add_client(&mut self) -> u32 {
+        let index = self.slots.len() as u32;
+        let peer = Peer::new(self.rng.id(), Address::Memory(index));
+        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role: Role::Client });
+        self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
         index
     }
 
@@ -149,8 +163,10 @@ impl<O: SimOverlay> Simulation<O> {
         let Some(peer) = self.peer(index) else { return };
         let overlay = (self.make_overlay)(peer);
         let seed = Rng::derive(self.config.seed, incarnation).next_u64();
-        let mut node = Node::new(overlay, store, self.config.node.clone(), seed, self.now);
-        let bootstrap: Vec<Peer> = self.random_live_node().and_then(|i| self.peer(i)).into_iter().collect();
+        let mut config = self.config.node.clone();
+        config.role = self.slots[index as usize].role;
+        let mut node = Node::new(overlay, store, config, seed, self.now);
+        let bootstrap: Vec<Peer> = self.random_live_member().and_then(|i| self.peer(i)).into_iter().collect();
         node.bootstrap(&bootstrap, self.now);
         self.slots[index as usize].node = Some(node);
         self.flush(index);
@@ -179,7 +195,7 @@ impl<O: SimOverlay> Simulation<O> {
                 self.rng = rng;
                 return false;
             }
-            slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None });
+            slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None, role: Role::Member });
         }
         self.slots = slots;
         for index in 0..n as u32 {
@@ -242,6 +258,20 @@ impl<O: SimOverlay> Simulation<O> {
         }
         let live = self.live_nodes();
         (!live.is_empty()).then(|| live[self.rng.index(live.len())])
+    }
+
+    /// A random live member, to join through (a client knows no overlay
+    /// to hand a newcomer).
+    fn random_live_member(&mut self) -> Option<u32> {
+        for _ in 0..64 {
+            let index = self.random_live_node()?;
+            if !self.slots[index as usize].role.is_client() {
+                return Some(index);
+            }
+        }
+        let members: Vec<u32> =
+            self.live_nodes().into_iter().filter(|i| !self.slots[*i as usize].role.is_client()).collect();
+        (!members.is_empty()).then(|| members[self.rng.index(members.len())])
     }
 
     /// Stops node `index` without warning: its state is gone, messages to it vanish.
@@ -448,6 +478,7 @@ impl<O: SimOverlay> Simulation<O> {
         match event {
             EventKind::Request { to, from, from_index, id, request } => {
                 self.trace(&[now.0, 1, u64::from(from_index), u64::from(to), id.0]);
+                let client = self.slots.get(from_index as usize).is_some_and(|s| s.role.is_client());
                 let Some(node) = self.slots.get_mut(to as usize).and_then(|s| s.node.as_mut()) else { return };
                 self.delivered += 1;
                 let forged = match &mut self.adversary {
@@ -456,6 +487,7 @@ impl<O: SimOverlay> Simulation<O> {
                 };
                 let response = match forged {
                     Some(response) => response,
+                    None if client => node.handle_client_request(&from, request, now),
                     None => node.handle_request(&from, request, now),
                 };
                 self.flush(to);
