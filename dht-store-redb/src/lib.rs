@@ -35,6 +35,7 @@
 
 use dht_core::{admit, Admission, Id, PutOutcome, Quota, Record, Store, StoreError, Time, Wins};
 use redb::{Database, ReadableTable, TableDefinition};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -87,15 +88,19 @@ pub struct RedbStore {
     db: Database,
     path: PathBuf,
     quota: Quota,
-    /// Records and bytes held; the lock also orders writers, so the totals
-    /// always match what is committed.
+    /// Records and bytes held, and when each expires; the lock also orders
+    /// writers, so these always match what is committed.
     totals: Mutex<Totals>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Totals {
     records: usize,
     bytes: usize,
+    /// Every record's expiry: expiring reads only the records due, never
+    /// the whole table (built when the file is opened, kept with each
+    /// write; about 40 bytes a record).
+    expiries: BTreeSet<(Time, Id)>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -118,8 +123,9 @@ impl RedbStore {
         let store = RedbStore { db, path, quota, totals: Mutex::new(Totals::default()) };
         store.check_format()?;
         let totals = store.read_totals()?;
+        let records = totals.records;
         *store.lock_totals() = totals;
-        tracing::debug!(path = %store.path.display(), records = totals.records, "opened record store");
+        tracing::debug!(path = %store.path.display(), records, "opened record store");
         Ok(store)
     }
 
@@ -193,6 +199,7 @@ impl RedbStore {
             }
             totals.records += 1;
             totals.bytes += record.stored_size();
+            totals.expiries.insert((record.expires_at, record.key));
         }
         Ok(totals)
     }
@@ -221,11 +228,15 @@ impl RedbStore {
             };
             let bytes = postcard::to_allocvec(&record).map_err(backend)?;
             table.insert(record.key.as_bytes(), bytes.as_slice()).map_err(backend)?;
-            replaced
+            held.map(|h| h.expires_at).zip(replaced)
         };
         txn.commit().map_err(backend)?;
+        if let Some((expires_at, _)) = replaced {
+            totals.expiries.remove(&(expires_at, record.key));
+        }
+        totals.expiries.insert((record.expires_at, record.key));
         totals.records += usize::from(replaced.is_none());
-        totals.bytes = totals.bytes + record.stored_size() - replaced.unwrap_or(0).min(totals.bytes);
+        totals.bytes = totals.bytes + record.stored_size() - replaced.map_or(0, |(_, size)| size).min(totals.bytes);
         Ok(PutOutcome::Stored)
     }
 
@@ -248,19 +259,19 @@ impl RedbStore {
         for record in &removed {
             totals.records = totals.records.saturating_sub(1);
             totals.bytes = totals.bytes.saturating_sub(record.stored_size());
+            totals.expiries.remove(&(record.expires_at, record.key));
         }
         Ok(removed)
     }
 
-    fn scan(&self, mut keep: impl FnMut(&Record) -> bool) -> Result<Vec<Id>, StoreError> {
+    /// Every key, without decoding the records.
+    fn all_keys(&self) -> Result<Vec<Id>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let table = txn.open_table(RECORDS).map_err(backend)?;
         let mut keys = Vec::new();
         for row in table.iter().map_err(backend)? {
-            let (key, value) = row.map_err(backend)?;
-            if decode(value.value()).is_ok_and(|r| keep(&r)) {
-                keys.push(Id(*key.value()));
-            }
+            let (key, _) = row.map_err(backend)?;
+            keys.push(Id(*key.value()));
         }
         Ok(keys)
     }
@@ -290,7 +301,7 @@ impl Store for RedbStore {
 
     fn keys(&self) -> Vec<Id> {
         // redb iterates keys in byte order, which is `Id`'s order.
-        self.logged("scan", self.scan(|_| true)).unwrap_or_default()
+        self.logged("scan", self.all_keys()).unwrap_or_default()
     }
 
     fn len(&self) -> usize {
@@ -301,12 +312,17 @@ impl Store for RedbStore {
         self.lock_totals().bytes
     }
 
+    /// Deletes the records due by `now`, found in the expiry index: the
+    /// table is not read unless something expired.
     fn expire(&self, now: Time) -> usize {
-        let Some(expired) = self.logged("scan", self.scan(|r| r.is_expired(now))) else { return 0 };
-        if expired.is_empty() {
+        let due: Vec<Id> = {
+            let totals = self.lock_totals();
+            totals.expiries.range(..=(now, Id([0xff; 32]))).map(|(_, key)| *key).collect()
+        };
+        if due.is_empty() {
             return 0;
         }
-        self.logged("expiry", self.delete(&expired)).map_or(0, |removed| removed.len())
+        self.logged("expiry", self.delete(&due)).map_or(0, |removed| removed.len())
     }
 }
 

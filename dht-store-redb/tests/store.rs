@@ -68,6 +68,20 @@ fn expiry_is_honoured_across_a_reopen() {
     assert_eq!(store.keys(), vec![Id::hash(b"long")]);
 }
 
+/// Expiry follows the record held, not an older version's expiry: a
+/// renewed record is not deleted when its first version was due.
+#[test]
+fn a_renewed_record_expires_when_its_new_version_does() {
+    let (_dir, path) = scratch();
+    let store = RedbStore::open(&path, Quota::default()).expect("opens");
+    store.put(record("renewed", 1, Time(1_000)), Time(0)).unwrap();
+    store.put(record("renewed", 2, Time(10_000)), Time(0)).unwrap();
+    assert_eq!(store.expire(Time(2_000)), 0);
+    assert_eq!(store.get(&Id::hash(b"renewed"), Time(2_000)).map(|r| r.version), Some(2));
+    assert_eq!(store.expire(Time(10_000)), 1);
+    assert!(store.is_empty());
+}
+
 #[test]
 fn quotas_count_what_was_on_disk_before_the_reopen() {
     let (_dir, path) = scratch();

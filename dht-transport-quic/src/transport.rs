@@ -209,6 +209,9 @@ fn client_config(
         .with_client_auth_cert(vec![identity.certificate()], identity.private_key())
         .map_err(|e| TransportError::Other(e.to_string()))?;
     crypto.alpn_protocols = vec![alpn];
+    // A config serves one dial: a session cache (256 entries, allocated
+    // with the config) would never be used again.
+    crypto.resumption = rustls::client::Resumption::disabled();
     let crypto = QuicClientConfig::try_from(crypto).map_err(|e| TransportError::Other(e.to_string()))?;
     let mut client = quinn::ClientConfig::new(Arc::new(crypto));
     client.transport_config(transport);
@@ -432,6 +435,19 @@ async fn answer(shared: Arc<Shared>, from: Peer, role: Role, mut send: quinn::Se
     shared.answering.fetch_sub(1, Ordering::SeqCst);
 }
 
+/// One request and its answer on a stream of `conn`.
+async fn exchange_on(conn: &quinn::Connection, frame: &Bytes) -> Result<Bytes, TransportError> {
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| connection_error(&e))?;
+    send.write_all(frame).await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    send.finish().map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    let limit = wire::MAX_FRAME_BYTES + wire::LENGTH_PREFIX_BYTES;
+    recv.read_to_end(limit).await.map(Bytes::from).map_err(|e| match e {
+        quinn::ReadToEndError::TooLong => TransportError::TooLarge(limit),
+        quinn::ReadToEndError::Read(quinn::ReadError::Reset(_)) => TransportError::NoAnswer,
+        other => TransportError::Unreachable(other.to_string()),
+    })
+}
+
 #[async_trait]
 impl Transport for QuicTransport {
     fn local(&self) -> Peer {
@@ -447,26 +463,24 @@ impl Transport for QuicTransport {
         };
         let shared = &self.shared;
         let exchange = async {
-            let conn = match shared.cached(&to.id) {
+            let mut conn = match shared.cached(&to.id) {
                 Some(conn) => conn,
                 None => connect(shared, *to, addr).await?,
             };
-            let result = async {
-                let (mut send, mut recv) = conn.open_bi().await.map_err(|e| connection_error(&e))?;
-                send.write_all(&frame).await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
-                send.finish().map_err(|e| TransportError::Unreachable(e.to_string()))?;
-                let limit = wire::MAX_FRAME_BYTES + wire::LENGTH_PREFIX_BYTES;
-                recv.read_to_end(limit).await.map(Bytes::from).map_err(|e| match e {
-                    quinn::ReadToEndError::TooLong => TransportError::TooLarge(limit),
-                    quinn::ReadToEndError::Read(quinn::ReadError::Reset(_)) => TransportError::NoAnswer,
-                    other => TransportError::Unreachable(other.to_string()),
-                })
+            loop {
+                let result = exchange_on(&conn, &frame).await;
+                if result.is_err() && conn.close_reason().is_some() {
+                    shared.forget(&to.id, &conn);
+                    // The connection was closed for another to the same
+                    // peer (dials that crossed, or a reconnect): ask again
+                    // on that one.
+                    if let Some(kept) = shared.cached(&to.id).filter(|c| c.stable_id() != conn.stable_id()) {
+                        conn = kept;
+                        continue;
+                    }
+                }
+                return result;
             }
-            .await;
-            if result.is_err() && conn.close_reason().is_some() {
-                shared.forget(&to.id, &conn);
-            }
-            result
         };
         tokio::time::timeout(timeout, exchange).await.map_err(|_| TransportError::Timeout)?
     }

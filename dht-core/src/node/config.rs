@@ -42,6 +42,10 @@ pub struct NodeConfig {
     /// How often every held record is pushed to its replicas whatever
     /// changed (default 1 h, as in Kademlia).
     pub republish_interval: Duration,
+    /// Most repair and republish pushes awaiting an answer at once (default
+    /// 64): a pass queues its pushes and the node sends them as answers
+    /// come back, so a republish of every record is spread out, not a burst.
+    pub max_repair_in_flight: usize,
     /// Lifetime given to records put without an explicit expiry (default 24 h).
     pub record_ttl: Duration,
     /// The furthest in the future a record offered to this node may expire
@@ -92,6 +96,7 @@ impl NodeConfig {
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
             republish_interval: Duration::from_secs(3600),
+            max_repair_in_flight: 64,
             record_ttl: Duration::from_secs(24 * 3600),
             max_record_lifetime: Duration::from_secs(25 * 3600),
             max_version_ahead: Duration::from_secs(3600),

@@ -13,11 +13,17 @@
 //!
 //! Each pass also pings a few peers that failed earlier (see `lost`), so
 //! that the two sides of a healed partition find each other again.
+//!
+//! A pass does not send at once: it queues the keys to push, and the node
+//! sends from the queue with at most [`NodeConfig::max_repair_in_flight`]
+//! pushes awaiting an answer, topping up as answers come in. A republish of
+//! every record, or a hand-off of a large store, is then a steady stream a
+//! node and its peers can take, not a burst of every record × r.
 
 use super::ops::{Operation, Phase, Storing};
 use super::{random_phase, Node, NodeConfig, OpId, Purpose, Request, Response};
 use crate::{Id, IdBuildHasher, Overlay, Peer, Rng, Store, Time};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 pub(super) struct RepairState {
     next_repair: Time,
@@ -30,6 +36,10 @@ pub(super) struct RepairState {
     handoffs: BTreeMap<Id, Handoff>,
     /// Peers in the replica sets of held keys, and when each was last heard from.
     watched: HashMap<Id, Time, IdBuildHasher>,
+    /// Keys to push, with the peers to push each to, oldest first.
+    queue: VecDeque<(Id, Vec<Peer>)>,
+    /// Pushes sent and not yet answered.
+    in_flight: usize,
 }
 
 struct Handoff {
@@ -45,6 +55,8 @@ impl RepairState {
             pushed: HashMap::default(),
             handoffs: BTreeMap::new(),
             watched: HashMap::default(),
+            queue: VecDeque::new(),
+            in_flight: 0,
         }
     }
 
@@ -113,10 +125,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
             } else {
                 self.repair.handoffs.remove(&key);
             }
-            for peer in targets {
-                self.send(peer, Request::Store(record.clone()), Purpose::Repair(key), now);
-            }
+            self.repair.queue.push_back((key, targets));
         }
+        self.send_queued_pushes(now);
         self.probe_silent(watched, now);
         for peer in self.lost.due_for_probe(now) {
             self.send(peer, Request::Ping, Purpose::Probe, now);
@@ -138,7 +149,24 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
+    /// Sends queued pushes while fewer than
+    /// [`NodeConfig::max_repair_in_flight`] await an answer.
+    pub(super) fn send_queued_pushes(&mut self, now: Time) {
+        while self.repair.in_flight < self.config.max_repair_in_flight {
+            let Some((key, targets)) = self.repair.queue.pop_front() else { return };
+            // Read now, not when queued: the newest version goes out, and a
+            // key deleted meanwhile is skipped.
+            let Some(record) = self.store.get(&key, now) else { continue };
+            for peer in targets {
+                self.repair.in_flight += 1;
+                self.send(peer, Request::Store(record.clone()), Purpose::Repair(key), now);
+            }
+        }
+    }
+
     pub(super) fn repair_answered(&mut self, key: Id, answer: Option<Response<O::Message>>, now: Time) {
+        self.repair.in_flight = self.repair.in_flight.saturating_sub(1);
+        self.send_queued_pushes(now);
         if let Some(Response::Newer(record)) = &answer {
             // This copy is behind: take the newer version (the store checks it).
             if record.key == key {

@@ -17,6 +17,8 @@ struct Net {
     down: Vec<Option<MeshNode>>,
     /// Nodes that answer every store with a forged "newer" version.
     liars: Vec<usize>,
+    /// The most store requests one node had out in one round of delivery.
+    most_stores_at_once: usize,
     now: Time,
 }
 
@@ -25,14 +27,15 @@ fn peer(i: usize) -> Peer {
 }
 
 fn config() -> NodeConfig {
-    NodeConfig { repair_interval: Duration::from_secs(10), ..NodeConfig::default() }
+    NodeConfig { repair_interval: Duration::from_secs(10), max_repair_in_flight: 8, ..NodeConfig::default() }
 }
 
 impl Net {
     /// `members` members that joined one after the other through the first,
     /// then ran until every member knows every other.
     fn new(members: usize) -> Net {
-        let mut net = Net { nodes: Vec::new(), down: Vec::new(), liars: Vec::new(), now: Time(1_000) };
+        let mut net =
+            Net { nodes: Vec::new(), down: Vec::new(), liars: Vec::new(), most_stores_at_once: 0, now: Time(1_000) };
         for _ in 0..members {
             net.join(Role::Member);
         }
@@ -79,6 +82,11 @@ impl Net {
             }
             if sent.is_empty() {
                 return;
+            }
+            for node in 0..self.nodes.len() {
+                let stores =
+                    sent.iter().filter(|(from, t)| *from == node && matches!(t.request, Request::Store(_))).count();
+                self.most_stores_at_once = self.most_stores_at_once.max(stores);
             }
             for (from, t) in sent {
                 let to = t.to.addr;
@@ -401,4 +409,28 @@ fn a_failing_store_answers_with_an_error_never_with_no_record() {
     let record = Record::new(key, &b"v"[..], 1, Time(10_000));
     let stored = node.handle_request(&peer(1), Request::Store(record), Time(1));
     assert!(matches!(stored, Response::Refused(Refusal::Storage(_))), "{stored:?}");
+}
+
+#[test]
+fn repair_sends_a_bounded_number_of_pushes_at_a_time() {
+    let mut net = Net::new(3);
+    let keys: Vec<Id> = (0..200u32).map(|i| Id::hash(&i.to_be_bytes())).collect();
+    for key in &keys {
+        net.put(0, *key, b"v").expect("stored");
+    }
+    // A fourth member joins: it belongs in about three quarters of the
+    // replica sets, and the three others' repair passes push it those keys.
+    net.most_stores_at_once = 0;
+    let newcomer = net.join(Role::Member);
+    net.run(Duration::from_secs(60));
+    let now = net.now;
+    let held = keys.iter().filter(|k| net.node(newcomer).store().get(k, now).is_some()).count();
+    let owed = keys.iter().filter(|k| net.replicas(k, 3).contains(&newcomer)).count();
+    assert_eq!(held, owed, "the newcomer got every key it is a replica of");
+    assert!(owed > 100, "{owed}");
+    assert!(
+        net.most_stores_at_once <= 8 + 3,
+        "{} pushes out at once, with 8 allowed in flight (a key's pushes go together)",
+        net.most_stores_at_once
+    );
 }
