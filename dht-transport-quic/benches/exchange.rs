@@ -72,13 +72,18 @@ fn node_get(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut config = NodeConfig::with_replicas(1);
     config.read_quorum = 1;
+    // Tens of thousands of gets a second from one peer: over the default
+    // per-peer and per-network rates, which would refuse them.
+    config.limits.requests_per_second = u32::MAX;
+    config.limits.request_burst = u32::MAX;
     let start = |seed: u64| {
         let transport: Arc<dyn Transport> = Arc::new(quic(Mesh::NAME));
         let node =
             Node::new(Mesh::new(transport.local()), MemoryStore::default(), config.clone(), seed, driver::wall_clock());
         spawn(node, transport)
     };
-    let (reader, key) = runtime.block_on(async {
+    // The holder's handle is kept: a node stops when its last handle goes.
+    let (_holder, reader, key) = runtime.block_on(async {
         let (holder, reader) = (start(1), start(2));
         holder.bootstrap(Vec::new()).await.expect("starts");
         reader.bootstrap(vec![holder.local()]).await.expect("joins");
@@ -88,7 +93,7 @@ fn node_get(c: &mut Criterion) {
             .find(|k| k.distance(&holder.local().id) < k.distance(&reader.local().id))
             .expect("a key nearer the holder");
         holder.put(key, vec![7u8; PAYLOAD]).await.expect("stored");
-        (reader, key)
+        (holder, reader, key)
     });
     c.bench_function("exchange/node_get", |b| {
         b.iter(|| runtime.block_on(reader.get(key)).expect("got").expect("found"))
