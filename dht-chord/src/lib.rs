@@ -211,6 +211,7 @@ impl Overlay for Chord {
                 ChordMessage::Ack
             }
             ChordMessage::Leaving { predecessor, successors } => {
+                let (successors, predecessor) = (vouched(from, successors), predecessor.filter(|p| vouches(from, p)));
                 if self.ring.successor().id == from.id {
                     self.ring.remove(&from.id);
                     if let Some((first, rest)) = successors.split_first() {
@@ -236,6 +237,8 @@ impl Overlay for Chord {
 
     fn handle_response(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> Vec<Action<ChordMessage>> {
         let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
+        let (successors, earlier) = (vouched(from, successors), vouched(from, earlier));
+        let predecessor = predecessor.filter(|p| vouches(from, p));
         if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
             // check_predecessor's answer: the nodes before our predecessor.
             let list: Vec<Peer> = predecessor.into_iter().chain(earlier).collect();
@@ -409,6 +412,26 @@ impl Overlay for Chord {
     }
 }
 
+/// Whether a peer that sent `from`'s message may name `named`. Local
+/// addresses (loopback, private, link-local) are exempt from the
+/// per-network caps because a cluster on one host or LAN is legitimate;
+/// the exemption follows where a message came from, not what it claims: a
+/// peer on a public address cannot fill a list with entries claiming
+/// local ones, which would slip past every cap.
+fn vouches(from: &Peer, named: &Peer) -> bool {
+    from.addr.net_prefix().is_none() || named.addr.net_prefix().is_some()
+}
+
+/// The entries of a list from `from` that it may name, at most as many as
+/// any list of this overlay holds.
+fn vouched(from: &Peer, list: Vec<Peer>) -> Vec<Peer> {
+    list.into_iter().filter(|p| vouches(from, p)).take(MAX_LIST).collect()
+}
+
+/// Most entries taken from a list a peer sends (successor lists hold 16 by
+/// default).
+const MAX_LIST: usize = 64;
+
 impl SimOverlay for Chord {
     /// The successor list and predecessors are the nearest peers around
     /// this node's id; finger `i` is the successor of `n + 2^i`, for every
@@ -457,6 +480,42 @@ mod tests {
             assert_eq!(chord.finger_bit(&chord.finger_start(bit)), Some(bit));
         }
         assert_eq!(chord.finger_bit(&Id::hash(b"random")), None);
+    }
+
+    fn at(id: u64, ip: [u8; 4]) -> Peer {
+        Peer::new(Id::pow2(200).wrapping_add(&Id::pow2(id as usize)), Address::Socket((ip, 4000).into()))
+    }
+
+    /// A successor on a public address names a list of peers at private
+    /// and loopback addresses, which the per-network caps exempt: none is
+    /// taken. The list it names on public addresses is capped per network,
+    /// and so is the list of the nodes before a predecessor.
+    #[test]
+    fn a_public_peer_cannot_vouch_for_local_addresses_and_lists_are_capped() {
+        let local = Peer::new(Id::ZERO, Address::Memory(0));
+        let mut chord = Chord::new(local, ChordConfig::default());
+        let successor = at(1, [203, 0, 113, 1]);
+        chord.bootstrap(&[successor], Role::Member, Time::ZERO);
+        chord.ring.set_successors(successor, &[]);
+        chord.joined = true;
+        let claimed: Vec<Peer> = (2..12).map(|i| at(i, [10, 0, 0, i as u8])).collect();
+        let state = ChordMessage::State { predecessor: Some(local), successors: claimed.clone(), earlier: Vec::new() };
+        chord.handle_response(&successor, state, Time::ZERO);
+        assert_eq!(chord.ring.successors(), &[successor][..], "no claimed local entry");
+
+        let one_network: Vec<Peer> = (2..12).map(|i| at(i, [198, 51, 100, i as u8])).collect();
+        let state =
+            ChordMessage::State { predecessor: Some(local), successors: one_network.clone(), earlier: Vec::new() };
+        chord.handle_response(&successor, state, Time::ZERO);
+        let from_network =
+            chord.ring.successors().iter().filter(|p| p.addr.net_prefix() == one_network[0].addr.net_prefix()).count();
+        assert_eq!(from_network, ChordConfig::default().max_per_prefix);
+
+        chord.ring.set_earlier(&one_network);
+        assert_eq!(
+            chord.ring.predecessors().len() - usize::from(chord.ring.predecessor().is_some()),
+            ChordConfig::default().max_per_prefix
+        );
     }
 
     /// A liar names our successor's id at a dead address: the failures there

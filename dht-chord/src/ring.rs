@@ -95,7 +95,8 @@ impl Ring {
         for p in list {
             let fresh = p.id != self.local.id && !self.suspects.contains_key(&p.id);
             let new = self.predecessor.is_none_or(|q| q.id != p.id) && !earlier.iter().any(|q| q.id == p.id);
-            if fresh && new && earlier.len() < self.max_successors {
+            let room = earlier.len() < self.max_successors && prefix_has_room(&earlier, p, self.prefix_cap);
+            if fresh && new && room {
                 earlier.push(*p);
             }
         }
