@@ -260,7 +260,7 @@ impl Can {
 
     /// Accepts zones handed over by a leaving node or by reassignment.
     fn take(&mut self, from: &Peer, zones: Vec<Zone>, neighbours: Vec<Owner>) -> CanMessage {
-        if !self.joined || self.role.is_client() || zones.is_empty() {
+        if !self.joined || self.role.is_client() || zones.is_empty() || zones.len() > view::MAX_ZONES {
             return CanMessage::Refused;
         }
         // Parts we already hold (a take-over crossed the hand-over) stay ours once.
@@ -342,7 +342,7 @@ impl Overlay for Can {
             CanMessage::Give { zones, neighbours } => self.take(from, zones, neighbours),
             CanMessage::Leaving { zones, to } => {
                 self.view.remove(&from.id);
-                if to.id != self.local().id {
+                if to.id != self.local().id && zones.len() <= view::MAX_ZONES {
                     self.view.grant(to, &zones);
                 }
                 CanMessage::Ack

@@ -13,6 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// the work a peer's message can cause.
 pub const MAX_LISTED: usize = 128;
 
+/// The most zones one claim may carry (a node holds one zone, or a few
+/// while it holds zones it took over). A claim with more is ignored, and a
+/// listed neighbour with more is dropped from the list: the work a message
+/// causes stays bounded, and a node's own update — its zones and at most
+/// [`MAX_LISTED`] neighbours with theirs, about 150 KiB at worst — always
+/// encodes under the 256 KiB frame limit, whatever peers sent it.
+pub const MAX_ZONES: usize = 64;
+
 /// A peer and the zones it owns, as carried in messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
@@ -170,8 +178,14 @@ impl View {
         if peer.id == self.local.id {
             return;
         }
+        if zones.len() > MAX_ZONES {
+            return;
+        }
         if theirs.len() > MAX_LISTED {
             theirs = theirs[..MAX_LISTED].into();
+        }
+        if theirs.iter().any(|o| o.zones.len() > MAX_ZONES) {
+            theirs = theirs.iter().filter(|o| o.zones.len() <= MAX_ZONES).cloned().collect::<Vec<_>>().into();
         }
         // Its list may name a neighbour of ours we have not met, whether or
         // not the sender itself abuts us. Only entries new since its last
@@ -417,6 +431,23 @@ mod tests {
 
     fn peer(n: u8) -> Peer {
         Peer::new(Id::hash(&[n]), Address::Memory(u32::from(n)))
+    }
+
+    /// A claim of more zones than any node holds is ignored, and a listed
+    /// neighbour claiming that many is dropped from the list.
+    #[test]
+    fn oversized_claims_are_ignored() {
+        let space = Space::new(2);
+        let (left, right) = Zone::WHOLE.split().unwrap();
+        let mut view = View::new(space, peer(0));
+        view.set_own(vec![left]);
+        let many: Vec<Zone> = (0..MAX_ZONES + 1).map(|_| right).collect();
+        view.heard(peer(1), many.clone(), Owners::default());
+        assert_eq!(view.len(), 0, "an oversized claim changes nothing");
+        let listed: Owners = vec![Owner { peer: peer(2), zones: many }].into();
+        view.heard(peer(1), vec![right], listed);
+        assert_eq!(view.len(), 1);
+        assert!(view.theirs(&peer(1).id).is_empty(), "the oversized entry is not kept");
     }
 
     #[test]
