@@ -303,7 +303,9 @@ impl<O: Overlay, S: Store> Driver<O, S> {
                 let _ = reply.send((outcome, stats));
             }
         }
-        self.answer_joining(wall_clock());
+        if !self.joining.is_empty() {
+            self.answer_joining(wall_clock());
+        }
     }
 
     /// Tells the callers of `bootstrap` that the node joined, or that they

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 /// each other crossed: both nodes dialed at once.
 const CROSSING: Duration = Duration::from_secs(2);
 
+/// Why a connection that crossed another is closed.
+const CROSSED: &[u8] = b"a connection opened by the lower id is kept";
+
 /// What the pool needs of a connection.
 pub(crate) trait Link: Clone {
     /// Identifies this connection among others to the same peer.
@@ -124,12 +127,10 @@ impl<C: Link> Pool<C> {
             }
             let crossed = old.opener != opener && now.saturating_duration_since(old.opened) < CROSSING;
             if crossed && old.opener < opener {
-                conn.close(b"a connection opened by the lower id is kept");
+                conn.close(CROSSED);
                 return false;
             }
-            let reason: &'static [u8] =
-                if crossed { b"a connection opened by the lower id is kept" } else { b"replaced" };
-            old.conn.close(reason);
+            old.conn.close(if crossed { CROSSED } else { b"replaced" });
             self.entries.remove(&id);
         } else if !self.has_room_from(remote) {
             conn.close(b"too many connections from one address or network");

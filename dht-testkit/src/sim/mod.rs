@@ -135,10 +135,7 @@ impl<O: SimOverlay> Simulation<O> {
     /// Adds a node that joins through a random live node (or starts the
     /// network if there is none). Returns its index.
     pub fn add_node(&mut self) -> u32 {
-        let index = self.slots.len() as u32;
-        let peer = Peer::new(self.rng.id(), Address::Memory(index));
-        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role: Role::Member });
-        self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
+        let index = self.add_slot(Role::Member);
         if let Some((lifetime, epoch)) = self.churn {
             self.schedule_failure(index, lifetime, epoch);
         }
@@ -150,9 +147,14 @@ impl<O: SimOverlay> Simulation<O> {
     /// overlay and holds no records; members answer it without taking it
     /// into their routing state. Churn never stops it. Returns its index.
     pub fn add_client(&mut self) -> u32 {
+        self.add_slot(Role::Client)
+    }
+
+    /// A new slot with a fresh id, its node started in `role`; its index.
+    fn add_slot(&mut self, role: Role) -> u32 {
         let index = self.slots.len() as u32;
         let peer = Peer::new(self.rng.id(), Address::Memory(index));
-        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role: Role::Client });
+        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role });
         self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
         index
     }
