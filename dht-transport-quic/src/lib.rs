@@ -27,6 +27,7 @@ mod config;
 pub mod faults;
 pub mod identity;
 mod pool;
+mod socket;
 mod transport;
 mod verify;
 

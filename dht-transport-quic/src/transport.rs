@@ -5,6 +5,7 @@
 use crate::faults::{FaultPlan, FaultySocket};
 use crate::identity::{id_from_certificate, Identity};
 use crate::pool::{network_of, Pool, PoolLimits};
+use crate::socket::PlainSocket;
 use crate::verify::PeerVerifier;
 use crate::QuicConfig;
 use async_trait::async_trait;
@@ -156,7 +157,7 @@ fn endpoint(
     faults: Option<Arc<FaultPlan>>,
 ) -> std::io::Result<quinn::Endpoint> {
     let runtime: Arc<dyn quinn::Runtime> = Arc::new(quinn::TokioRuntime);
-    let mut socket = runtime.wrap_udp_socket(std::net::UdpSocket::bind(addr)?)?;
+    let mut socket: Arc<dyn quinn::AsyncUdpSocket> = Arc::new(PlainSocket::new(std::net::UdpSocket::bind(addr)?)?);
     if let Some(plan) = faults {
         socket = Arc::new(FaultySocket::new(socket, plan)?);
     }
