@@ -263,6 +263,14 @@ impl Can {
         if !self.joined || self.role.is_client() || zones.is_empty() || zones.len() > view::MAX_ZONES {
             return CanMessage::Refused;
         }
+        // Only what the giver holds, as far as we know: its own zones, or a
+        // silent neighbour's it may have taken over before telling us.
+        let held = self.view.zones_of(&from.id).unwrap_or_default();
+        let orphaned = self.orphans.iter().flat_map(|o| o.zones.iter());
+        let known: Vec<&Zone> = held.iter().chain(orphaned).collect();
+        if !zones.iter().all(|z| known.iter().any(|k| k.contains_zone(z))) {
+            return CanMessage::Refused;
+        }
         // Parts we already hold (a take-over crossed the hand-over) stay ours once.
         let new = view::carve_all(zones.clone(), self.view.own());
         self.view.add_own(&new);
@@ -341,9 +349,16 @@ impl Overlay for Can {
             }
             CanMessage::Give { zones, neighbours } => self.take(from, zones, neighbours),
             CanMessage::Leaving { zones, to } => {
-                self.view.remove(&from.id);
-                if to.id != self.local().id && zones.len() <= view::MAX_ZONES {
-                    self.view.grant(to, &zones);
+                // Only zones the leaver held pass to its taker.
+                let held = self.view.remove(&from.id).map(|(held, _)| held).unwrap_or_default();
+                let handed: Vec<Zone> = zones
+                    .iter()
+                    .take(view::MAX_ZONES)
+                    .filter(|z| held.iter().any(|h| h.contains_zone(z)))
+                    .copied()
+                    .collect();
+                if to.id != self.local().id && !handed.is_empty() {
+                    self.view.grant(to, &handed);
                 }
                 CanMessage::Ack
             }

@@ -94,9 +94,18 @@ pub struct Chord {
     /// Requests in a row each peer has failed, and the round of the last
     /// failure, for peers that failed lately.
     failures: BTreeMap<Id, (u8, u64)>,
+    /// The latest caller that notified us as a better predecessor: it takes
+    /// the place once it has answered a ping at its address.
+    notified: Option<Peer>,
 }
 
 impl Chord {
+    /// Whether `peer` lies between the predecessor and us (or we have none).
+    fn better_predecessor(&self, peer: &Peer) -> bool {
+        let local = self.local().id;
+        peer.id != local && self.ring.predecessor().is_none_or(|p| peer.id.in_open(&p.id, &local))
+    }
+
     /// The overlay for node `local`.
     pub fn new(local: Peer, config: ChordConfig) -> Chord {
         Chord {
@@ -108,6 +117,7 @@ impl Chord {
             next_finger: 255,
             rounds: 0,
             failures: BTreeMap::new(),
+            notified: None,
         }
     }
 
@@ -205,8 +215,9 @@ impl Overlay for Chord {
                 earlier: self.ring.predecessors().into_iter().skip(1).collect(),
             },
             ChordMessage::Notify => {
-                if self.joined {
-                    self.ring.offer_predecessor(*from);
+                // `peer_contacted` has pinged it; its answer settles it.
+                if self.joined && self.better_predecessor(from) {
+                    self.notified = Some(*from);
                 }
                 ChordMessage::Ack
             }
@@ -361,20 +372,25 @@ impl Overlay for Chord {
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
         self.failures.remove(&peer.id);
         self.ring.clear_suspicion(&peer.id);
+        if self.notified == Some(*peer) {
+            self.notified = None;
+            self.ring.offer_predecessor(*peer);
+        }
         // A live node between us and our successor is a better successor.
         if self.joined && !self.ring.successors().is_empty() {
             self.ring.offer_successor(*peer);
         }
     }
 
-    /// A node that asks something is alive, but becomes a successor only
-    /// once it has answered a ping at its address.
+    /// A node that asks something is alive, but becomes a successor or
+    /// the predecessor only once it has answered a ping at its address.
     fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<ChordMessage>> {
         self.failures.remove(&peer.id);
         self.ring.clear_suspicion(&peer.id);
         let local = self.local().id;
         let closer = peer.id != local && peer.id.in_open(&local, &self.ring.successor().id);
-        if self.joined && !self.ring.successors().is_empty() && closer {
+        let ringed = !self.ring.successors().is_empty();
+        if self.joined && ((ringed && closer) || self.better_predecessor(peer)) {
             vec![Action::Send(*peer, ChordMessage::Ping)]
         } else {
             Vec::new()
@@ -516,6 +532,27 @@ mod tests {
             chord.ring.predecessors().len() - usize::from(chord.ring.predecessor().is_some()),
             ChordConfig::default().max_per_prefix
         );
+    }
+
+    /// A caller that notifies us takes the predecessor's place only once it
+    /// has answered the ping its notice set off, at its own address.
+    #[test]
+    fn a_notifier_becomes_predecessor_only_after_answering_a_ping() {
+        let local = Peer::new(Id::ZERO, Address::Memory(0));
+        let next = Peer::new(Id::pow2(200), Address::Memory(1));
+        let mut chord = Chord::new(local, ChordConfig::default());
+        chord.bootstrap(&[next], Role::Member, Time::ZERO);
+        chord.ring.set_successors(next, &[]);
+        chord.joined = true;
+        let caller = Peer::new(Id::pow2(255), Address::Memory(2));
+        let actions = chord.peer_contacted(&caller, Time::ZERO);
+        assert_eq!(actions, vec![Action::Send(caller, ChordMessage::Ping)]);
+        chord.handle_request(&caller, ChordMessage::Notify, Time::ZERO);
+        assert_eq!(chord.ring.predecessor(), None, "taken on its word");
+        chord.peer_alive(&Peer::new(caller.id, Address::Memory(9)), Time::ZERO);
+        assert_eq!(chord.ring.predecessor(), None, "an answer from elsewhere counts for nothing");
+        chord.peer_alive(&caller, Time::ZERO);
+        assert_eq!(chord.ring.predecessor(), Some(caller));
     }
 
     /// A liar names our successor's id at a dead address: the failures there
