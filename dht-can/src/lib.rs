@@ -37,6 +37,7 @@ mod config;
 pub mod lookup;
 mod partition;
 mod recovery;
+use recovery::Claim;
 pub mod space;
 pub mod view;
 
@@ -84,12 +85,16 @@ pub enum CanMessage {
     Update {
         /// The sender's zones.
         zones: Vec<Zone>,
+        /// Those of them it holds by taking over a silent neighbour's:
+        /// they give way to a live holder's claim.
+        taken: Vec<Zone>,
         /// The sender's neighbours.
         neighbours: Owners,
     },
-    /// Request: I took over these zones of a failed neighbour.
+    /// Request: I took over zones of a failed neighbour.
     TakeOver {
-        /// The zones taken.
+        /// Every zone the sender holds by take-over, those just taken among
+        /// them.
         taken: Vec<Zone>,
         /// All the sender's zones now, which settle a double claim.
         zones: Vec<Zone>,
@@ -98,6 +103,9 @@ pub enum CanMessage {
     Give {
         /// The zones handed over.
         zones: Vec<Zone>,
+        /// Those of them the giver held by take-over: the taker holds them
+        /// on the same terms.
+        taken: Vec<Zone>,
         /// The giver's neighbours: the zones' neighbours, for the taker.
         neighbours: Vec<Owner>,
     },
@@ -155,6 +163,10 @@ pub struct Can {
     /// Zones handed to us lately, by giver, with the round: while the
     /// giver may still list them, its claim does not count against ours.
     received: BTreeMap<Id, (Vec<Zone>, u64)>,
+    /// Zones we hold because their owner fell silent. Only these give way
+    /// to another's claim: a zone we joined into or were handed stays ours
+    /// whatever a peer says (see `recovery`).
+    taken: Vec<Zone>,
 }
 
 impl Can {
@@ -173,6 +185,7 @@ impl Can {
             orphans: Vec::new(),
             giving: None,
             received: BTreeMap::new(),
+            taken: Vec::new(),
         }
     }
 
@@ -187,7 +200,8 @@ impl Can {
 
     /// This node's update for its neighbours.
     fn update(&mut self) -> CanMessage {
-        CanMessage::Update { zones: self.view.own().to_vec(), neighbours: self.view.published() }
+        let (zones, taken) = (self.view.own().to_vec(), self.taken.clone());
+        CanMessage::Update { zones, taken, neighbours: self.view.published() }
     }
 
     /// Makes room for the newcomer `from`: a spare zone if this node holds
@@ -255,12 +269,21 @@ impl Can {
 
     /// A hand-over of `zones`.
     fn give(&self, zones: Vec<Zone>) -> CanMessage {
-        CanMessage::Give { zones, neighbours: self.view.all_known() }
+        let taken = self.taken.iter().filter(|k| zones.iter().any(|z| z.overlaps(k))).copied().collect();
+        CanMessage::Give { zones, taken, neighbours: self.view.all_known() }
     }
 
     /// Accepts zones handed over by a leaving node or by reassignment.
-    fn take(&mut self, from: &Peer, zones: Vec<Zone>, neighbours: Vec<Owner>) -> CanMessage {
-        if !self.joined || self.role.is_client() || zones.is_empty() || zones.len() > view::MAX_ZONES {
+    fn take(&mut self, from: &Peer, given: Claim, neighbours: Vec<Owner>) -> CanMessage {
+        let Claim { zones, taken } = given;
+        let oversized = zones.len() > view::MAX_ZONES || taken.len() > view::MAX_ZONES;
+        if !self.joined || self.role.is_client() || zones.is_empty() || oversized {
+            return CanMessage::Refused;
+        }
+        // Two hand-overs crossing (each of us giving the other a zone to
+        // merge): only the one from the lower id goes ahead, or both would
+        // end up holding both zones.
+        if self.giving.as_ref().is_some_and(|(to, _, _)| *to == from.id) && from.id > self.local().id {
             return CanMessage::Refused;
         }
         // Only what the giver holds, as far as we know: its own zones, or a
@@ -274,6 +297,7 @@ impl Can {
         // Parts we already hold (a take-over crossed the hand-over) stay ours once.
         let new = view::carve_all(zones.clone(), self.view.own());
         self.view.add_own(&new);
+        self.taken.extend(taken.iter().filter(|k| new.iter().any(|z| z.overlaps(k))));
         for o in neighbours.into_iter().take(view::MAX_LISTED) {
             self.view.consider(&o);
         }
@@ -337,17 +361,16 @@ impl Overlay for Can {
                 }
             }
             CanMessage::Join { redirected } => self.admit(from, redirected),
-            CanMessage::Update { zones, neighbours } => {
-                self.heard(from, zones, neighbours);
+            CanMessage::Update { zones, taken, neighbours } => {
+                self.heard(from, Claim { zones, taken }, neighbours);
                 self.update()
             }
             CanMessage::TakeOver { taken, zones } => {
-                self.claimed(&taken);
                 let theirs = self.view.theirs(&from.id);
-                self.heard(from, zones, theirs);
+                self.heard(from, Claim { zones, taken }, theirs);
                 CanMessage::Ack
             }
-            CanMessage::Give { zones, neighbours } => self.take(from, zones, neighbours),
+            CanMessage::Give { zones, taken, neighbours } => self.take(from, Claim { zones, taken }, neighbours),
             CanMessage::Leaving { zones, to } => {
                 // Only zones the leaver held pass to its taker.
                 let held = self.view.remove(&from.id).map(|(held, _)| held).unwrap_or_default();
@@ -378,8 +401,8 @@ impl Overlay for Can {
             CanMessage::Redirect(to, depth) if !self.joined => {
                 vec![Action::Send(to, CanMessage::Join { redirected: Some(depth) })]
             }
-            CanMessage::Update { zones, neighbours } => {
-                self.heard(from, zones, neighbours);
+            CanMessage::Update { zones, taken, neighbours } => {
+                self.heard(from, Claim { zones, taken }, neighbours);
                 Vec::new()
             }
             CanMessage::Taken(zones) => {
@@ -446,6 +469,7 @@ impl Overlay for Can {
             return Vec::new();
         }
         self.expire_received();
+        self.forget_given_up();
         let mut actions = self.take_over_due();
         actions.extend(self.reassign());
         let update = self.update();

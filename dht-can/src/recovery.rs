@@ -8,16 +8,19 @@
 //!   waits one tick per place in that order before taking the zones over
 //!   and announcing it with `TakeOver`. An announcement cancels the others'
 //!   timers: the paper's volume-proportional timers, made deterministic.
-//! - Double claims (two take-overs crossing, a hand-over whose answer was
-//!   lost): whoever holds less apart from the zone keeps it, ties to the
-//!   lower id. Both sides compute the same answer from the zone lists
-//!   their messages carry.
+//! - Double claims: only zones a node holds by take-over (`Can::taken`,
+//!   announced in every update and passed on with a hand-over) give way. A
+//!   live holder's own claim wins them back; between two take-overs the
+//!   narrower claim stands and, for equal zones, whoever holds less apart
+//!   from the zone keeps it, ties to the lower id. A zone a node joined
+//!   into or was handed never gives way to a claim, so no peer can take it
+//!   by saying so.
 //! - Reassignment: a node holding several zones gives one to the owner of
 //!   its sibling (they merge), or to a neighbour whose own sibling is a
 //!   whole zone, which then merges its zone into that sibling and keeps the
 //!   gift.
 
-use crate::view::{carve, carve_all, volume, Owner, Owners};
+use crate::view::{carve, carve_all, volume, Owner, Owners, MAX_ZONES};
 use crate::{Can, CanMessage, Orphan, Zone};
 use dht_core::{Action, Id, Overlay, Peer};
 
@@ -28,6 +31,19 @@ const GIVE_TIMEOUT_ROUNDS: u64 = 5;
 /// before its neighbours take them over.
 const RELEASE_GRACE_ROUNDS: u64 = 2;
 
+/// What a peer says it holds: its zones, and those of them it holds by
+/// take-over.
+#[derive(Debug, Clone)]
+pub(crate) struct Claim {
+    pub(crate) zones: Vec<Zone>,
+    pub(crate) taken: Vec<Zone>,
+}
+
+/// Whether `zones` cover all of `zone` between them.
+fn covered(zone: &Zone, zones: &[Zone]) -> bool {
+    carve_all(vec![*zone], zones).is_empty()
+}
+
 /// The order in which live neighbours of a dead node take its zones over.
 fn takeover_order(dead: &[Zone], zones: &[Zone], id: &Id) -> (bool, f64, Id) {
     let merges = zones.len() == 1 && dead.iter().any(|d| d.sibling() == Some(zones[0]));
@@ -37,7 +53,11 @@ fn takeover_order(dead: &[Zone], zones: &[Zone], id: &Id) -> (bool, f64, Id) {
 impl Can {
     /// A peer's own account of its zones and neighbours, after settling
     /// any region both of us claim.
-    pub(crate) fn heard(&mut self, from: &Peer, zones: Vec<Zone>, theirs: Owners) {
+    pub(crate) fn heard(&mut self, from: &Peer, claim: Claim, theirs: Owners) {
+        let Claim { zones, taken } = claim;
+        if zones.len() > MAX_ZONES || taken.len() > MAX_ZONES {
+            return;
+        }
         let mine = self.view.own().to_vec();
         let kept = mine.iter().fold(Vec::new(), |mut kept, m| {
             let mut left = vec![*m];
@@ -47,16 +67,32 @@ impl Can {
                 if given && t.contains_zone(m) {
                     // Handed over (and maybe merged there); the answer is on the way.
                     left.clear();
-                } else if received.iter().any(|r| r.overlaps(t)) {
-                    // Just handed to us; the giver has not heard yet.
+                } else if t.contains_zone(m) && t != m {
+                    // A wider claim: if we only took this over and the
+                    // claimant holds it otherwise, it is theirs (a hand-over
+                    // we had not heard of when the zone looked released).
+                    // Between two take-overs the other side carves.
+                    if self.holds_by_take_over(m) && !covered(m, &taken) {
+                        left.clear();
+                    }
+                } else if !m.contains_zone(t) {
+                    // Not a claim on this zone or a part of it.
+                } else if received.iter().any(|r| r.overlaps(t)) || !self.holds_by_take_over(t) {
+                    // Just handed to us, the giver not yet knowing; or ours
+                    // by a join or a hand-over, which no claim undoes.
+                } else if !covered(t, &taken) {
+                    // We took over what its live holder still claims.
+                    left = carve(left, t);
                 } else if t == m {
+                    // Both of us took it over: the one holding less apart
+                    // from it keeps it, ties to the lower id.
                     let keep_mine = (volume(&mine) - m.volume(), self.local().id);
                     let keep_theirs = (volume(&zones) - m.volume(), from.id);
                     if keep_theirs.0.total_cmp(&keep_mine.0).then(keep_theirs.1.cmp(&keep_mine.1)).is_lt() {
                         left.clear();
                     }
-                } else if m.contains_zone(t) {
-                    // The narrower claim stands; ours gives way around it.
+                } else {
+                    // Both took over: the narrower claim stands.
                     left = carve(left, t);
                 }
             }
@@ -69,6 +105,7 @@ impl Can {
         }
         if kept != mine {
             self.view.set_own(kept);
+            self.forget_given_up();
             if self.view.own().is_empty() {
                 // Everything we held was someone else's: start over.
                 self.joined = false;
@@ -88,6 +125,17 @@ impl Can {
             }
         }
         self.view.heard(*from, zones, theirs);
+    }
+
+    /// Whether `zone` lies in what we took over from a silent neighbour.
+    fn holds_by_take_over(&self, zone: &Zone) -> bool {
+        covered(zone, &self.taken)
+    }
+
+    /// Forgets take-overs of zones no longer ours.
+    pub(crate) fn forget_given_up(&mut self) {
+        let own = self.view.own();
+        self.taken.retain(|k| own.iter().any(|o| o.overlaps(k)));
     }
 
     /// Live peers claim `zones`: those parts of dead neighbours' zones are
@@ -145,7 +193,8 @@ impl Can {
         if taken.is_empty() {
             return Vec::new();
         }
-        let message = CanMessage::TakeOver { taken, zones: self.view.own().to_vec() };
+        self.taken.extend(taken);
+        let message = CanMessage::TakeOver { taken: self.taken.clone(), zones: self.view.own().to_vec() };
         self.view.contacts().map(|p| Action::Send(p, message.clone())).collect()
     }
 
@@ -193,6 +242,7 @@ impl Can {
             self.giving = None;
         }
         self.view.remove_own(zones);
+        self.forget_given_up();
         self.view.grant(*to, zones);
         if self.view.own().is_empty() {
             // What we kept went to a double claim meanwhile: the taker holds

@@ -167,7 +167,9 @@ impl View {
 
     /// Gives zones away.
     pub fn remove_own(&mut self, zones: &[Zone]) {
-        let own = self.own.iter().filter(|z| !zones.contains(z)).copied().collect();
+        // Carved, not matched: a zone given away may have merged with a
+        // sibling taken over meanwhile, and only its part goes.
+        let own = carve_all(self.own.clone(), zones);
         self.set_own(own);
     }
 

@@ -1,10 +1,12 @@
-//! Leave notices and hand-overs move only zones their sender held: no peer
-//! credits a third party with zones it never had, or hands a node zones
-//! that are not its own to give.
+//! A node's zones change only through exchanges it took part in: no peer's
+//! claim takes a zone the node joined into or was handed, a leave notice
+//! credits the taker only with the leaver's zones, and a hand-over moves
+//! only zones the giver holds. Zones a node took over from a silent
+//! neighbour give way to that neighbour's own claim.
 #![allow(clippy::expect_used)]
 
-use dht_can::{Can, CanConfig, CanMessage, Zone};
-use dht_core::{Address, Id, Overlay, Peer, Role, Time};
+use dht_can::{Can, CanConfig, CanMessage, Owners, Zone};
+use dht_core::{Address, Id, Overlay, Peer, Rng, Role, Time};
 
 fn peer(name: &str, last: u8) -> Peer {
     Peer::new(Id::hash(name.as_bytes()), Address::Socket(([198, 51, 100, last], 4000).into()))
@@ -29,6 +31,67 @@ fn pair() -> (Can, Peer, Zone, Zone) {
     (victim, neighbour, kept[0], zones[0])
 }
 
+fn update(zones: Vec<Zone>, taken: Vec<Zone>) -> CanMessage {
+    CanMessage::Update { zones, taken, neighbours: Owners::default() }
+}
+
+#[test]
+fn a_peers_claim_does_not_take_a_zone_the_node_joined_into() {
+    let (lower, upper) = Zone::WHOLE.split().expect("the whole space splits");
+    let attacker = peer("attacker", 66);
+    let claims = [
+        update(vec![lower, upper], Vec::new()),
+        update(vec![Zone::WHOLE], Vec::new()),
+        update(vec![lower, upper], vec![lower, upper]),
+        CanMessage::TakeOver { taken: vec![Zone::WHOLE], zones: vec![Zone::WHOLE] },
+    ];
+    for claim in claims {
+        let mut victim = alone();
+        victim.handle_request(&attacker, claim.clone(), Time(1));
+        victim.handle_response(&attacker, claim.clone(), Time(2));
+        assert_eq!(victim.view().own(), &[Zone::WHOLE], "after {claim:?}");
+        assert!(victim.is_joined(), "after {claim:?}");
+    }
+    let (mut victim, _, mine, theirs) = pair();
+    victim.handle_request(&attacker, update(vec![mine], Vec::new()), Time(1));
+    assert_eq!(victim.view().own(), &[mine], "a joined node keeps its half");
+    assert_ne!(mine, theirs);
+}
+
+/// The victim, after its neighbour fell silent and it took the
+/// neighbour's half over.
+fn after_take_over() -> (Can, Peer, Zone, Zone) {
+    let (mut victim, neighbour, mine, theirs) = pair();
+    let mut rng = Rng::new(7);
+    for round in 0..u64::from(CanConfig::default().failures_to_drop) {
+        victim.peer_failed(&neighbour, Time(round));
+    }
+    for round in 0..3 {
+        victim.tick(Time(10 + round), &mut rng);
+    }
+    assert_eq!(victim.view().own(), &[Zone::WHOLE], "the silent neighbour's half is taken over");
+    (victim, neighbour, mine, theirs)
+}
+
+#[test]
+fn a_zone_taken_over_gives_way_to_its_live_holder() {
+    let (mut victim, neighbour, mine, theirs) = after_take_over();
+    // It was only slow: its own claim wins back what it never gave up.
+    victim.handle_request(&neighbour, update(vec![theirs], Vec::new()), Time(20));
+    assert_eq!(victim.view().own(), &[mine]);
+    assert!(victim.is_joined());
+}
+
+#[test]
+fn between_two_take_overs_the_narrower_or_smaller_claim_stands() {
+    let (mut victim, _, mine, theirs) = after_take_over();
+    let rival = peer("rival", 3);
+    // Another neighbour took the same half over and holds nothing else:
+    // it holds less apart from the zone, so it keeps it.
+    victim.handle_request(&rival, update(vec![theirs], vec![theirs]), Time(20));
+    assert_eq!(victim.view().own(), &[mine]);
+}
+
 #[test]
 fn a_leave_notice_credits_the_taker_only_with_the_leavers_zones() {
     let (mut victim, neighbour, mine, theirs) = pair();
@@ -48,7 +111,7 @@ fn a_leave_notice_credits_the_taker_only_with_the_leavers_zones() {
 fn zones_are_taken_only_from_the_peer_that_holds_them() {
     let (mut victim, neighbour, mine, theirs) = pair();
     let stranger = peer("stranger", 66);
-    let give = CanMessage::Give { zones: vec![theirs], neighbours: Vec::new() };
+    let give = CanMessage::Give { zones: vec![theirs], taken: Vec::new(), neighbours: Vec::new() };
     let answer = victim.handle_request(&stranger, give.clone(), Time(1));
     assert!(matches!(answer, CanMessage::Refused), "{answer:?}");
     assert_eq!(victim.view().own(), &[mine]);

@@ -36,7 +36,7 @@ pub use ring::Ring;
 
 use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Stabilization rounds a failed peer stays suspect: long enough for news
@@ -97,9 +97,23 @@ pub struct Chord {
     /// The latest caller that notified us as a better predecessor: it takes
     /// the place once it has answered a ping at its address.
     notified: Option<Peer>,
+    /// Peers that answered a request of ours at their address: entries of
+    /// lists copied from others are taken only once they are among these.
+    answered: BTreeSet<Peer>,
 }
 
 impl Chord {
+    /// The entries of a list copied from a peer that this node takes now
+    /// (those that answered it at their address), in order; a ping goes to
+    /// each of the others, which are taken once they answer.
+    fn checked(&self, list: Vec<Peer>, actions: &mut Vec<Action<ChordMessage>>) -> Vec<Peer> {
+        let local = self.local().id;
+        let (known, unknown): (Vec<Peer>, Vec<Peer>) =
+            list.into_iter().partition(|p| p.id == local || self.answered.contains(p));
+        actions.extend(unknown.into_iter().map(|p| Action::Send(p, ChordMessage::Ping)));
+        known
+    }
+
     /// Whether `peer` lies between the predecessor and us (or we have none).
     fn better_predecessor(&self, peer: &Peer) -> bool {
         let local = self.local().id;
@@ -118,6 +132,7 @@ impl Chord {
             rounds: 0,
             failures: BTreeMap::new(),
             notified: None,
+            answered: BTreeSet::new(),
         }
     }
 
@@ -225,6 +240,9 @@ impl Overlay for Chord {
                 let (successors, predecessor) = (vouched(from, successors), predecessor.filter(|p| vouches(from, p)));
                 if self.ring.successor().id == from.id {
                     self.ring.remove(&from.id);
+                    // Only entries that answered us: no ping can go out
+                    // from here, and stabilize fills the list again.
+                    let successors: Vec<Peer> = successors.into_iter().filter(|p| self.answered.contains(p)).collect();
                     if let Some((first, rest)) = successors.split_first() {
                         self.ring.set_successors(*first, rest);
                     }
@@ -250,19 +268,24 @@ impl Overlay for Chord {
         let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
         let (successors, earlier) = (vouched(from, successors), vouched(from, earlier));
         let predecessor = predecessor.filter(|p| vouches(from, p));
+        let mut actions = Vec::new();
         if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
             // check_predecessor's answer: the nodes before our predecessor.
             let list: Vec<Peer> = predecessor.into_iter().chain(earlier).collect();
+            let list = self.checked(list, &mut actions);
             self.ring.set_earlier(&list);
         }
         if from.id != self.ring.successor().id {
-            return Vec::new();
+            return actions;
         }
-        // stabilize: adopt the successor's predecessor if it lies between us.
-        let mut actions = Vec::new();
+        let successors = self.checked(successors, &mut actions);
+        // stabilize: the successor's predecessor, if it lies between us, is
+        // a better successor; it becomes one when it answers the ping
+        // (`peer_alive`).
         match predecessor {
             Some(p) if p.id.in_open(&self.local().id, &from.id) => {
-                self.ring.offer_successor(p);
+                self.ring.set_successors(*from, &successors);
+                actions.push(Action::Send(p, ChordMessage::Ping));
             }
             Some(p) if p.id != self.local().id => {
                 // The successor still names an older predecessor, which has
@@ -372,6 +395,11 @@ impl Overlay for Chord {
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
         self.failures.remove(&peer.id);
         self.ring.clear_suspicion(&peer.id);
+        if self.answered.len() >= MAX_ANSWERED {
+            let known: BTreeSet<Peer> = self.ring.known().into_iter().collect();
+            self.answered.retain(|p| known.contains(p));
+        }
+        self.answered.insert(*peer);
         if self.notified == Some(*peer) {
             self.notified = None;
             self.ring.offer_predecessor(*peer);
@@ -399,6 +427,7 @@ impl Overlay for Chord {
 
     fn peer_failed(&mut self, peer: &Peer, _now: Time) {
         self.bootstrap.retain(|p| p != peer);
+        self.answered.remove(peer);
         if self.ring.holds_elsewhere(peer) {
             return;
         }
@@ -444,6 +473,10 @@ fn vouched(from: &Peer, list: Vec<Peer>) -> Vec<Peer> {
     list.into_iter().filter(|p| vouches(from, p)).take(MAX_LIST).collect()
 }
 
+/// Most peers remembered as having answered; past it, those no longer in
+/// the routing state are forgotten.
+const MAX_ANSWERED: usize = 1024;
+
 /// Most entries taken from a list a peer sends (successor lists hold 16 by
 /// default).
 const MAX_LIST: usize = 64;
@@ -471,6 +504,8 @@ impl SimOverlay for Chord {
                 }
             }
         }
+        // As if the protocol had run: every entry has answered.
+        self.answered = self.ring.known().into_iter().collect();
         self.joined = true;
         true
     }
@@ -520,6 +555,18 @@ mod tests {
         assert_eq!(chord.ring.successors(), &[successor][..], "no claimed local entry");
 
         let one_network: Vec<Peer> = (2..12).map(|i| at(i, [198, 51, 100, i as u8])).collect();
+        for p in claimed.iter().chain(&one_network) {
+            chord.peer_alive(p, Time::ZERO);
+        }
+        let state =
+            ChordMessage::State { predecessor: Some(local), successors: one_network.clone(), earlier: Vec::new() };
+        chord.handle_response(&successor, state, Time::ZERO);
+        let state = ChordMessage::State { predecessor: Some(local), successors: claimed.clone(), earlier: Vec::new() };
+        chord.handle_response(&successor, state, Time::ZERO);
+        assert!(
+            chord.ring.successors().iter().all(|p| !claimed.contains(p)),
+            "no claimed local entry, answered or not"
+        );
         let state =
             ChordMessage::State { predecessor: Some(local), successors: one_network.clone(), earlier: Vec::new() };
         chord.handle_response(&successor, state, Time::ZERO);
@@ -553,6 +600,31 @@ mod tests {
         assert_eq!(chord.ring.predecessor(), None, "an answer from elsewhere counts for nothing");
         chord.peer_alive(&caller, Time::ZERO);
         assert_eq!(chord.ring.predecessor(), Some(caller));
+    }
+
+    /// Entries of a successor's list are pinged, and taken only once they
+    /// answer at the address the list gave.
+    #[test]
+    fn copied_entries_are_taken_only_after_answering_a_ping() {
+        let local = Peer::new(Id::ZERO, Address::Memory(0));
+        let next = Peer::new(Id::pow2(200), Address::Memory(1));
+        let mut chord = Chord::new(local, ChordConfig::default());
+        chord.bootstrap(&[next], Role::Member, Time::ZERO);
+        chord.ring.set_successors(next, &[]);
+        chord.joined = true;
+        let listed: Vec<Peer> =
+            (0..3usize).map(|i| Peer::new(Id::pow2(201 + i), Address::Memory(10 + i as u32))).collect();
+        let state =
+            || ChordMessage::State { predecessor: Some(local), successors: listed.clone(), earlier: Vec::new() };
+        let actions = chord.handle_response(&next, state(), Time::ZERO);
+        assert_eq!(chord.ring.successors(), &[next][..], "taken on the successor's word");
+        for p in &listed {
+            assert!(actions.contains(&Action::Send(*p, ChordMessage::Ping)), "{p:?} is pinged");
+        }
+        chord.peer_alive(&listed[0], Time::ZERO);
+        chord.peer_alive(&listed[2], Time::ZERO);
+        chord.handle_response(&next, state(), Time::ZERO);
+        assert_eq!(chord.ring.successors(), &[next, listed[0], listed[2]][..]);
     }
 
     /// A liar names our successor's id at a dead address: the failures there
