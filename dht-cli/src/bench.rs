@@ -51,7 +51,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn bench<O: Overlay>(make: impl Fn(Peer) -> O + Clone, args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
+async fn bench<O: Overlay + Send + 'static>(
+    make: impl Fn(Peer) -> O + Clone + Send + 'static,
+    args: &BenchArgs,
+) -> anyhow::Result<serde_json::Value> {
     let started = Instant::now();
     let quiet = Progress::new(true);
     let nodes = usize::from(args.nodes);
@@ -125,18 +128,20 @@ const PROBES: usize = 32;
 /// Rounds in a row every probe must succeed in.
 const CLEAN_ROUNDS: usize = 3;
 /// Most rounds of probes before the timed phases start regardless.
-const SETTLE_ROUNDS: usize = 30;
+const SETTLE_ROUNDS: usize = 120;
+/// The pause before each round of probes.
+const SETTLE_PAUSE: Duration = Duration::from_millis(250);
 
 /// Waits until the joins have settled: [`CLEAN_ROUNDS`] rounds in a row
 /// of probe puts, each read back through another node, all succeed (a
-/// round a second, at most [`SETTLE_ROUNDS`]). Concurrent joins settle at
+/// round every [`SETTLE_PAUSE`] or so, at most [`SETTLE_ROUNDS`]). Concurrent joins settle at
 /// their overlay's pace — a CAN's zones take a few update rounds — and the
 /// timed phases measure the settled network. The probes are not counted.
 async fn settle(handles: &[NodeHandle], rng: &mut Rng, quiet: &Progress) {
     let nodes = handles.len();
     let mut clean = 0;
     for _ in 0..SETTLE_ROUNDS {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(SETTLE_PAUSE).await;
         let mut writes = Vec::with_capacity(PROBES);
         let mut reads = Vec::with_capacity(PROBES);
         for _ in 0..PROBES {

@@ -12,30 +12,57 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 /// Starts `count` nodes on 127.0.0.1, each joining through the first, in a
-/// network of their own.
-pub async fn start<O: Overlay>(
-    make: impl Fn(Peer) -> O + Clone,
+/// network of their own: the first alone, then the others
+/// [`PARALLEL_STARTS`] at a time, joining concurrently as nodes of a real
+/// deployment would.
+pub async fn start<O: Overlay + Send + 'static>(
+    make: impl Fn(Peer) -> O + Clone + Send + 'static,
     count: usize,
     config: &NodeConfig,
     network: &str,
     progress: &Progress,
 ) -> anyhow::Result<Vec<NodeHandle>> {
-    let mut handles = Vec::with_capacity(count);
-    let mut first_addr = None;
-    for i in 0..count {
+    let options = |bootstrap: Option<std::net::SocketAddr>| -> anyhow::Result<Options> {
         let mut options = Options::new("127.0.0.1:0".parse()?);
-        options.bootstrap = first_addr.into_iter().collect();
+        options.bootstrap = bootstrap.into_iter().collect();
         options.node = config.clone();
         options.network = network.to_owned();
-        let running = quic::start(make.clone(), options).await.with_context(|| format!("starting node {i}"))?;
-        if let dht_overlays::core::Address::Socket(addr) = running.handle.local().addr {
-            first_addr.get_or_insert(addr);
-        }
-        handles.push(running.handle);
-        progress.show("starting nodes", i + 1, count);
+        Ok(options)
+    };
+    let mut handles: Vec<Option<NodeHandle>> = vec![None; count];
+    if count == 0 {
+        return Ok(Vec::new());
     }
-    Ok(handles)
+    let first = quic::start(make.clone(), options(None)?).await.context("starting node 0")?.handle;
+    let first_addr = match first.local().addr {
+        dht_overlays::core::Address::Socket(addr) => Some(addr),
+        dht_overlays::core::Address::Memory(_) => None,
+    };
+    handles[0] = Some(first);
+    progress.show("starting nodes", 1, count);
+    let mut starting = JoinSet::new();
+    let mut started = 1;
+    for i in 1..count {
+        let (make, options) = (make.clone(), options(first_addr)?);
+        starting.spawn(async move { (i, quic::start(make, options).await.map(|running| running.handle)) });
+        if starting.len() >= PARALLEL_STARTS || i + 1 == count {
+            let last = i + 1 == count;
+            while let Some(done) = starting.join_next().await {
+                let (n, handle) = done.context("a node's start panicked")?;
+                handles[n] = Some(handle.with_context(|| format!("starting node {n}"))?);
+                started += 1;
+                progress.show("starting nodes", started, count);
+                if !last && starting.len() < PARALLEL_STARTS / 2 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(handles.into_iter().flatten().collect())
 }
+
+/// Nodes joining at once while a cluster starts.
+const PARALLEL_STARTS: usize = 16;
 
 /// Stops every node.
 pub async fn stop(nodes: &[NodeHandle]) {

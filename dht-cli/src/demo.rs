@@ -17,8 +17,8 @@ pub async fn run(overlay: OverlayKind, nodes: usize, keys: usize, json: bool) ->
     with_overlay!(overlay, crate::Pace::Quick, |make| demo(make, nodes, keys, json).await)
 }
 
-async fn demo<O: Overlay>(
-    make: impl Fn(Peer) -> O + Clone,
+async fn demo<O: Overlay + Send + 'static>(
+    make: impl Fn(Peer) -> O + Clone + Send + 'static,
     nodes: usize,
     keys: usize,
     json: bool,
