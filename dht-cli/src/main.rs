@@ -146,6 +146,10 @@ enum Command {
         repair_interval: u64,
         #[command(flatten)]
         limits: node::LimitArgs,
+        /// Say the node is ready in one JSON object on stdout (id, listen
+        /// address, overlay, network) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
     /// Store a value under a key: open (anyone may overwrite it), signed
     /// with --sign (only the key's holder may), or content-addressed with
@@ -229,10 +233,19 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DHT_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = match std::env::var("RUST_LOG") {
+        Err(_) => tracing_subscriber::EnvFilter::new("warn"),
+        Ok(spec) => {
+            match tracing_subscriber::EnvFilter::try_new(&spec) {
+                Ok(filter) => filter,
+                Err(e) => {
+                    eprintln!("error: RUST_LOG={spec:?} is not a log filter ({e}); e.g. RUST_LOG=info or RUST_LOG=dht_core=debug");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -242,9 +255,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Node { net, listen, bootstrap, data_dir, repair_interval, limits } => {
+            Command::Node { net, listen, bootstrap, data_dir, repair_interval, limits, json } => {
                 let config = node::config(Duration::from_secs(repair_interval), &limits);
-                node::run(net, listen, bootstrap, data_dir, config).await
+                node::run(net, listen, bootstrap, data_dir, config, json).await
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,

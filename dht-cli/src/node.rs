@@ -1,4 +1,4 @@
-//! `dht node`: run one node until Ctrl-C.
+//! `dht node`: run one node until Ctrl-C or SIGTERM.
 
 use crate::NetworkArgs;
 use anyhow::Context;
@@ -43,6 +43,7 @@ pub async fn run(
     bootstrap: Vec<SocketAddr>,
     data_dir: Option<PathBuf>,
     node: NodeConfig,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &data_dir {
         check_writable(dir)?;
@@ -54,11 +55,46 @@ pub async fn run(
     options.node = node;
     let running = with_overlay!(net.overlay, crate::Pace::Normal, |make| quic::start(make, options).await)?;
     let me = running.handle.local();
-    println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    eprintln!("leaving: handing records to their next owners");
-    running.handle.leave().await.ok();
+    if json {
+        let ready = serde_json::json!({
+            "event": "ready",
+            "id": me.id.to_string(),
+            "listen": format!("{:?}", me.addr),
+            "overlay": net.overlay.name(),
+            "network": net.network,
+        });
+        println!("{ready}");
+    } else {
+        println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
+    }
+    let signal = stop_signal().await?;
+    eprintln!("{signal}: leaving, handing records to their next owners");
+    if tokio::time::timeout(LEAVE_TIMEOUT, running.handle.leave()).await.is_err() {
+        eprintln!("the hand-off did not finish within {} s; stopping anyway", LEAVE_TIMEOUT.as_secs());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Longest a graceful leave may take before the node stops anyway.
+const LEAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM, what `docker stop` and
+/// `systemctl stop` send, and names the one that came.
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "interrupted").context("waiting for Ctrl-C"),
+            _ = term.recv() => Ok("terminated"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        Ok("interrupted")
+    }
 }
 
 /// Fails with a clear message when `dir` cannot hold the node's files.

@@ -100,6 +100,7 @@ impl Cluster {
             .arg("--data-dir")
             .arg(&node.dir)
             .args(["--repair-interval", &REPAIR_SECS.to_string()])
+            .arg("--json")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -112,7 +113,7 @@ impl Cluster {
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(START_LIMIT, lines.next_line()).await;
         match line {
-            Ok(Ok(Some(line))) if line.contains("listening") => {}
+            Ok(Ok(Some(line))) if is_ready(&line) => {}
             other => bail!("node {index} did not start: {other:?}"),
         }
         self.nodes[index].child = Some(child);
@@ -317,4 +318,9 @@ async fn read_back(client: &NodeHandle, acked: &[u64]) -> u64 {
         }
     }
     lost
+}
+
+/// Whether `line` is a node's `--json` ready line.
+fn is_ready(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v["event"] == "ready")
 }

@@ -108,6 +108,41 @@ fn a_node_of_another_overlay_or_network_is_refused_by_name() {
     }
 }
 
+/// What an operator's scripts rely on: a ready line in JSON, and SIGTERM
+/// (what `docker stop` and `systemctl stop` send) leaving gracefully with
+/// exit status 0.
+#[test]
+fn a_node_says_it_is_ready_in_json_and_leaves_on_sigterm() {
+    let addr = free_addr();
+    let mut node = start_node(&["--overlay", "chord", "--network", "ops", "--listen", &addr.to_string(), "--json"]);
+    let ready: serde_json::Value = serde_json::from_str(&node.first_line).expect("one JSON object");
+    assert_eq!(ready["event"], "ready");
+    assert_eq!(ready["overlay"], "chord");
+    assert_eq!(ready["network"], "ops");
+    assert_eq!(ready["listen"], addr.to_string());
+    assert_eq!(ready["id"].as_str().map(str::len), Some(64), "{ready}");
+
+    let pid = node.child.id().to_string();
+    assert!(run(std::process::Command::new("sh").args(["-c", &format!("kill -TERM {pid}")])).status.success());
+    let mut status = None;
+    for _ in 0..300 {
+        status = node.child.try_wait().expect("waits");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = status.expect("the node exits within 30 s of SIGTERM");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_bad_log_filter_is_named_instead_of_ignored() {
+    let out = run(dht().env("RUST_LOG", "dht_core=loud").args(["get", "--bootstrap", &free_addr().to_string(), "k"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("RUST_LOG"), "{}", stderr(&out));
+}
+
 #[test]
 fn a_data_dir_in_use_by_another_node_is_refused_with_a_clear_error() {
     let dir = temp_dir("in-use");

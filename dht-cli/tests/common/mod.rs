@@ -34,7 +34,8 @@ pub fn start_node(args: &[&str]) -> NodeProcess {
     let stdout = child.stdout.take().expect("stdout");
     // The first line says the node is up; bounded by the node failing.
     BufReader::new(stdout).read_line(&mut line).expect("reads");
-    assert!(line.contains("listening"), "node did not start: {line:?}");
+    // A sentence, or with `--json` a ready object.
+    assert!(line.contains("listening") || line.contains(r#""event":"ready""#), "node did not start: {line:?}");
     NodeProcess { child, first_line: line }
 }
 
