@@ -29,6 +29,7 @@ macro_rules! with_overlay {
     }};
 }
 
+mod address;
 mod bench;
 mod client;
 mod cluster;
@@ -134,9 +135,15 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:4000")]
         listen: SocketAddr,
-        /// A node to join through (repeatable); none starts a new network.
+        /// A node to join through, HOST:PORT (repeatable; every address a
+        /// name resolves to is tried); none starts a new network.
         #[arg(long)]
-        bootstrap: Vec<SocketAddr>,
+        bootstrap: Vec<String>,
+        /// HOST:PORT peers should use to reach this node, when not the
+        /// --listen address (required with --listen 0.0.0.0:PORT or
+        /// [::]:PORT).
+        #[arg(long)]
+        advertise: Option<String>,
         /// Directory for the node's identity key and records (kept across
         /// restarts); without it, records live in memory only.
         #[arg(long)]
@@ -157,9 +164,9 @@ enum Command {
     Put {
         #[command(flatten)]
         net: NetworkArgs,
-        /// A node of the network.
+        /// A node of the network, HOST:PORT.
         #[arg(long)]
-        bootstrap: SocketAddr,
+        bootstrap: String,
         /// The key (any text); with --sign, the record's name.
         #[arg(required_unless_present = "content")]
         key: Option<String>,
@@ -186,9 +193,9 @@ enum Command {
     Get {
         #[command(flatten)]
         net: NetworkArgs,
-        /// A node of the network.
+        /// A node of the network, HOST:PORT.
         #[arg(long)]
-        bootstrap: SocketAddr,
+        bootstrap: String,
         /// The key (any text); with --signer, the record's name.
         #[arg(required_unless_present = "content")]
         key: Option<String>,
@@ -255,9 +262,14 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Node { net, listen, bootstrap, data_dir, repair_interval, limits, json } => {
+            Command::Node { net, listen, bootstrap, advertise, data_dir, repair_interval, limits, json } => {
                 let config = node::config(Duration::from_secs(repair_interval), &limits);
-                node::run(net, listen, bootstrap, data_dir, config, json).await
+                let bootstrap = address::resolve_all(&bootstrap).await?;
+                let advertise = match advertise {
+                    Some(spec) => Some(address::resolve_one(&spec).await?),
+                    None => None,
+                };
+                node::run(net, node::Addresses { listen, advertise, bootstrap }, data_dir, config, json).await
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,
@@ -271,7 +283,7 @@ fn main() -> ExitCode {
                     (Some(key), Some(value), None, None) => client::Write::Open { key, value },
                     _ => anyhow::bail!("put needs a key and a value, or --content VALUE"),
                 };
-                client::put(net, bootstrap, write, json).await
+                client::put(net, address::resolve_one(&bootstrap).await?, write, json).await
             }
             Command::Get { net, bootstrap, key, signer, content, json } => {
                 let read = match (key, signer, content) {
@@ -280,7 +292,7 @@ fn main() -> ExitCode {
                     (Some(key), None, None) => client::Read::Open { key },
                     _ => anyhow::bail!("get needs a key, or --content HASH"),
                 };
-                client::get(net, bootstrap, read, json).await
+                client::get(net, address::resolve_one(&bootstrap).await?, read, json).await
             }
             Command::Demo { overlay, nodes, keys, json } => demo::run(overlay, usize::from(nodes), keys, json).await,
         }

@@ -37,10 +37,16 @@ pub fn config(repair_interval: std::time::Duration, args: &LimitArgs) -> NodeCon
     config
 }
 
+/// Where a node listens, what it tells peers, whom it joins through.
+pub struct Addresses {
+    pub listen: SocketAddr,
+    pub advertise: Option<SocketAddr>,
+    pub bootstrap: Vec<SocketAddr>,
+}
+
 pub async fn run(
     net: NetworkArgs,
-    listen: SocketAddr,
-    bootstrap: Vec<SocketAddr>,
+    addresses: Addresses,
     data_dir: Option<PathBuf>,
     node: NodeConfig,
     json: bool,
@@ -48,8 +54,10 @@ pub async fn run(
     if let Some(dir) = &data_dir {
         check_writable(dir)?;
     }
+    let (listen, advertise) = (addresses.listen, addresses.advertise);
     let mut options = Options::new(listen);
-    options.bootstrap = bootstrap;
+    options.advertise = addresses.advertise;
+    options.bootstrap = addresses.bootstrap;
     options.data_dir = data_dir;
     options.network = net.network.clone();
     options.node = node;
@@ -59,7 +67,10 @@ pub async fn run(
         let ready = serde_json::json!({
             "event": "ready",
             "id": me.id.to_string(),
-            "listen": format!("{:?}", me.addr),
+            // The bound address (the advertised one, port chosen, unless
+            // told otherwise).
+            "listen": if advertise.is_some() { listen.to_string() } else { format!("{:?}", me.addr) },
+            "advertised": format!("{:?}", me.addr),
             "overlay": net.overlay.name(),
             "network": net.network,
         });

@@ -66,7 +66,8 @@ fn a_node_restarted_with_its_data_dir_keeps_its_identity() {
 fn bad_input_gets_a_one_line_error_and_a_failure_exit() {
     let bad_addr = run(dht().args(["get", "--bootstrap", "not-an-address", "k"]));
     assert!(!bad_addr.status.success());
-    assert!(stderr(&bad_addr).contains("invalid value 'not-an-address'"), "{}", stderr(&bad_addr));
+    assert!(stderr(&bad_addr).contains("\"not-an-address\" is not HOST:PORT"), "{}", stderr(&bad_addr));
+    assert_eq!(stderr(&bad_addr).lines().count(), 1, "{}", stderr(&bad_addr));
 
     let nobody = free_addr().to_string();
     let unreachable = run(dht().args(["get", "--bootstrap", &nobody, "k"]));
@@ -120,6 +121,7 @@ fn a_node_says_it_is_ready_in_json_and_leaves_on_sigterm() {
     assert_eq!(ready["overlay"], "chord");
     assert_eq!(ready["network"], "ops");
     assert_eq!(ready["listen"], addr.to_string());
+    assert_eq!(ready["advertised"], addr.to_string());
     assert_eq!(ready["id"].as_str().map(str::len), Some(64), "{ready}");
 
     let pid = node.child.id().to_string();
@@ -134,6 +136,42 @@ fn a_node_says_it_is_ready_in_json_and_leaves_on_sigterm() {
     }
     let status = status.expect("the node exits within 30 s of SIGTERM");
     assert!(status.success(), "{status:?}");
+}
+
+/// A node bound to every interface gives peers the address it was told to
+/// advertise, and bootstrap addresses may be host names.
+#[test]
+fn a_node_on_every_interface_advertises_its_address_and_peers_join_by_name() {
+    let port = free_addr().port();
+    let everywhere = format!("0.0.0.0:{port}");
+    let refused = run(dht().args(["node", "--overlay", "chord", "--listen", &everywhere]));
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("--advertise"), "{}", stderr(&refused));
+
+    let advertised = format!("127.0.0.1:{port}");
+    let first = start_node(&[
+        "--overlay",
+        "chord",
+        "--listen",
+        &everywhere,
+        "--advertise",
+        &format!("localhost:{port}"),
+        "--json",
+    ]);
+    let ready: serde_json::Value = serde_json::from_str(&first.first_line).expect("one JSON object");
+    assert_eq!(ready["listen"], everywhere);
+    assert_eq!(ready["advertised"], advertised);
+
+    let by_name = format!("localhost:{port}");
+    let _second = start_node(&["--overlay", "chord", "--listen", &free_addr().to_string(), "--bootstrap", &by_name]);
+    let put = run(dht().args(["put", "--overlay", "chord", "--bootstrap", &by_name, "k", "v"]));
+    assert!(put.status.success(), "{}", stderr(&put));
+    let got = run(dht().args(["get", "--overlay", "chord", "--bootstrap", &advertised, "k"]));
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "v", "{}", stderr(&got));
+
+    let unknown = run(dht().args(["get", "--bootstrap", "no-such-host.invalid:4000", "k"]));
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no-such-host.invalid:4000"), "{}", stderr(&unknown));
 }
 
 #[test]

@@ -21,6 +21,10 @@ use std::time::Duration;
 pub struct Options {
     /// Address to listen on (`127.0.0.1:0` picks a port).
     pub listen: SocketAddr,
+    /// The address peers should use, when not `listen` (see
+    /// [`QuicConfig::advertise`]); required when `listen` is every
+    /// interface (`0.0.0.0`, `[::]`).
+    pub advertise: Option<SocketAddr>,
     /// Addresses of nodes to join through; empty starts a new network.
     pub bootstrap: Vec<SocketAddr>,
     /// Where the node keeps its identity key (`node.key`) and, with the
@@ -36,7 +40,14 @@ pub struct Options {
 impl Options {
     /// Defaults: a node listening on `listen` in network `main`.
     pub fn new(listen: SocketAddr) -> Options {
-        Options { listen, bootstrap: Vec::new(), data_dir: None, network: "main".into(), node: NodeConfig::default() }
+        Options {
+            listen,
+            advertise: None,
+            bootstrap: Vec::new(),
+            data_dir: None,
+            network: "main".into(),
+            node: NodeConfig::default(),
+        }
     }
 }
 
@@ -62,6 +73,10 @@ pub enum StartError {
     /// The transport could not start.
     #[error(transparent)]
     Quic(#[from] QuicError),
+    /// The node listens on every interface and was not told which address
+    /// peers reach it at.
+    #[error("{0} listens on every interface: say which address peers should use (advertise, e.g. --advertise 192.0.2.7:4000)")]
+    NoAdvertise(SocketAddr),
     /// None of the bootstrap nodes answered (the first failure is given).
     #[error("cannot reach bootstrap node {addr}: {reason}")]
     Bootstrap {
@@ -114,8 +129,12 @@ pub async fn start_with_store<O: Overlay, S: Store>(
         }
         None => Identity::generate()?,
     };
+    if options.listen.ip().is_unspecified() && options.advertise.is_none() {
+        return Err(StartError::NoAdvertise(options.listen));
+    }
     let mut quic = QuicConfig::new(O::NAME, &options.network);
     quic.role = options.node.role;
+    quic.advertise = options.advertise;
     let transport = Arc::new(QuicTransport::bind(options.listen, identity, quic)?);
     let peers = reach_bootstrap(&transport, &options.bootstrap).await?;
     let local = dht_core::Transport::local(transport.as_ref());

@@ -2,6 +2,7 @@
 
 use crate::faults::FaultPlan;
 use dht_core::Role;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +54,12 @@ pub struct QuicConfig {
     /// the nodes it talks to answer it without taking it into their routing
     /// state (see `Incoming::role`).
     pub role: Role,
+    /// The address peers should use to reach this node, when it is not
+    /// the bound one (default none: the bound address). A node bound to
+    /// every interface (`0.0.0.0`, `[::]`), or behind a port mapping, names
+    /// its reachable address here; it is the address the node gives
+    /// itself in its own messages.
+    pub advertise: Option<SocketAddr>,
     /// For tests: send every datagram through this plan of losses, delays
     /// and partitions (default none). See [`crate::faults`].
     pub faults: Option<Arc<FaultPlan>>,
@@ -75,6 +82,7 @@ impl QuicConfig {
             initial_rtt: Duration::from_millis(100),
             drain_timeout: Duration::from_secs(2),
             role: Role::Member,
+            advertise: None,
             faults: None,
         }
     }

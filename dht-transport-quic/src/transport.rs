@@ -114,7 +114,7 @@ impl QuicTransport {
         let shared = Arc::new(Shared {
             connections: Mutex::new(Pool::new(identity.id(), limits)),
             handshakes: Mutex::new(HashMap::new()),
-            local: Peer::new(identity.id(), Address::Socket(local_addr)),
+            local: Peer::new(identity.id(), Address::Socket(config.advertise.unwrap_or(local_addr))),
             endpoint,
             identity,
             config,
