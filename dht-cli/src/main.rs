@@ -34,6 +34,7 @@ mod bench;
 mod client;
 mod cluster;
 mod compare;
+mod config_file;
 mod demo;
 mod measure;
 mod node;
@@ -119,10 +120,10 @@ impl Pace {
 #[derive(clap::Args, Clone, Debug)]
 pub struct NetworkArgs {
     /// Overlay the network runs.
-    #[arg(long, value_enum, default_value = "kademlia")]
+    #[arg(long, value_enum, default_value = "kademlia", env = "DHT_OVERLAY")]
     overlay: OverlayKind,
     /// Network id: nodes of another network are refused.
-    #[arg(long, default_value = "main")]
+    #[arg(long, default_value = "main", env = "DHT_NETWORK")]
     network: String,
 }
 
@@ -133,30 +134,35 @@ enum Command {
         #[command(flatten)]
         net: NetworkArgs,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:4000")]
+        #[arg(long, default_value = "127.0.0.1:4000", env = "DHT_LISTEN")]
         listen: SocketAddr,
         /// A node to join through, HOST:PORT (repeatable; every address a
         /// name resolves to is tried); none starts a new network.
-        #[arg(long)]
+        #[arg(long, env = "DHT_BOOTSTRAP", value_delimiter = ',')]
         bootstrap: Vec<String>,
         /// HOST:PORT peers should use to reach this node, when not the
         /// --listen address (required with --listen 0.0.0.0:PORT or
         /// [::]:PORT).
-        #[arg(long)]
+        #[arg(long, env = "DHT_ADVERTISE")]
         advertise: Option<String>,
         /// Directory for the node's identity key and records (kept across
         /// restarts); without it, records live in memory only.
-        #[arg(long)]
+        #[arg(long, env = "DHT_DATA_DIR")]
         data_dir: Option<PathBuf>,
         /// Seconds between two checks that every held key is on its replicas.
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), env = "DHT_REPAIR_INTERVAL")]
         repair_interval: u64,
         #[command(flatten)]
         limits: node::LimitArgs,
         /// Say the node is ready in one JSON object on stdout (id, listen
         /// address, overlay, network) instead of a sentence.
-        #[arg(long)]
+        #[arg(long, env = "DHT_JSON")]
         json: bool,
+        /// A TOML file of these settings (`listen = "0.0.0.0:4000"`,
+        /// `bootstrap = ["seed.example.org:4000"]`, ...); the command line
+        /// and then the environment (`DHT_LISTEN`, ...) win over it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Store a value under a key: open (anyone may overwrite it), signed
     /// with --sign (only the key's holder may), or content-addressed with
@@ -239,6 +245,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Err(e) = config_file::apply(&std::env::args_os().collect::<Vec<_>>()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let filter = match std::env::var("RUST_LOG") {
         Err(_) => tracing_subscriber::EnvFilter::new("warn"),
@@ -262,7 +272,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Node { net, listen, bootstrap, advertise, data_dir, repair_interval, limits, json } => {
+            Command::Node { net, listen, bootstrap, advertise, data_dir, repair_interval, limits, json, config: _ } => {
                 let config = node::config(Duration::from_secs(repair_interval), &limits);
                 let bootstrap = address::resolve_all(&bootstrap).await?;
                 let advertise = match advertise {

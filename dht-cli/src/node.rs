@@ -12,16 +12,16 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct LimitArgs {
     /// Requests per second one peer may keep up [default: 1000].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), env = "DHT_PEER_REQUESTS_PER_SEC")]
     peer_requests_per_sec: Option<u32>,
     /// Requests one peer may send at once [default: 10000].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), env = "DHT_PEER_BURST")]
     peer_burst: Option<u32>,
     /// Records one peer may store on this node [default: 100000].
-    #[arg(long)]
+    #[arg(long, env = "DHT_PEER_RECORDS")]
     peer_records: Option<usize>,
     /// Bytes one peer may store on this node [default: 268435456].
-    #[arg(long)]
+    #[arg(long, env = "DHT_PEER_BYTES")]
     peer_bytes: Option<usize>,
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{dht, free_addr, run, start_node, stderr, temp_dir};
+use common::{dht, free_addr, run, spawn_node, start_node, stderr, temp_dir};
 use std::time::Duration;
 
 fn put_through_one_node_and_get_through_another(overlay: &str) {
@@ -172,6 +172,31 @@ fn a_node_on_every_interface_advertises_its_address_and_peers_join_by_name() {
     let unknown = run(dht().args(["get", "--bootstrap", "no-such-host.invalid:4000", "k"]));
     assert!(!unknown.status.success());
     assert!(stderr(&unknown).contains("no-such-host.invalid:4000"), "{}", stderr(&unknown));
+}
+
+/// Settings come from a config file, the environment and the command
+/// line, each winning over the one before.
+#[test]
+fn settings_from_a_file_the_environment_and_flags_in_that_order() {
+    let dir = temp_dir("config-file");
+    std::fs::create_dir_all(&*dir).unwrap();
+    let file = dir.join("node.toml");
+    let (from_file, from_flag) = (free_addr().to_string(), free_addr().to_string());
+    let toml = format!("overlay = \"chord\"\nnetwork = \"file\"\nlisten = \"{from_file}\"\njson = true\n");
+    std::fs::write(&file, toml).unwrap();
+    let node = spawn_node(
+        dht().env("DHT_NETWORK", "environment").args(["node", "--listen", &from_flag]).arg("--config").arg(&file),
+    );
+    let ready: serde_json::Value =
+        serde_json::from_str(&node.first_line).expect("one JSON object (json from the file)");
+    assert_eq!(ready["overlay"], "chord", "from the file");
+    assert_eq!(ready["network"], "environment", "the environment over the file");
+    assert_eq!(ready["listen"], from_flag, "the flag over the file");
+
+    std::fs::write(&file, "listen = \"127.0.0.1:4000\"\nport = 4000\n").unwrap();
+    let unknown = run(dht().arg("node").arg("--config").arg(&file));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown setting `port`"), "{}", stderr(&unknown));
 }
 
 #[test]

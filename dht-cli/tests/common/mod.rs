@@ -29,7 +29,13 @@ impl Drop for NodeProcess {
 }
 
 pub fn start_node(args: &[&str]) -> NodeProcess {
-    let mut child = dht().arg("node").args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("starts");
+    spawn_node(dht().arg("node").args(args))
+}
+
+/// Starts a `dht node` command built by the caller (arguments, environment)
+/// and waits for its first line.
+pub fn spawn_node(command: &mut Command) -> NodeProcess {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("starts");
     let mut line = String::new();
     let stdout = child.stdout.take().expect("stdout");
     // The first line says the node is up; bounded by the node failing.
