@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "advertise",
     "data-dir",
     "repair-interval",
+    "status-interval",
     "json",
     "peer-requests-per-sec",
     "peer-burst",

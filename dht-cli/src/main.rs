@@ -158,6 +158,10 @@ enum Command {
         /// address, overlay, network) instead of a sentence.
         #[arg(long, env = "DHT_JSON")]
         json: bool,
+        /// Seconds between two status lines in the log (info level:
+        /// peers, records, requests and refusals per second).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), env = "DHT_STATUS_INTERVAL")]
+        status_interval: u64,
         /// A TOML file of these settings (`listen = "0.0.0.0:4000"`,
         /// `bootstrap = ["seed.example.org:4000"]`, ...); the command line
         /// and then the environment (`DHT_LISTEN`, ...) win over it.
@@ -262,7 +266,9 @@ fn main() -> ExitCode {
             }
         }
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -272,14 +278,26 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Node { net, listen, bootstrap, advertise, data_dir, repair_interval, limits, json, config: _ } => {
+            Command::Node {
+                net,
+                listen,
+                bootstrap,
+                advertise,
+                data_dir,
+                repair_interval,
+                limits,
+                json,
+                status_interval,
+                config: _,
+            } => {
                 let config = node::config(Duration::from_secs(repair_interval), &limits);
                 let bootstrap = address::resolve_all(&bootstrap).await?;
                 let advertise = match advertise {
                     Some(spec) => Some(address::resolve_one(&spec).await?),
                     None => None,
                 };
-                node::run(net, node::Addresses { listen, advertise, bootstrap }, data_dir, config, json).await
+                let addresses = node::Addresses { listen, advertise, bootstrap };
+                node::run(net, addresses, data_dir, config, json, Duration::from_secs(status_interval)).await
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,

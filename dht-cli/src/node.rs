@@ -2,7 +2,7 @@
 
 use crate::NetworkArgs;
 use anyhow::Context;
-use dht_overlays::core::NodeConfig;
+use dht_overlays::core::{NodeConfig, NodeHandle, NodeStats};
 use dht_overlays::quic::{self, Options};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +50,7 @@ pub async fn run(
     data_dir: Option<PathBuf>,
     node: NodeConfig,
     json: bool,
+    status_every: std::time::Duration,
 ) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &data_dir {
         check_writable(dir)?;
@@ -78,12 +79,41 @@ pub async fn run(
     } else {
         println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
     }
-    let signal = stop_signal().await?;
+    let signal = tokio::select! {
+        signal = stop_signal() => signal?,
+        never = report_status(&running.handle, status_every) => match never {},
+    };
     eprintln!("{signal}: leaving, handing records to their next owners");
     if tokio::time::timeout(LEAVE_TIMEOUT, running.handle.leave()).await.is_err() {
         eprintln!("the hand-off did not finish within {} s; stopping anyway", LEAVE_TIMEOUT.as_secs());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs one line of status every `every` (at info level, so shown with
+/// `RUST_LOG=info`): routing peers, records held, and the requests answered
+/// and refused per second since the last line.
+async fn report_status(node: &NodeHandle, every: std::time::Duration) -> std::convert::Infallible {
+    let mut last = None;
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Ok(now) = node.stats().await else { continue };
+        let (received, refused) = last.map_or((0, 0), |l: NodeStats| (l.requests_received, l.requests_refused));
+        let per_sec = |count: u64| (count as f64 / every.as_secs_f64() * 10.0).round() / 10.0;
+        tracing::info!(
+            peers = now.peers,
+            records = now.records,
+            record_bytes = now.record_bytes,
+            requests_per_sec = per_sec(now.requests_received.saturating_sub(received)),
+            refused_per_sec = per_sec(now.requests_refused.saturating_sub(refused)),
+            failures = now.failures,
+            "status"
+        );
+        last = Some(now);
+    }
 }
 
 /// Longest a graceful leave may take before the node stops anyway.

@@ -199,6 +199,28 @@ fn settings_from_a_file_the_environment_and_flags_in_that_order() {
     assert!(stderr(&unknown).contains("unknown setting `port`"), "{}", stderr(&unknown));
 }
 
+/// With `RUST_LOG=info` a node logs a status line at the interval asked.
+#[test]
+fn a_node_logs_its_status_at_info_level() {
+    use std::io::BufRead;
+    let mut child = dht()
+        .env("RUST_LOG", "info")
+        .args(["node", "--listen", &free_addr().to_string(), "--status-interval", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().expect("stderr");
+    // Bounded: a line a second is asked for; the node is killed after.
+    let status = std::io::BufReader::new(stderr).lines().take(50).map_while(Result::ok).find(|l| l.contains("status"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let status = status.expect("a status line");
+    for field in ["peers=", "records=", "requests_per_sec=", "refused_per_sec="] {
+        assert!(status.contains(field), "{status}");
+    }
+}
+
 #[test]
 fn a_bad_log_filter_is_named_instead_of_ignored() {
     let out = run(dht().env("RUST_LOG", "dht_core=loud").args(["get", "--bootstrap", &free_addr().to_string(), "k"]));
