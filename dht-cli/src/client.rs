@@ -188,7 +188,7 @@ pub async fn get(net: NetworkArgs, bootstrap: SocketAddr, read: Read, json: bool
         }
         None => {
             eprintln!("error: no value stored under {label}");
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(crate::EXIT_NOT_FOUND))
         }
     }
 }

@@ -49,7 +49,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "dht", version, about = "Distributed hash tables over QUIC: Kademlia, Chord and CAN")]
+#[command(
+    name = "dht",
+    version,
+    about = "Distributed hash tables over QUIC: Kademlia, Chord and CAN",
+    after_help = "Exit status: 0 done; 1 failed (unreachable network, refused write, I/O error, lost writes in a \
+                  soak); 2 bad usage or settings (flags, RUST_LOG, --config file); 3 `get` found no value."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,6 +121,12 @@ impl Pace {
         config
     }
 }
+
+/// Exit status of a `get` that found no value: not an error of the tool,
+/// and scripts tell the two apart.
+pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit status of bad usage or settings (what clap uses for bad flags).
+const EXIT_USAGE: u8 = 2;
 
 /// Options every networked command shares.
 #[derive(clap::Args, Clone, Debug)]
@@ -251,7 +263,7 @@ enum Command {
 fn main() -> ExitCode {
     if let Err(e) = config_file::apply(&std::env::args_os().collect::<Vec<_>>()) {
         eprintln!("error: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(EXIT_USAGE);
     }
     let cli = Cli::parse();
     let filter = match std::env::var("RUST_LOG") {
@@ -261,7 +273,7 @@ fn main() -> ExitCode {
                 Ok(filter) => filter,
                 Err(e) => {
                     eprintln!("error: RUST_LOG={spec:?} is not a log filter ({e}); e.g. RUST_LOG=info or RUST_LOG=dht_core=debug");
-                    return ExitCode::from(2);
+                    return ExitCode::from(EXIT_USAGE);
                 }
             }
         }
