@@ -154,7 +154,7 @@ enum Command {
         bootstrap: Vec<String>,
         /// HOST:PORT peers should use to reach this node, when not the
         /// --listen address (required with --listen 0.0.0.0:PORT or
-        /// [::]:PORT).
+        /// `[::]:PORT`).
         #[arg(long, env = "DHT_ADVERTISE")]
         advertise: Option<String>,
         /// Directory for the node's identity key and records (kept across

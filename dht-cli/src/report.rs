@@ -219,6 +219,41 @@ fn paper_curves(rows: &[Value]) -> Vec<Series> {
     curves
 }
 
+/// The rows as CSV for a spreadsheet or a plotting tool: one column per
+/// field any row has, in first-seen order; a missing or null field is
+/// empty, a nested one its JSON text.
+fn csv(rows: &[Value]) -> String {
+    let mut columns: Vec<&str> = Vec::new();
+    for row in rows.iter().filter_map(Value::as_object) {
+        for key in row.keys() {
+            if !columns.contains(&key.as_str()) {
+                columns.push(key);
+            }
+        }
+    }
+    let field = |text: String| {
+        if text.contains([',', '"', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    };
+    let mut out = columns.iter().map(|c| field((*c).to_owned())).collect::<Vec<_>>().join(",") + "\n";
+    for row in rows {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| match &row[*c] {
+                Value::Null => String::new(),
+                Value::String(s) => field(s.clone()),
+                other => field(other.to_string()),
+            })
+            .collect();
+        out += &cells.join(",");
+        out.push('\n');
+    }
+    out
+}
+
 /// Draws one overlay's topology picture from a seed.
 type Picture = fn(u64) -> String;
 
@@ -226,6 +261,9 @@ type Picture = fn(u64) -> String;
 /// `index.html` into `dir`.
 pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let jsonl: String = rows.iter().map(|row| format!("{row}\n")).collect();
+    std::fs::write(dir.join("rows.jsonl"), jsonl)?;
+    std::fs::write(dir.join("rows.csv"), csv(rows))?;
     let condition = format!("churn {churn}, failed fraction {fail}");
     let mut hops = per_overlay(rows, "hops_mean");
     hops.extend(paper_curves(rows));

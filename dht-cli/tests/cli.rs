@@ -334,6 +334,22 @@ fn compare_writes_plots_and_an_html_report() {
     }
     assert!(!dir.join("kademlia-buckets.svg").exists(), "only the compared overlays are pictured");
     assert_eq!(html.matches("<tr>").count(), 5, "a heading and four rows");
+
+    // The rows, for the user's own tools: the same four in JSON lines and CSV.
+    let jsonl = std::fs::read_to_string(dir.join("rows.jsonl")).expect("rows.jsonl");
+    let rows: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).expect("a JSON row")).collect();
+    assert_eq!(rows.len(), 4);
+    let csv = std::fs::read_to_string(dir.join("rows.csv")).expect("rows.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "a header and four rows");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let column = header.iter().position(|h| *h == "overlay").expect("an overlay column");
+    let nodes = header.iter().position(|h| *h == "nodes").expect("a nodes column");
+    for (line, row) in lines[1..].iter().zip(&rows) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[column], row["overlay"].as_str().unwrap());
+        assert_eq!(cells[nodes], row["nodes"].to_string());
+    }
 }
 
 #[test]
