@@ -533,6 +533,16 @@ mod tests {
         assert_eq!(chord.finger_bit(&Id::hash(b"random")), None);
     }
 
+    /// A node at id 0, joined, whose one successor is `next`.
+    fn joined_with_successor(next: Peer) -> (Chord, Peer) {
+        let local = Peer::new(Id::ZERO, Address::Memory(0));
+        let mut chord = Chord::new(local, ChordConfig::default());
+        chord.bootstrap(&[next], Role::Member, Time::ZERO);
+        chord.ring.set_successors(next, &[]);
+        chord.joined = true;
+        (chord, local)
+    }
+
     fn at(id: u64, ip: [u8; 4]) -> Peer {
         Peer::new(Id::pow2(200).wrapping_add(&Id::pow2(id as usize)), Address::Socket((ip, 4000).into()))
     }
@@ -585,12 +595,8 @@ mod tests {
     /// has answered the ping its notice set off, at its own address.
     #[test]
     fn a_notifier_becomes_predecessor_only_after_answering_a_ping() {
-        let local = Peer::new(Id::ZERO, Address::Memory(0));
         let next = Peer::new(Id::pow2(200), Address::Memory(1));
-        let mut chord = Chord::new(local, ChordConfig::default());
-        chord.bootstrap(&[next], Role::Member, Time::ZERO);
-        chord.ring.set_successors(next, &[]);
-        chord.joined = true;
+        let (mut chord, _) = joined_with_successor(next);
         let caller = Peer::new(Id::pow2(255), Address::Memory(2));
         let actions = chord.peer_contacted(&caller, Time::ZERO);
         assert_eq!(actions, vec![Action::Send(caller, ChordMessage::Ping)]);
@@ -606,12 +612,8 @@ mod tests {
     /// answer at the address the list gave.
     #[test]
     fn copied_entries_are_taken_only_after_answering_a_ping() {
-        let local = Peer::new(Id::ZERO, Address::Memory(0));
         let next = Peer::new(Id::pow2(200), Address::Memory(1));
-        let mut chord = Chord::new(local, ChordConfig::default());
-        chord.bootstrap(&[next], Role::Member, Time::ZERO);
-        chord.ring.set_successors(next, &[]);
-        chord.joined = true;
+        let (mut chord, local) = joined_with_successor(next);
         let listed: Vec<Peer> =
             (0..3usize).map(|i| Peer::new(Id::pow2(201 + i), Address::Memory(10 + i as u32))).collect();
         let state =
@@ -631,11 +633,8 @@ mod tests {
     /// leave the successor in place.
     #[test]
     fn failures_at_another_address_leave_the_successor_alone() {
-        let local = Peer::new(Id::ZERO, Address::Memory(0));
         let next = Peer::new(Id::pow2(200), Address::Memory(1));
-        let mut chord = Chord::new(local, ChordConfig::default());
-        chord.bootstrap(&[next], Role::Member, Time::ZERO);
-        chord.ring.set_successors(next, &[]);
+        let (mut chord, _) = joined_with_successor(next);
         let bogus = Peer::new(next.id, Address::Memory(99));
         for _ in 0..5 {
             chord.peer_failed(&bogus, Time::ZERO);
@@ -652,12 +651,8 @@ mod tests {
     /// below zero (which panicked, killing the node's task).
     #[test]
     fn the_finger_round_wraps_when_every_finger_is_useful() {
-        let local = Peer::new(Id::ZERO, Address::Memory(0));
         let next = Peer::new(Id::pow2(0), Address::Memory(1));
-        let mut chord = Chord::new(local, ChordConfig::default());
-        chord.bootstrap(&[next], Role::Member, Time::ZERO);
-        chord.ring.set_successors(next, &[]);
-        chord.joined = true;
+        let (mut chord, _) = joined_with_successor(next);
         assert_eq!(chord.lowest_useful_finger(), 0);
         let mut rng = Rng::new(1);
         let mut finger_zero = 0;
