@@ -70,39 +70,51 @@ const COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e
 
 impl Plot<'_> {
     fn svg(&self) -> String {
-        let (w, h, left, bottom, top, right) = (640.0, 400.0, 70.0, 50.0, 40.0, 170.0);
+        let (w, h, left, bottom, top, right) = (720.0, 440.0, 70.0, 50.0, 40.0, 190.0);
         let points: Vec<(f64, f64)> = self.series.iter().flat_map(|l| l.points.iter().copied()).collect();
         let fx = |x: f64| if self.log_x { x.max(1.0).log10() } else { x };
         let (x0, x1) = bounds(points.iter().map(|p| fx(p.0)));
-        let (_, y1) = bounds(points.iter().map(|p| p.1));
-        let (y0, y1) = (0.0, if y1 > 0.0 { y1 * 1.1 } else { 1.0 });
+        let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        // The y axis runs from a round value at or below the data to one at
+        // or above it.
+        let y_ticks = ticks(lo, hi);
+        let (y0, y1) = (y_ticks[0], y_ticks[y_ticks.len() - 1]);
+        let decimals = decimals(&y_ticks);
         let px = |x: f64| left + (fx(x) - x0) / (x1 - x0).max(1e-9) * (w - left - right);
-        let py = |y: f64| h - bottom - (y - y0) / (y1 - y0) * (h - bottom - top);
+        let py = |y: f64| h - bottom - (y - y0) / (y1 - y0).max(1e-12) * (h - bottom - top);
         let mut s = String::new();
         let _ = write!(
             s,
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{}" y="22" font-size="15" text-anchor="middle">{}</text>"##,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{}" y="22" font-size="15" text-anchor="middle">{}</text>"##,
             (w - right + left) / 2.0,
             escape(self.title)
         );
+        for y in &y_ticks {
+            let _ = write!(
+                s,
+                r##"<line x1="{left}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#e5e5e5"/><text x="{2}" y="{3:.1}" text-anchor="end">{4:.5$}</text>"##,
+                py(*y),
+                w - right,
+                left - 6.0,
+                py(*y) + 4.0,
+                y,
+                decimals
+            );
+        }
         let _ = write!(
             s,
             r##"<line x1="{left}" y1="{0}" x2="{1}" y2="{0}" stroke="black"/><line x1="{left}" y1="{top}" x2="{left}" y2="{0}" stroke="black"/>"##,
             h - bottom,
             w - right
         );
-        for i in 0..=4 {
-            let y = y0 + (y1 - y0) * f64::from(i) / 4.0;
-            let _ =
-                write!(s, r##"<text x="{}" y="{}" text-anchor="end">{}</text>"##, left - 6.0, py(y) + 4.0, short(y));
-        }
         let mut xs: Vec<f64> = points.iter().map(|p| p.0).collect();
         xs.sort_by(f64::total_cmp);
         xs.dedup();
         for x in xs {
             let _ = write!(
                 s,
-                r##"<text x="{}" y="{}" text-anchor="middle">{}</text>"##,
+                r##"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"##,
                 px(x),
                 h - bottom + 16.0,
                 short(x)
@@ -118,18 +130,23 @@ impl Plot<'_> {
             (h - bottom + top) / 2.0,
             escape(self.y_label)
         );
+        let measured = self.series.iter().filter(|l| !l.reference).count();
         for (i, Series { name, points: pts, reference }) in self.series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             let dash = if *reference { r#" stroke-dasharray="5,4""# } else { "" };
+            // Earlier lines are drawn wider, so one that another covers
+            // still shows at its edges; points are marked by shape as well.
+            let width = if *reference { 1.5 } else { 2.0 + 1.5 * (measured.saturating_sub(i + 1)) as f64 };
             let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
             let _ = write!(
                 s,
-                r##"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"##,
+                r##"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-opacity="0.85"{dash}/>"##,
                 path.join(" ")
             );
             for &(x, y) in pts.iter().filter(|_| !reference) {
-                let _ = write!(s, r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"##, px(x), py(y));
+                let _ = write!(s, "{}", marker(i, px(x), py(y), colour));
             }
+            // The legend sits right of the plot area, never over the data.
             let ly = top + 18.0 * i as f64;
             let _ = write!(
                 s,
@@ -144,6 +161,45 @@ impl Plot<'_> {
         s.push_str("</svg>\n");
         s
     }
+}
+
+/// A point's marker: a circle, square or diamond by series.
+fn marker(series: usize, x: f64, y: f64, colour: &str) -> String {
+    match series % 3 {
+        0 => format!(r##"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}"/>"##),
+        1 => format!(r##"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="{colour}"/>"##, x - 3.5, y - 3.5),
+        _ => format!(
+            r##"<polygon points="{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}" fill="{colour}"/>"##,
+            y - 4.5,
+            x + 4.5,
+            y + 4.5,
+            x - 4.5
+        ),
+    }
+}
+
+/// Round tick values covering `lo..=hi`: about five steps of 1, 2 or 5
+/// times a power of ten, the first at or below `lo`, the last at or above
+/// `hi`. Equal ends are widened a little, so a flat line sits mid-plot.
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        let pad = (lo.abs() * 0.02).max(0.01);
+        (lo - pad, hi + pad)
+    };
+    let raw = (hi - lo) / 5.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
+    let first = (lo / step).floor() * step;
+    let count = ((hi - first) / step).ceil().max(1.0) as usize;
+    (0..=count).map(|i| first + step * i as f64).collect()
+}
+
+/// Decimals enough to tell the ticks apart.
+fn decimals(ticks: &[f64]) -> usize {
+    let step = ticks.get(1).zip(ticks.first()).map_or(1.0, |(b, a)| b - a);
+    (-step.log10().floor()).max(0.0) as usize
 }
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -345,4 +401,75 @@ pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> s
         let _ = write!(html, "<img src=\"{file}\" alt=\"{overlay} topology\">");
     }
     std::fs::write(dir.join("index.html"), html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every coordinate an element of `svg` is drawn at, with its name.
+    fn coordinates(svg: &str) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for attr in ["x", "y", "cx", "cy", "x1", "y1", "x2", "y2"] {
+            let pattern = format!(" {attr}=\"");
+            for (at, _) in svg.match_indices(&pattern) {
+                let rest = &svg[at + pattern.len()..];
+                let value = &rest[..rest.find('"').unwrap_or(0)];
+                if let Ok(v) = value.parse::<f64>() {
+                    out.push((attr.to_owned(), v));
+                }
+            }
+        }
+        for list in svg.split("points=\"").skip(1) {
+            for pair in list[..list.find('"').unwrap_or(0)].split_whitespace() {
+                for (i, v) in pair.split(',').enumerate() {
+                    out.push((if i == 0 { "x" } else { "y" }.to_owned(), v.parse().unwrap_or(f64::NAN)));
+                }
+            }
+        }
+        out
+    }
+
+    fn plot(series: Vec<Series>, log_x: bool) -> String {
+        Plot { title: "t", x_label: "x", y_label: "y", log_x, series }.svg()
+    }
+
+    fn line(name: &str, points: &[(f64, f64)]) -> Series {
+        Series { name: name.into(), points: points.to_vec(), reference: false }
+    }
+
+    /// The y-axis labels, in order.
+    fn y_labels(svg: &str) -> Vec<f64> {
+        svg.split(r#"text-anchor="end">"#).skip(1).filter_map(|t| t[..t.find('<')?].parse().ok()).collect()
+    }
+
+    #[test]
+    fn plots_stay_in_their_view_box_and_their_axes_cover_the_data() {
+        let cases = [
+            vec![line("flat", &[(100.0, 1.0), (1000.0, 1.0), (10_000.0, 1.0)])],
+            vec![line("a", &[(50.0, 3.1), (500.0, 25.13), (5000.0, 50.26)]), line("b", &[(50.0, 0.2), (5000.0, 7.0)])],
+            vec![line("one point", &[(64.0, 0.997)])],
+            vec![line("big", &[(1e3, 120_000.0), (1e5, 310_000.0)])],
+        ];
+        for series in cases {
+            let (lo, hi) =
+                series.iter().flat_map(|l| &l.points).fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            let svg = plot(series, true);
+            assert!(svg.contains(r#"viewBox="0 0 720 440""#));
+            for (attr, v) in coordinates(&svg) {
+                let limit = if attr.starts_with('x') || attr == "cx" { 720.0 } else { 440.0 };
+                assert!((0.0..=limit).contains(&v), "{attr} = {v} outside the view box in {svg}");
+            }
+            let labels = y_labels(&svg);
+            assert!(labels.len() >= 2, "{svg}");
+            assert!(labels[0] <= lo && *labels.last().unwrap() >= hi, "axis {labels:?} against data {lo}..{hi}");
+            // Round steps: 1, 2 or 5 times a power of ten, all alike.
+            let step = labels[1] - labels[0];
+            let mantissa = step / 10f64.powf(step.log10().floor());
+            assert!([1.0, 2.0, 5.0, 10.0].iter().any(|m| (mantissa - m).abs() < 1e-6), "step {step} in {labels:?}");
+            assert!(labels.windows(2).all(|w| ((w[1] - w[0]) - step).abs() < step * 1e-6), "{labels:?}");
+            // And not wider than the data needs: the flat line's axis stays near 1.
+            assert!(labels.last().unwrap() - labels[0] <= (hi - lo).max(0.05 * hi.abs().max(0.5)) * 3.0, "{labels:?}");
+        }
+    }
 }

@@ -121,13 +121,16 @@ pub fn kademlia_buckets(seed: u64) -> String {
     let fill = sim.live_nodes().first().and_then(|&i| sim.node(i)).map(|n| n.overlay().table().bucket_fill());
     let fill = fill.unwrap_or_default();
     let k = KademliaConfig::default().k.max(1) as f64;
+    // Contacts and replacements stacked may pass k: the scale fits the
+    // tallest bar, so every bar stays inside the frame.
+    let tallest = fill.iter().map(|(c, w)| (c + w) as f64).fold(k, f64::max);
     let mut svg = open(&format!("Kademlia buckets of one node, {NODES} nodes"), SIDE);
     let (left, bottom, height) = (40.0, SIDE - 40.0, SIDE - 90.0);
     let width = (SIDE - 60.0) / fill.len().max(1) as f64;
     for (i, (contacts, waiting)) in fill.iter().enumerate() {
         let x = left + i as f64 * width;
-        let h = *contacts as f64 / k * height;
-        let w = *waiting as f64 / k * height;
+        let h = *contacts as f64 / tallest * height;
+        let w = *waiting as f64 / tallest * height;
         let _ = write!(
             svg,
             r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="#4a6fa5"/><rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{w:.1}" fill="#f2b134"/><text x="{:.1}" y="{}" text-anchor="middle">{i}</text>"##,
@@ -142,7 +145,7 @@ pub fn kademlia_buckets(seed: u64) -> String {
     let _ = writeln!(
         svg,
         r##"<line x1="{left}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#999" stroke-dasharray="4,3"/><text x="{left}" y="{2}">bucket (blue: contacts, yellow: replacements, dashed: k = {k})</text></svg>"##,
-        bottom - height,
+        bottom - k / tallest * height,
         SIDE - 20.0,
         SIDE - 8.0
     );

@@ -22,8 +22,8 @@ pub struct Options {
     /// Address to listen on (`127.0.0.1:0` picks a port).
     pub listen: SocketAddr,
     /// The address peers should use, when not `listen` (see
-    /// [`QuicConfig::advertise`]); required when `listen` is every
-    /// interface (`0.0.0.0`, `[::]`).
+    /// [`QuicConfig::advertise`]); required of a member (not a client)
+    /// when `listen` is every interface (`0.0.0.0`, `[::]`).
     pub advertise: Option<SocketAddr>,
     /// Addresses of nodes to join through; empty starts a new network.
     pub bootstrap: Vec<SocketAddr>,
@@ -129,7 +129,8 @@ pub async fn start_with_store<O: Overlay, S: Store>(
         }
         None => Identity::generate()?,
     };
-    if options.listen.ip().is_unspecified() && options.advertise.is_none() {
+    // A client's address is never handed on, so it may bind anywhere.
+    if options.listen.ip().is_unspecified() && options.advertise.is_none() && !options.node.role.is_client() {
         return Err(StartError::NoAdvertise(options.listen));
     }
     let mut quic = QuicConfig::new(O::NAME, &options.network);
