@@ -44,6 +44,9 @@ pub struct CompareArgs {
     /// One JSON object per row instead of the table.
     #[arg(long)]
     json: bool,
+    /// Every column in the table, not only the main ones.
+    #[arg(long)]
+    wide: bool,
 }
 
 /// `--build`.
@@ -103,22 +106,21 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let progress = Progress::new(args.json);
     let total = args.overlays.len() * args.nodes.len();
     let mut rows = Vec::new();
-    if !args.json {
-        println!("{}", report::table_header());
-    }
     for &overlay in &args.overlays {
         for &nodes in &args.nodes {
             progress.show(&format!("{} {nodes}", overlay.name()), rows.len(), total);
             let row = run_one(overlay, nodes, &args);
             if args.json {
                 println!("{row}");
-            } else {
-                println!("{}", report::table_row(&row));
             }
             rows.push(row);
         }
     }
+    // The bar ends on its own line before the table starts.
     progress.show("done", total, total);
+    if !args.json {
+        println!("{}", report::table(&rows, args.wide));
+    }
     if let Some(dir) = &args.out {
         report::write(dir, &rows, &args.churn.text, args.fail, args.seed)
             .with_context(|| format!("writing the report to {}", dir.display()))?;

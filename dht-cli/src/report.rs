@@ -6,24 +6,25 @@ use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The table's columns: heading, JSON field, decimals.
-const COLUMNS: [(&str, &str, usize); 16] = [
-    ("overlay", "overlay", 0),
-    ("nodes", "nodes", 0),
-    ("build", "build", 0),
-    ("success", "success_rate", 3),
-    ("hops", "hops_mean", 2),
-    ("p50", "hops_p50", 0),
-    ("p99", "hops_p99", 0),
-    ("msgs/lookup", "msgs_per_lookup", 1),
-    ("lat ms", "latency_ms_mean", 0),
-    ("lat p99", "latency_ms_p99", 0),
-    ("state/node", "state_per_node_mean", 1),
-    ("maint/node/min", "maint_msgs_per_node_min", 1),
-    ("records/node", "records_per_node_mean", 1),
-    ("rec p99", "records_per_node_p99", 0),
-    ("wall s", "wall_s", 1),
-    ("peak MiB", "peak_rss_mib", 0),
+/// The table's columns: heading, JSON field, decimals, and whether the
+/// terminal table shows it without `--wide`.
+const COLUMNS: [(&str, &str, usize, bool); 16] = [
+    ("overlay", "overlay", 0, true),
+    ("nodes", "nodes", 0, true),
+    ("build", "build", 0, false),
+    ("success", "success_rate", 3, true),
+    ("hops", "hops_mean", 2, true),
+    ("p50", "hops_p50", 0, false),
+    ("p99", "hops_p99", 0, true),
+    ("msgs/lookup", "msgs_per_lookup", 1, true),
+    ("lat ms", "latency_ms_mean", 0, true),
+    ("lat p99", "latency_ms_p99", 0, false),
+    ("state/node", "state_per_node_mean", 1, true),
+    ("maint/node/min", "maint_msgs_per_node_min", 1, true),
+    ("records/node", "records_per_node_mean", 1, false),
+    ("rec p99", "records_per_node_p99", 0, false),
+    ("wall s", "wall_s", 1, true),
+    ("peak MiB", "peak_rss_mib", 0, true),
 ];
 
 fn cell(row: &Value, field: &str, decimals: usize) -> String {
@@ -34,14 +35,26 @@ fn cell(row: &Value, field: &str, decimals: usize) -> String {
     }
 }
 
-/// The table's heading line.
-pub fn table_header() -> String {
-    COLUMNS.iter().map(|(h, _, _)| format!("{h:>16}")).collect::<Vec<_>>().join("")
-}
-
-/// One row of the table.
-pub fn table_row(row: &Value) -> String {
-    COLUMNS.iter().map(|(_, f, d)| format!("{:>16}", cell(row, f, *d))).collect::<Vec<_>>().join("")
+/// The rows as a terminal table: the main columns (within 120
+/// characters), or every column when `wide`.
+pub fn table(rows: &[Value], wide: bool) -> String {
+    let columns: Vec<_> = COLUMNS.iter().filter(|c| wide || c.3).collect();
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED);
+    table.set_header(columns.iter().map(|c| c.0));
+    for row in rows {
+        table.add_row(columns.iter().map(|(_, field, decimals, _)| cell(row, field, *decimals)));
+    }
+    for (i, (_, _, _, _)) in columns.iter().enumerate() {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(if i == 0 {
+                comfy_table::CellAlignment::Left
+            } else {
+                comfy_table::CellAlignment::Right
+            });
+        }
+    }
+    table.to_string()
 }
 
 /// A numeric field of a row (0 when missing).
@@ -373,13 +386,13 @@ pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> s
     );
     let _ =
         write!(html, "<p>Simulated, {}. Same workload and seed for every overlay.</p><table><tr>", escape(&condition));
-    for (heading, _, _) in COLUMNS {
+    for (heading, _, _, _) in COLUMNS {
         let _ = write!(html, "<th>{}</th>", escape(heading));
     }
     html.push_str("</tr>");
     for row in rows {
         html.push_str("<tr>");
-        for (_, field, decimals) in COLUMNS {
+        for (_, field, decimals, _) in COLUMNS {
             let _ = write!(html, "<td>{}</td>", escape(&cell(row, field, decimals)));
         }
         html.push_str("</tr>");

@@ -353,6 +353,25 @@ fn compare_writes_plots_and_an_html_report() {
 }
 
 #[test]
+fn compare_prints_a_table_within_120_columns_and_every_column_when_wide() {
+    let table = |extra: &[&str]| {
+        let out = run(dht()
+            .args(["compare", "--overlays", "kademlia,chord,can", "--nodes", "50", "--lookups", "50"])
+            .args(extra));
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).expect("text")
+    };
+    let narrow = table(&[]);
+    assert!(narrow.lines().all(|l| l.chars().count() <= 120), "{narrow}");
+    for overlay in ["kademlia", "chord", "can"] {
+        assert_eq!(narrow.lines().filter(|l| l.contains(&format!(" {overlay} "))).count(), 1, "{narrow}");
+    }
+    assert!(narrow.contains("msgs/lookup") && !narrow.contains("rec p99"), "{narrow}");
+    let wide = table(&["--wide"]);
+    assert!(wide.contains("rec p99") && wide.contains("lat p99"), "{wide}");
+}
+
+#[test]
 fn compare_refuses_bad_arguments_with_a_clear_error() {
     for (args, says) in [
         (&["compare", "--churn", "exp:-3"][..], "positive number of seconds"),
