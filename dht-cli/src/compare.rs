@@ -44,6 +44,10 @@ pub struct CompareArgs {
     /// One JSON object per row instead of the table.
     #[arg(long)]
     json: bool,
+    /// Copies of each record (the replication factor r); put and read
+    /// quorums are majorities of it.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+    replicas: u16,
     /// Every column in the table, not only the main ones.
     #[arg(long)]
     wide: bool,
@@ -135,6 +139,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs) -> serde_json
     let mut config = MeasureConfig::new(nodes, args.lookups, args.seed);
     config.churn = args.churn.lifetime;
     config.fail = args.fail;
+    config.sim.node = crate::node::replicated(&config.sim.node, args.replicas.into());
     match args.build {
         BuildArg::Auto => {}
         BuildArg::Joins => config.build = Build::Joins,
@@ -145,6 +150,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs) -> serde_json
     let mut row = serde_json::to_value(&measured).unwrap_or_default();
     row["churn"] = args.churn.text.clone().into();
     row["fail"] = args.fail.into();
+    row["replicas"] = args.replicas.into();
     row["wall_s"] = started.elapsed().as_secs_f64().into();
     row["peak_rss_mib"] = peak_rss_mib().into();
     row

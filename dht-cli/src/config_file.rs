@@ -17,6 +17,7 @@ const KEYS: &[&str] = &[
     "bootstrap",
     "advertise",
     "data-dir",
+    "replicas",
     "repair-interval",
     "status-interval",
     "json",

@@ -25,9 +25,19 @@ pub struct LimitArgs {
     peer_bytes: Option<usize>,
 }
 
+/// `base` with `r` replicas and majority quorums, its other settings kept.
+pub fn replicated(base: &NodeConfig, r: usize) -> NodeConfig {
+    let quorums = NodeConfig::with_replicas(r);
+    let mut config = base.clone();
+    config.replicas = quorums.replicas;
+    config.write_quorum = quorums.write_quorum;
+    config.read_quorum = quorums.read_quorum;
+    config
+}
+
 /// The node's settings from the command line.
-pub fn config(repair_interval: std::time::Duration, args: &LimitArgs) -> NodeConfig {
-    let mut config = NodeConfig::default();
+pub fn config(replicas: usize, repair_interval: std::time::Duration, args: &LimitArgs) -> NodeConfig {
+    let mut config = replicated(&NodeConfig::default(), replicas);
     config.repair_interval = repair_interval;
     let limits = &mut config.limits;
     limits.requests_per_second = args.peer_requests_per_sec.unwrap_or(limits.requests_per_second);

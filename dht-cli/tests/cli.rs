@@ -314,6 +314,21 @@ fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
     }
 }
 
+/// The replication factor reaches the simulated nodes: more copies, more
+/// records held per node.
+#[test]
+fn compare_takes_the_replication_factor() {
+    let held = |r: &str| {
+        let rows = compare_rows(&["--overlays", "chord", "--replicas", r]);
+        assert!(rows.iter().all(|row| row["replicas"].to_string() == r), "{rows:?}");
+        rows.iter().map(|row| row["records_per_node_mean"].as_f64().unwrap()).sum::<f64>()
+    };
+    let (three, five) = (held("3"), held("5"));
+    assert!(five > three * 1.3, "r = 5 holds {five} records per node, r = 3 {three}");
+    let zero = run(dht().args(["compare", "--replicas", "0"]));
+    assert!(!zero.status.success());
+}
+
 #[test]
 fn compare_writes_plots_and_an_html_report() {
     let dir = temp_dir("compare-report");
