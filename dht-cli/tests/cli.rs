@@ -320,7 +320,7 @@ fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
 fn compare_takes_the_replication_factor() {
     let held = |r: &str| {
         let rows = compare_rows(&["--overlays", "chord", "--replicas", r]);
-        assert!(rows.iter().all(|row| row["replicas"].to_string() == r), "{rows:?}");
+        assert!(rows.iter().all(|row| row["replicas"].as_u64() == r.parse().ok()), "{rows:?}");
         rows.iter().map(|row| row["records_per_node_mean"].as_f64().unwrap()).sum::<f64>()
     };
     let (three, five) = (held("3"), held("5"));
