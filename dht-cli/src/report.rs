@@ -8,14 +8,15 @@ use std::path::Path;
 
 /// The table's columns: heading, JSON field, decimals, and whether the
 /// terminal table shows it without `--wide`.
-const COLUMNS: [(&str, &str, usize, bool); 16] = [
+const COLUMNS: [(&str, &str, usize, bool); 17] = [
     ("overlay", "overlay", 0, true),
     ("nodes", "nodes", 0, true),
     ("build", "build", 0, false),
     ("success", "success_rate", 3, true),
+    ("lost", "keys_lost", 0, true),
     ("hops", "hops_mean", 2, true),
     ("p50", "hops_p50", 0, false),
-    ("p99", "hops_p99", 0, true),
+    ("p99", "hops_p99", 0, false),
     ("msgs/lookup", "msgs_per_lookup", 1, true),
     ("lat ms", "latency_ms_mean", 0, true),
     ("lat p99", "latency_ms_p99", 0, false),

@@ -266,13 +266,14 @@ fn bench_prints_one_json_line_with_every_field() {
 }
 
 /// The fields of a `dht compare --json` row that depend on the seed alone.
-const COMPARE_FIELDS: [&str; 17] = [
+const COMPARE_FIELDS: [&str; 18] = [
     "overlay",
     "nodes",
     "churn",
     "seed",
     "lookups",
     "success_rate",
+    "keys_lost",
     "hops_mean",
     "hops_p50",
     "hops_p99",
@@ -327,6 +328,20 @@ fn compare_takes_the_replication_factor() {
     assert!(five > three * 1.3, "r = 5 holds {five} records per node, r = 3 {three}");
     let zero = run(dht().args(["compare", "--replicas", "0"]));
     assert!(!zero.status.success());
+}
+
+/// `keys_lost` counts acknowledged puts no live node holds: none in a
+/// quiet network, most when nine nodes in ten crash after the puts.
+#[test]
+fn compare_counts_the_keys_a_network_lost() {
+    for row in compare_rows(&["--overlays", "kademlia"]) {
+        assert_eq!(row["keys_lost"], 0, "{row}");
+    }
+    for row in compare_rows(&["--overlays", "kademlia", "--fail", "0.9"]) {
+        let lost = row["keys_lost"].as_u64().unwrap();
+        assert!(lost > 10, "{row}");
+        assert!(row["get_success_rate"].as_f64().unwrap() < 1.0, "{row}");
+    }
 }
 
 #[test]

@@ -91,6 +91,9 @@ pub struct Measurement {
     pub success_rate: f64,
     /// Share of gets that returned the value put.
     pub get_success_rate: f64,
+    /// Acknowledged puts whose key no live node holds at the end of the
+    /// run: data the network lost.
+    pub keys_lost: usize,
     /// Mean lookup path length.
     pub hops_mean: f64,
     /// Median lookup path length.
@@ -132,6 +135,8 @@ pub fn measure<O: SimOverlay>(make: impl Fn(Peer) -> O + 'static, config: &Measu
     let lookups = OpReport::of(&workload::lookups(&mut sim, config.lookups));
     let (gets, _) = workload::get_all(&mut sim, &stored);
     let gets = OpReport::of(&gets);
+    let held = sim.held_keys();
+    let keys_lost = stored.iter().filter(|s| !held.contains(&s.key)).count();
     let minutes = sim.now().as_millis() as f64 / 60_000.0;
     let nodes = sim.node_samples();
     let state = Summary::of(nodes.iter().map(|n| n.routing_entries as f64));
@@ -145,6 +150,7 @@ pub fn measure<O: SimOverlay>(make: impl Fn(Peer) -> O + 'static, config: &Measu
         lookups: config.lookups,
         success_rate: lookups.success_rate,
         get_success_rate: gets.success_rate,
+        keys_lost,
         hops_mean: lookups.hops.mean,
         hops_p50: lookups.hops.p50,
         hops_p99: lookups.hops.p99,

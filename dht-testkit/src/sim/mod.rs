@@ -449,6 +449,20 @@ impl<O: SimOverlay> Simulation<O> {
             .collect()
     }
 
+    /// Every key some live node holds a live record for: one pass over the
+    /// stores, where asking [`Simulation::holders`] key by key would cost
+    /// keys × nodes.
+    pub fn held_keys(&self) -> std::collections::HashSet<Id> {
+        let mut held = std::collections::HashSet::new();
+        for node in self.slots.iter().filter_map(|s| s.node.as_ref()) {
+            let store = node.store();
+            held.extend(
+                dht_core::Store::keys(store).into_iter().filter(|k| dht_core::Store::get(store, k, self.now).is_some()),
+            );
+        }
+        held
+    }
+
     /// A digest of every event processed so far: equal digests mean equal runs.
     pub fn trace_digest(&self) -> u64 {
         self.digest
