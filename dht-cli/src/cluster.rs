@@ -40,23 +40,21 @@ pub async fn start<O: Overlay + Send + 'static>(
     };
     handles[0] = Some(first);
     progress.show("starting nodes", 1, count);
-    let mut starting = JoinSet::new();
-    let mut started = 1;
-    for i in 1..count {
-        let (make, options) = (make.clone(), options(first_addr)?);
-        starting.spawn(async move { (i, quic::start(make, options).await.map(|running| running.handle)) });
-        if starting.len() >= PARALLEL_STARTS || i + 1 == count {
-            let last = i + 1 == count;
-            while let Some(done) = starting.join_next().await {
-                let (n, handle) = done.context("a node's start panicked")?;
-                handles[n] = Some(handle.with_context(|| format!("starting node {n}"))?);
-                started += 1;
-                progress.show("starting nodes", started, count);
-                if !last && starting.len() < PARALLEL_STARTS / 2 {
-                    break;
-                }
-            }
+    // Up to PARALLEL_STARTS joining at once: start the next while there
+    // is room, else wait for one to finish.
+    let (mut starting, mut next, mut started) = (JoinSet::new(), 1, 1);
+    while next < count || !starting.is_empty() {
+        if next < count && starting.len() < PARALLEL_STARTS {
+            let (i, make, options) = (next, make.clone(), options(first_addr)?);
+            starting.spawn(async move { (i, quic::start(make, options).await.map(|running| running.handle)) });
+            next += 1;
+            continue;
         }
+        let Some(done) = starting.join_next().await else { break };
+        let (n, handle) = done.context("a node's start panicked")?;
+        handles[n] = Some(handle.with_context(|| format!("starting node {n}"))?);
+        started += 1;
+        progress.show("starting nodes", started, count);
     }
     Ok(handles.into_iter().flatten().collect())
 }

@@ -9,34 +9,25 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-/// The settings a file may hold: the node's flags, spelled with `-` or `_`.
-const KEYS: &[&str] = &[
-    "overlay",
-    "network",
-    "listen",
-    "bootstrap",
-    "advertise",
-    "data-dir",
-    "replicas",
-    "repair-interval",
-    "status-interval",
-    "json",
-    "peer-requests-per-sec",
-    "peer-burst",
-    "peer-records",
-    "peer-bytes",
-];
-
-/// Applies the file that `--config FILE` in `args` names, if any.
-pub fn apply(args: &[OsString]) -> Result<(), String> {
+/// Applies the file that `--config FILE` in `args` names, if any, to the
+/// flags of `node` (the `dht node` command).
+pub fn apply(args: &[OsString], node: &clap::Command) -> Result<(), String> {
     let Some(path) = named_file(args) else { return Ok(()) };
     let text = std::fs::read_to_string(&path).map_err(|e| format!("config file {}: {e}", path.display()))?;
-    for (name, value) in settings(&path, &text)? {
+    for (name, value) in settings(&path, &text, &variables(node))? {
         if std::env::var_os(&name).is_none() {
             std::env::set_var(name, value);
         }
     }
     Ok(())
+}
+
+/// The settings a file may hold, read from the command itself: every flag
+/// that has an environment variable, by its long name, with that variable.
+fn variables(node: &clap::Command) -> Vec<(String, String)> {
+    node.get_arguments()
+        .filter_map(|arg| Some((arg.get_long()?.to_owned(), arg.get_env()?.to_str()?.to_owned())))
+        .collect()
 }
 
 /// The file after `--config` (or in `--config=FILE`).
@@ -55,15 +46,16 @@ fn named_file(args: &[OsString]) -> Option<std::path::PathBuf> {
 }
 
 /// Each setting of `text` as an environment variable and its value.
-fn settings(path: &Path, text: &str) -> Result<Vec<(String, String)>, String> {
+fn settings(path: &Path, text: &str, variables: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
     let bad = |what: String| format!("config file {}: {what}", path.display());
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string().trim().to_owned()))?;
     let mut out = Vec::with_capacity(table.len());
     for (key, value) in table {
         let flag = key.replace('_', "-");
-        if !KEYS.contains(&flag.as_str()) {
-            return Err(bad(format!("unknown setting `{key}` (known: {})", KEYS.join(", "))));
-        }
+        let Some((_, variable)) = variables.iter().find(|(long, _)| *long == flag) else {
+            let known: Vec<&str> = variables.iter().map(|(long, _)| long.as_str()).collect();
+            return Err(bad(format!("unknown setting `{key}` (known: {})", known.join(", "))));
+        };
         let value = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
@@ -75,7 +67,7 @@ fn settings(path: &Path, text: &str) -> Result<Vec<(String, String)>, String> {
                 .join(","),
             other => return Err(bad(format!("`{key}` cannot be {}", other.type_str()))),
         };
-        out.push((format!("DHT_{}", flag.to_uppercase().replace('-', "_")), value));
+        out.push((variable.clone(), value));
     }
     Ok(out)
 }
@@ -83,12 +75,18 @@ fn settings(path: &Path, text: &str) -> Result<Vec<(String, String)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
+
+    fn node_variables() -> Vec<(String, String)> {
+        variables(crate::Cli::command().find_subcommand("node").expect("a node command"))
+    }
 
     #[test]
     fn settings_become_variables_and_mistakes_are_named() {
         let path = Path::new("node.toml");
         let text = "listen = \"0.0.0.0:4000\"\nbootstrap = [\"a:1\", \"b:2\"]\ndata_dir = \"/var/lib/dht\"\nrepair-interval = 30\njson = true\n";
-        let got = settings(path, text).expect("valid");
+        let known = node_variables();
+        let got = settings(path, text, &known).expect("valid");
         let want = [
             ("DHT_BOOTSTRAP", "a:1,b:2"),
             ("DHT_DATA_DIR", "/var/lib/dht"),
@@ -98,11 +96,11 @@ mod tests {
         ];
         let got: Vec<(&str, &str)> = got.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(got, want);
-        let unknown = settings(path, "lisen = \"x\"").expect_err("unknown key");
+        let unknown = settings(path, "lisen = \"x\"", &known).expect_err("unknown key");
         assert!(unknown.contains("node.toml") && unknown.contains("`lisen`"), "{unknown}");
-        let broken = settings(path, "listen = ").expect_err("not TOML");
+        let broken = settings(path, "listen = ", &known).expect_err("not TOML");
         assert!(broken.starts_with("config file node.toml:"), "{broken}");
-        assert!(settings(path, "bootstrap = [1]").is_err());
+        assert!(settings(path, "bootstrap = [1]", &known).is_err());
     }
 
     #[test]

@@ -266,7 +266,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    if let Err(e) = config_file::apply(&std::env::args_os().collect::<Vec<_>>()) {
+    let command = <Cli as clap::CommandFactory>::command();
+    let node = command.find_subcommand("node").unwrap_or(&command);
+    if let Err(e) = config_file::apply(&std::env::args_os().collect::<Vec<_>>(), node) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }

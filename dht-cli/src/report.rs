@@ -46,7 +46,7 @@ pub fn table(rows: &[Value], wide: bool) -> String {
     for row in rows {
         table.add_row(columns.iter().map(|(_, field, decimals, _)| cell(row, field, *decimals)));
     }
-    for (i, (_, _, _, _)) in columns.iter().enumerate() {
+    for i in 0..columns.len() {
         if let Some(column) = table.column_mut(i) {
             column.set_cell_alignment(if i == 0 {
                 comfy_table::CellAlignment::Left
