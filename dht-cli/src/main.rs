@@ -179,6 +179,10 @@ enum Command {
         /// peers, records, requests and refusals per second).
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), env = "DHT_STATUS_INTERVAL")]
         status_interval: u64,
+        /// Serve Prometheus metrics on http://ADDR/metrics (peers, records,
+        /// requests by kind, refusals by reason, latencies, connections).
+        #[arg(long, value_name = "ADDR", env = "DHT_METRICS")]
+        metrics: Option<SocketAddr>,
         /// A TOML file of these settings (`listen = "0.0.0.0:4000"`,
         /// `bootstrap = ["seed.example.org:4000"]`, ...); the command line
         /// and then the environment (`DHT_LISTEN`, ...) win over it.
@@ -308,6 +312,7 @@ fn main() -> ExitCode {
                 limits,
                 json,
                 status_interval,
+                metrics,
                 config: _,
             } => {
                 let config = node::config(replicas.into(), Duration::from_secs(repair_interval), &limits);
@@ -317,7 +322,8 @@ fn main() -> ExitCode {
                     None => None,
                 };
                 let addresses = node::Addresses { listen, advertise, bootstrap };
-                node::run(net, addresses, data_dir, config, json, Duration::from_secs(status_interval)).await
+                let report = node::Reporting { json, status_every: Duration::from_secs(status_interval), metrics };
+                node::run(net, addresses, data_dir, config, report).await
             }
             Command::Soak(args) => soak::run(args).await,
             Command::Bench(args) => bench::run(args).await,

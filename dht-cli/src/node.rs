@@ -54,17 +54,35 @@ pub struct Addresses {
     pub bootstrap: Vec<SocketAddr>,
 }
 
+/// How a node tells the world about itself.
+pub struct Reporting {
+    /// The ready line as JSON.
+    pub json: bool,
+    /// Time between two status lines in the log.
+    pub status_every: std::time::Duration,
+    /// Where to serve Prometheus metrics.
+    pub metrics: Option<SocketAddr>,
+}
+
 pub async fn run(
     net: NetworkArgs,
     addresses: Addresses,
     data_dir: Option<PathBuf>,
     node: NodeConfig,
-    json: bool,
-    status_every: std::time::Duration,
+    report: Reporting,
 ) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &data_dir {
         check_writable(dir)?;
     }
+    let metrics = match report.metrics {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot serve metrics on {addr}"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     let (listen, advertise) = (addresses.listen, addresses.advertise);
     let mut options = Options::new(listen);
     options.advertise = addresses.advertise;
@@ -74,7 +92,7 @@ pub async fn run(
     options.node = node;
     let running = with_overlay!(net.overlay, crate::Pace::Normal, |make| quic::start(make, options).await)?;
     let me = running.handle.local();
-    if json {
+    if report.json {
         let ready = serde_json::json!({
             "event": "ready",
             "id": me.id.to_string(),
@@ -84,14 +102,25 @@ pub async fn run(
             "advertised": format!("{:?}", me.addr),
             "overlay": net.overlay.name(),
             "network": net.network,
+            "metrics": metrics_addr.map(|a| a.to_string()),
         });
         println!("{ready}");
     } else {
         println!("node {} ({:?}, network `{}`) listening on {:?}", me.id, net.overlay, net.network, me.addr);
+        if let Some(addr) = metrics_addr {
+            println!("metrics on http://{addr}/metrics");
+        }
     }
+    let serve_metrics = async {
+        match metrics {
+            Some(listener) => dht_overlays::metrics::serve(listener, &running).await,
+            None => std::future::pending().await,
+        }
+    };
     let signal = tokio::select! {
         signal = stop_signal() => signal?,
-        never = report_status(&running.handle, status_every) => match never {},
+        never = report_status(&running.handle, report.status_every) => match never {},
+        never = serve_metrics => match never {},
     };
     eprintln!("{signal}: leaving, handing records to their next owners");
     if tokio::time::timeout(LEAVE_TIMEOUT, running.handle.leave()).await.is_err() {
@@ -111,14 +140,14 @@ async fn report_status(node: &NodeHandle, every: std::time::Duration) -> std::co
     loop {
         ticks.tick().await;
         let Ok(now) = node.stats().await else { continue };
-        let (received, refused) = last.map_or((0, 0), |l: NodeStats| (l.requests_received, l.requests_refused));
+        let (received, refused) = last.map_or((0, 0), |l: NodeStats| (l.requests_in.total(), l.refusals.total()));
         let per_sec = |count: u64| (count as f64 / every.as_secs_f64() * 10.0).round() / 10.0;
         tracing::info!(
             peers = now.peers,
             records = now.records,
             record_bytes = now.record_bytes,
-            requests_per_sec = per_sec(now.requests_received.saturating_sub(received)),
-            refused_per_sec = per_sec(now.requests_refused.saturating_sub(refused)),
+            requests_per_sec = per_sec(now.requests_in.total().saturating_sub(received)),
+            refused_per_sec = per_sec(now.refusals.total().saturating_sub(refused)),
             failures = now.failures,
             "status"
         );

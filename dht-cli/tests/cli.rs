@@ -199,6 +199,55 @@ fn settings_from_a_file_the_environment_and_flags_in_that_order() {
     assert!(stderr(&unknown).contains("unknown setting `port`"), "{}", stderr(&unknown));
 }
 
+/// One HTTP GET on loopback: the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer, then the connection closed");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+/// The value of the sample named exactly `sample` (with its labels).
+fn sample(metrics: &str, sample: &str) -> f64 {
+    let line = metrics.lines().find(|l| l.rsplit_once(' ').is_some_and(|(name, _)| name == sample));
+    line.and_then(|l| l.rsplit_once(' ')).and_then(|(_, v)| v.parse().ok()).unwrap_or_else(|| panic!("no {sample} in\n{metrics}"))
+}
+
+/// A Prometheus scrape of a running node shows its counters move after a
+/// put and a get that went through it.
+#[test]
+fn a_node_serves_prometheus_metrics_that_move_with_puts_and_gets() {
+    let (a, b) = (free_addr().to_string(), free_addr().to_string());
+    let _first = start_node(&["--listen", &a]);
+    let node = start_node(&["--listen", &b, "--bootstrap", &a, "--metrics", "127.0.0.1:0", "--json"]);
+    let ready: serde_json::Value = serde_json::from_str(&node.first_line).expect("one JSON object");
+    let metrics = ready["metrics"].as_str().expect("the metrics address in the ready line").to_owned();
+
+    let (status, before) = http_get(&metrics, "/metrics");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(sample(&before, "dht_peers"), 1.0, "the first node");
+    assert!(sample(&before, "dht_connections") >= 1.0);
+    assert!(before.trim_end().ends_with("# EOF"));
+
+    assert!(run(dht().args(["put", "--bootstrap", &b, "k", "v"])).status.success());
+    let (_, after_put) = http_get(&metrics, "/metrics");
+    let stores = "dht_requests_received_total{kind=\"store\"}";
+    assert!(sample(&after_put, stores) > sample(&before, stores), "{after_put}");
+    assert_eq!(sample(&after_put, "dht_records"), 1.0);
+    assert!(sample(&after_put, "dht_record_bytes") > 0.0);
+
+    assert!(run(dht().args(["get", "--bootstrap", &b, "k"])).status.success());
+    let (_, after_get) = http_get(&metrics, "/metrics");
+    let fetches = "dht_requests_received_total{kind=\"fetch\"}";
+    assert!(sample(&after_get, fetches) > sample(&after_put, fetches), "{after_get}");
+
+    assert_eq!(http_get(&metrics, "/").0, "HTTP/1.1 404 Not Found");
+}
+
 /// With `RUST_LOG=info` a node logs a status line at the interval asked.
 #[test]
 fn a_node_logs_its_status_at_info_level() {

@@ -61,7 +61,7 @@ pub use id::{Distance, Id, IdBuildHasher, ID_BITS};
 pub use memory_transport::{MemoryNetwork, MemoryTransport};
 pub use node::{
     Event, LatencyHistogram, Node, NodeConfig, NodeStats, OpError, OpId, OpOutcome, OpStats, PeerLimits, Refusal,
-    Request, RequestId, Response, Transmit,
+    RefusalCounts, Request, RequestCounts, RequestId, Response, Transmit,
 };
 pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
 pub use owner::{content_key, signed_key, KeyError, Owner, PublicKey, SigningKey};

@@ -12,6 +12,8 @@
 //!   [`quic::start`], the function the builder calls.
 //! - [`RedbStore`] (feature `redb`): a persistent, crash-safe record store,
 //!   used whenever a node has a data directory.
+//! - [`metrics`] (feature `metrics`): a node's counters in the Prometheus
+//!   text format, served on `/metrics`.
 //! - [`key_file`]: signing keys for owned records, kept in files.
 //! - [`core`]: everything else of `dht-core` — ids, records, the traits,
 //!   the sans-IO node and its driver.
@@ -46,6 +48,10 @@ pub use builder::Builder;
 #[cfg(feature = "quic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "quic")))]
 pub use quic::StartError;
+
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 
 #[cfg(feature = "redb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redb")))]

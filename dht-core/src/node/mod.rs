@@ -23,7 +23,7 @@ pub use config::NodeConfig;
 pub use limits::PeerLimits;
 pub use message::{Refusal, Request, Response};
 pub use ops::{Event, OpError, OpId, OpOutcome, OpStats};
-pub use stats::{LatencyHistogram, NodeStats};
+pub use stats::{LatencyHistogram, NodeStats, RefusalCounts, RequestCounts};
 
 use crate::{Action, Directory, Id, Overlay, Peer, PutOutcome, Record, Rng, SimOverlay, Store, StoreError, Time};
 use limits::Limiter;
@@ -214,10 +214,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     fn answer(&mut self, from: &Peer, request: Request<O::Message>, client: bool, now: Time) -> Response<O::Message> {
-        self.stats.requests_received += 1;
+        self.stats.requests_in.count(&request);
         let response = self.respond(from, request, client, now);
-        if matches!(response, Response::Refused(_)) {
-            self.stats.requests_refused += 1;
+        if let Response::Refused(reason) = &response {
+            self.stats.refusals.count(reason);
         }
         response
     }
@@ -506,6 +506,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.stats.maintenance_messages += 1;
         } else {
             self.stats.op_messages += 1;
+        }
+        self.stats.requests_out.count(&request);
+        if matches!(purpose, Purpose::Repair(_)) {
+            self.stats.repair_pushes += 1;
         }
         self.pending.insert(id, Pending { to, purpose, sent: now, deadline });
         self.deadlines.insert((deadline, id));

@@ -2,7 +2,7 @@
 //! ran and how long they took, and the size of its state — what
 //! [`crate::NodeHandle::stats`] returns and an operator exports.
 
-use super::OpOutcome;
+use super::{OpOutcome, Refusal, Request};
 use std::time::Duration;
 
 /// Counters and sizes of one node, read at one moment.
@@ -13,11 +13,15 @@ pub struct NodeStats {
     pub op_messages: u64,
     /// Requests sent for maintenance (overlay upkeep, maintenance lookups, repair).
     pub maintenance_messages: u64,
-    /// Requests received.
-    pub requests_received: u64,
-    /// Requests received and refused (over a rate or quota, invalid, or
-    /// storage asked of a client).
-    pub requests_refused: u64,
+    /// Requests received, by kind.
+    pub requests_in: RequestCounts,
+    /// Requests sent, by kind.
+    pub requests_out: RequestCounts,
+    /// Requests received and refused, by reason.
+    pub refusals: RefusalCounts,
+    /// Records offered to replicas by repair: the periodic pass, the
+    /// hand-off of a range, and read repair.
+    pub repair_pushes: u64,
     /// Requests sent that timed out or failed.
     pub failures: u64,
     /// Peers in the overlay's routing state.
@@ -44,6 +48,71 @@ impl NodeStats {
             self.ops_ok += 1;
         }
         self.op_latency.record(took);
+    }
+}
+
+/// Requests counted by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestCounts {
+    /// Overlay messages (routing, maintenance).
+    pub overlay: u64,
+    /// Records offered for storage.
+    pub store: u64,
+    /// Records asked for.
+    pub fetch: u64,
+    /// Liveness probes.
+    pub ping: u64,
+}
+
+impl RequestCounts {
+    /// Counts one request.
+    pub(super) fn count<M>(&mut self, request: &Request<M>) {
+        let counter = match request {
+            Request::Overlay(_) => &mut self.overlay,
+            Request::Store(_) => &mut self.store,
+            Request::Fetch(_) => &mut self.fetch,
+            Request::Ping => &mut self.ping,
+        };
+        *counter += 1;
+    }
+
+    /// Requests of every kind.
+    pub fn total(&self) -> u64 {
+        self.overlay + self.store + self.fetch + self.ping
+    }
+}
+
+/// Refusals counted by their reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefusalCounts {
+    /// The record was invalid ([`Refusal::Invalid`]).
+    pub invalid: u64,
+    /// A quota would have been exceeded ([`Refusal::Quota`]).
+    pub quota: u64,
+    /// The store failed ([`Refusal::Storage`]).
+    pub storage: u64,
+    /// The peer was over its request rate, or asked a client to store
+    /// ([`Refusal::Busy`]).
+    pub busy: u64,
+}
+
+impl RefusalCounts {
+    /// Counts one refusal.
+    pub(super) fn count(&mut self, refusal: &Refusal) {
+        let counter = match refusal {
+            Refusal::Invalid(_) => &mut self.invalid,
+            Refusal::Quota(_) => &mut self.quota,
+            Refusal::Storage(_) => &mut self.storage,
+            Refusal::Busy => &mut self.busy,
+        };
+        *counter += 1;
+    }
+
+    /// Refusals for every reason.
+    pub fn total(&self) -> u64 {
+        self.invalid + self.quota + self.storage + self.busy
     }
 }
 

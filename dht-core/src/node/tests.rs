@@ -272,8 +272,10 @@ fn a_get_repairs_a_replica_that_missed_a_write() {
         |net: &mut Net| net.nodes[stale].as_ref().and_then(|n| n.store().get(&key, net.now)).expect("held").value;
     assert_eq!(&held(&mut net)[..], b"old");
     let reader = (0..6).find(|i| *i != stale && *i != 0).expect("another node");
+    let pushes = net.node(reader).stats().repair_pushes;
     assert_eq!(&net.get(reader, key).expect("found").value[..], b"new", "the newest version wins");
     assert_eq!(&held(&mut net)[..], b"new", "read-repaired");
+    assert!(net.node(reader).stats().repair_pushes > pushes, "the read repair is counted");
 }
 
 #[test]
@@ -310,7 +312,8 @@ fn a_client_routes_and_stores_but_holds_nothing_and_is_never_a_peer() {
     let answer = net.node(client).handle_request(&peer(0), Request::Store(record), now);
     assert!(matches!(answer, Response::Refused(Refusal::Busy)), "{answer:?}");
     let stats = net.node(client).stats();
-    assert_eq!(stats.requests_refused, 1);
+    assert_eq!((stats.refusals.busy, stats.refusals.total()), (1, 1));
+    assert_eq!((stats.requests_in.store, stats.requests_in.total()), (1, 1));
     assert_eq!((stats.ops_ok, stats.records), (1, 0));
 }
 
@@ -328,6 +331,12 @@ fn stats_count_operations_records_and_peers() {
     assert_eq!(stats.peers, 3, "every other member");
     let held: usize = (0..4).map(|i| net.node(i).stats().records).sum();
     assert_eq!(held, 9, "three copies of three keys");
+    // Every put sent its record to the two other replicas (the third copy
+    // is the writer's own), and the get asked for the absent key.
+    assert!(stats.requests_out.store >= 6, "{:?}", stats.requests_out);
+    assert!(stats.requests_out.fetch >= 1, "{:?}", stats.requests_out);
+    let stored: u64 = (1..4).map(|i| net.node(i).stats().requests_in.store).sum();
+    assert_eq!(stored, stats.requests_out.store, "every store sent was received");
 }
 
 #[test]
