@@ -39,10 +39,11 @@ pub async fn start<O: Overlay + Send + 'static>(
         dht_overlays::core::Address::Memory(_) => None,
     };
     handles[0] = Some(first);
-    progress.show("starting nodes", 1, count);
+    let bar = progress.phase("starting nodes", count);
+    bar.set_position(1);
     // Up to PARALLEL_STARTS joining at once: start the next while there
     // is room, else wait for one to finish.
-    let (mut starting, mut next, mut started) = (JoinSet::new(), 1, 1);
+    let (mut starting, mut next) = (JoinSet::new(), 1);
     while next < count || !starting.is_empty() {
         if next < count && starting.len() < PARALLEL_STARTS {
             let (i, make, options) = (next, make.clone(), options(first_addr)?);
@@ -53,9 +54,9 @@ pub async fn start<O: Overlay + Send + 'static>(
         let Some(done) = starting.join_next().await else { break };
         let (n, handle) = done.context("a node's start panicked")?;
         handles[n] = Some(handle.with_context(|| format!("starting node {n}"))?);
-        started += 1;
-        progress.show("starting nodes", started, count);
+        bar.inc(1);
     }
+    bar.finish();
     Ok(handles.into_iter().flatten().collect())
 }
 
@@ -124,12 +125,11 @@ where
     let mut phase = Phase { name, ok: 0, total, latencies_ms: Vec::new(), hops: Vec::new(), wall: Duration::ZERO };
     let started = Instant::now();
     let mut running = JoinSet::new();
-    let mut done = 0;
+    let bar = progress.phase(name, total);
     for (node, key, value) in items {
         if running.len() >= concurrency.max(1) {
             phase.collect(running.join_next().await);
-            done += 1;
-            progress.show(name, done, total);
+            bar.inc(1);
         }
         let fut = op(node, key, value);
         running.spawn(async move {
@@ -139,9 +139,9 @@ where
     }
     while let Some(r) = running.join_next().await {
         phase.collect(Some(r));
-        done += 1;
-        progress.show(name, done, total);
+        bar.inc(1);
     }
+    bar.finish();
     phase.wall = started.elapsed();
     phase
 }

@@ -6,8 +6,8 @@ use crate::measure::{peak_rss_mib, Progress};
 use crate::report;
 use crate::{OverlayKind, Pace};
 use anyhow::{bail, Context};
-use dht_testkit::measure::{measure, Build, MeasureConfig};
-use dht_testkit::sim::Lifetime;
+use dht_testkit::measure::{measure_observed, Build, MeasureConfig};
+use dht_testkit::sim::{Lifetime, SimProgress};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -108,20 +108,16 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         bail!("--overlays: name at least one overlay");
     }
     let progress = Progress::new(args.json);
-    let total = args.overlays.len() * args.nodes.len();
     let mut rows = Vec::new();
     for &overlay in &args.overlays {
         for &nodes in &args.nodes {
-            progress.show(&format!("{} {nodes}", overlay.name()), rows.len(), total);
-            let row = run_one(overlay, nodes, &args);
+            let row = run_one(overlay, nodes, &args, &progress);
             if args.json {
                 println!("{row}");
             }
             rows.push(row);
         }
     }
-    // The bar ends on its own line before the table starts.
-    progress.show("done", total, total);
     if !args.json {
         println!("{}", report::table(&rows, args.wide));
     }
@@ -135,7 +131,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs) -> serde_json::Value {
+fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Progress) -> serde_json::Value {
     let mut config = MeasureConfig::new(nodes, args.lookups, args.seed);
     config.churn = args.churn.lifetime;
     config.fail = args.fail;
@@ -146,7 +142,24 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs) -> serde_json
         BuildArg::Warm => config.build = Build::Warm,
     }
     let started = Instant::now();
-    let measured = with_overlay!(overlay, Pace::Normal, |make| measure(make, &config));
+    // One bar per row: the nodes added, then the operations finished.
+    let bar = progress.run(&format!("{} {nodes}", overlay.name()), nodes + config.operations());
+    let observer = {
+        let bar = bar.clone();
+        let mut last = (Instant::now(), 0);
+        move |p: &SimProgress| {
+            bar.set_position((p.nodes.min(nodes) + p.ops_finished as usize) as u64);
+            let (then, events) = last;
+            let waited = then.elapsed();
+            if waited >= Duration::from_millis(500) {
+                let rate = (p.events - events) as f64 / waited.as_secs_f64();
+                bar.set_message(format!("{} virtual s, {:.2} M events/s", p.now.as_millis() / 1000, rate / 1e6));
+                last = (Instant::now(), p.events);
+            }
+        }
+    };
+    let measured = with_overlay!(overlay, Pace::Normal, |make| measure_observed(make, &config, observer.clone()));
+    bar.finish();
     let mut row = serde_json::to_value(&measured).unwrap_or_default();
     row["churn"] = args.churn.text.clone().into();
     row["fail"] = args.fail.into();

@@ -1,7 +1,8 @@
 //! What the measuring commands share: percentiles, peak memory and a
 //! progress bar.
 
-use std::io::{IsTerminal, Write};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 /// The `p`-th percentile (nearest rank) of `values`; 0 when empty.
@@ -32,8 +33,8 @@ pub fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
-/// A one-line progress bar on stderr, shown only on a terminal and never
-/// with `--json`.
+/// Progress bars on stderr, one line per phase, shown only on a terminal
+/// and never with `--json`.
 pub struct Progress {
     shown: bool,
 }
@@ -43,15 +44,27 @@ impl Progress {
         Progress { shown: !json && std::io::stderr().is_terminal() }
     }
 
-    pub fn show(&self, what: &str, done: usize, total: usize) {
-        if self.shown {
-            let width = 30;
-            let filled = width * done.min(total) / total.max(1);
-            eprint!("\r{what:<22} [{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
-            let _ = std::io::stderr().flush();
-            if done == total {
-                eprintln!();
-            }
+    /// A bar for a phase of `total` steps, counted as `done/total`; the
+    /// caller advances it and calls `finish` to leave its line.
+    pub fn phase(&self, what: &str, total: usize) -> ProgressBar {
+        self.bar(what, total, "{prefix:<22} [{bar:30}] {pos}/{len} {wide_msg}")
+    }
+
+    /// A bar for a simulated run of `total` steps (nodes to add, then
+    /// operations to finish), in percent, with what the run reports in
+    /// its message.
+    pub fn run(&self, what: &str, total: usize) -> ProgressBar {
+        self.bar(what, total, "{prefix:<16} [{bar:30}] {percent:>3}% {elapsed:>4} {wide_msg}")
+    }
+
+    fn bar(&self, what: &str, total: usize, template: &str) -> ProgressBar {
+        if !self.shown {
+            return ProgressBar::hidden();
         }
+        let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        bar.set_style(style.progress_chars("#> "));
+        bar.set_prefix(what.to_owned());
+        bar
     }
 }

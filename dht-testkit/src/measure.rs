@@ -3,7 +3,7 @@
 //! comparisons and examples print come from here.
 
 use crate::metrics::{OpReport, Summary};
-use crate::sim::{Lifetime, SimConfig, Simulation};
+use crate::sim::{Lifetime, SimConfig, SimProgress, Simulation};
 use crate::workload;
 use dht_core::{Peer, SimOverlay};
 use serde::Serialize;
@@ -71,6 +71,11 @@ impl MeasureConfig {
             build: Build::for_nodes(nodes),
         }
     }
+
+    /// Operations the run finishes: a put and a get per key, and the lookups.
+    pub fn operations(&self) -> usize {
+        2 * self.keys + self.lookups
+    }
 }
 
 /// The numbers of one run.
@@ -120,20 +125,36 @@ pub struct Measurement {
 
 /// Builds the network, puts the keys, times the lookups and gets.
 pub fn measure<O: SimOverlay>(make: impl Fn(Peer) -> O + 'static, config: &MeasureConfig) -> Measurement {
+    measure_observed(make, config, |_| {})
+}
+
+/// [`measure`], calling `observer` as the run goes (see
+/// [`Simulation::on_progress`]); [`MeasureConfig::nodes`] and
+/// [`MeasureConfig::operations`] say where the run ends.
+pub fn measure_observed<O: SimOverlay>(
+    make: impl Fn(Peer) -> O + 'static,
+    config: &MeasureConfig,
+    observer: impl FnMut(&SimProgress) + 'static,
+) -> Measurement {
     let mut sim = Simulation::new(config.sim.clone(), make);
+    sim.on_progress(observer);
     let warm = config.build == Build::Warm && sim.warm_start(config.nodes);
     if !warm {
         sim.grow(config.nodes, config.join_spacing, Duration::from_secs(30));
     }
+    sim.report_progress();
     if let Some(lifetime) = config.churn {
         sim.start_churn(lifetime);
     }
     let (stored, _) = workload::put_all(&mut sim, &workload::keys(config.keys, config.sim.seed));
+    sim.report_progress();
     if config.fail > 0.0 {
         sim.crash_fraction(config.fail);
     }
     let lookups = OpReport::of(&workload::lookups(&mut sim, config.lookups));
+    sim.report_progress();
     let (gets, _) = workload::get_all(&mut sim, &stored);
+    sim.report_progress();
     let gets = OpReport::of(&gets);
     let held = sim.held_keys();
     let keys_lost = stored.iter().filter(|s| !held.contains(&s.key)).count();

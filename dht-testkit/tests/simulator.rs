@@ -30,6 +30,29 @@ fn the_same_seed_replays_the_same_run() {
     assert_ne!(digest_of_a_run(3).0, digest_of_a_run(4).0);
 }
 
+/// The progress observer sees the run advance, ends where the run ends,
+/// and does not change it.
+#[test]
+fn progress_is_reported_as_the_run_goes_and_changes_nothing() {
+    use dht_testkit::measure::{measure, measure_observed, MeasureConfig};
+    use std::sync::{Arc, Mutex};
+    let make = |peer| Kademlia::new(peer, KademliaConfig::default());
+    let config = MeasureConfig::new(120, 200, 9);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let observed = measure_observed(make, &config, move |p| log.lock().unwrap().push(*p));
+    assert_eq!(observed, measure(make, &config), "the same row with and without an observer");
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 3, "called every few thousand events: {}", seen.len());
+    for pair in seen.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        assert!(a.now <= b.now && a.events <= b.events && a.nodes <= b.nodes && a.ops_finished <= b.ops_finished);
+    }
+    let last = seen.last().unwrap();
+    assert_eq!(last.nodes, config.nodes);
+    assert_eq!(last.ops_finished as usize, config.operations(), "the last report comes at the end: {last:?}");
+}
+
 #[test]
 fn a_partition_cuts_traffic_and_healing_restores_every_key() {
     let mut sim = kademlia(SimConfig::new(5), 90);

@@ -75,6 +75,28 @@ struct Slot<O: SimOverlay> {
     role: Role,
 }
 
+/// How far a run has come, handed to the observer of
+/// [`Simulation::on_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimProgress {
+    /// Virtual time.
+    pub now: Time,
+    /// Events processed so far (messages, answers, timers).
+    pub events: u64,
+    /// Nodes added so far, up or not.
+    pub nodes: usize,
+    /// User operations finished so far (puts, gets, lookups; leaves are
+    /// not counted).
+    pub ops_finished: u64,
+}
+
+/// What [`Simulation::on_progress`] calls.
+type Observer = Box<dyn FnMut(&SimProgress)>;
+
+/// Events between two calls of the progress observer.
+const PROGRESS_EVERY: u64 = 16_384;
+
 /// A simulated network of nodes running overlay `O`.
 pub struct Simulation<O: SimOverlay> {
     config: SimConfig,
@@ -92,6 +114,9 @@ pub struct Simulation<O: SimOverlay> {
     wire_errors: u64,
     malicious: BTreeSet<u32>,
     adversary: Option<Adversary<O::Message>>,
+    events: u64,
+    ops_finished: u64,
+    observer: Option<Observer>,
 }
 
 impl<O: SimOverlay> Simulation<O> {
@@ -113,7 +138,31 @@ impl<O: SimOverlay> Simulation<O> {
             wire_errors: 0,
             malicious: BTreeSet::new(),
             adversary: None,
+            events: 0,
+            ops_finished: 0,
+            observer: None,
         }
+    }
+
+    /// Calls `observer` every few thousand events with how far the run
+    /// has come, so that a long run can show progress. It sees the run and
+    /// does not change it: the same seed gives the same run with or without.
+    pub fn on_progress(&mut self, observer: impl FnMut(&SimProgress) + 'static) {
+        self.observer = Some(Box::new(observer));
+    }
+
+    /// Calls the observer of [`Simulation::on_progress`] now (the end of
+    /// a stage of the run, say), besides every few thousand events.
+    pub fn report_progress(&mut self) {
+        let progress = self.progress();
+        if let Some(observer) = &mut self.observer {
+            observer(&progress);
+        }
+    }
+
+    /// How far the run has come.
+    pub fn progress(&self) -> SimProgress {
+        SimProgress { now: self.now, events: self.events, nodes: self.slots.len(), ops_finished: self.ops_finished }
     }
 
     /// The current virtual time.
@@ -421,6 +470,10 @@ impl<O: SimOverlay> Simulation<O> {
         while let Some((at, event)) = self.queue.pop_until(until) {
             self.now = at;
             self.process(event);
+            self.events += 1;
+            if self.events % PROGRESS_EVERY == 0 {
+                self.report_progress();
+            }
         }
         self.now = until;
     }
@@ -583,6 +636,7 @@ impl<O: SimOverlay> Simulation<O> {
         }
         for e in events {
             let left = matches!(e.outcome, dht_core::OpOutcome::Left);
+            self.ops_finished += u64::from(!left);
             self.results.insert(OpRef { node: index, op: e.op }, e);
             if left {
                 self.crash(index);
