@@ -455,6 +455,12 @@ impl Overlay for Chord {
     fn neighbours(&self) -> Vec<Peer> {
         self.ring.known()
     }
+
+    /// The keys a node holds lie just before it: their replica sets change
+    /// with its predecessors and successors, never with its fingers.
+    fn view_epoch(&self) -> u64 {
+        self.ring.neighbourhood()
+    }
 }
 
 /// Whether a peer that sent `from`'s message may name `named`. Local

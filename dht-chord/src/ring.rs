@@ -217,6 +217,12 @@ impl Ring {
         all
     }
 
+    /// A fingerprint of the peers around this node — predecessors and
+    /// successors, not fingers: the replica sets of the keys it holds.
+    pub fn neighbourhood(&self) -> u64 {
+        dht_core::fingerprint(self.earlier.iter().rev().chain(&self.predecessor).chain(&self.successors))
+    }
+
     /// Whether the view holds `peer`'s id at another address: a failure
     /// at the address a liar named says nothing about the real entry.
     pub fn holds_elsewhere(&self, peer: &Peer) -> bool {

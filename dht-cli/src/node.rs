@@ -75,11 +75,9 @@ pub async fn run(
         check_writable(dir)?;
     }
     let metrics = match report.metrics {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot serve metrics on {addr}"))?,
-        ),
+        Some(addr) => {
+            Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr}"))?)
+        }
         None => None,
     };
     let metrics_addr = metrics.as_ref().map(|l| l.local_addr()).transpose()?;

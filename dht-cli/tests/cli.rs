@@ -214,7 +214,9 @@ fn http_get(addr: &str, path: &str) -> (String, String) {
 /// The value of the sample named exactly `sample` (with its labels).
 fn sample(metrics: &str, sample: &str) -> f64 {
     let line = metrics.lines().find(|l| l.rsplit_once(' ').is_some_and(|(name, _)| name == sample));
-    line.and_then(|l| l.rsplit_once(' ')).and_then(|(_, v)| v.parse().ok()).unwrap_or_else(|| panic!("no {sample} in\n{metrics}"))
+    line.and_then(|l| l.rsplit_once(' '))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {sample} in\n{metrics}"))
 }
 
 /// A Prometheus scrape of a running node shows its counters move after a

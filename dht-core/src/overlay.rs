@@ -134,4 +134,19 @@ pub trait Overlay: Send + 'static {
 
     /// Peers this node keeps routing state for (the KBR `neighborSet`).
     fn neighbours(&self) -> Vec<Peer>;
+
+    /// A number that changes whenever this node's view of who holds which
+    /// keys may have changed: a peer entered or left the routing state
+    /// that [`Overlay::replica_set`] draws from, or this node's own range
+    /// moved. A node that holds records reads it every tick and, when it
+    /// moved, re-replicates at once the keys whose replica set changed —
+    /// to a peer that joined inside the range, or after its own range grew
+    /// — instead of waiting for the periodic repair pass.
+    ///
+    /// The default fingerprints [`Overlay::neighbours`]: right for any
+    /// overlay, and cheap for one with a small neighbour set; an overlay
+    /// with a large routing table should count its changes instead.
+    fn view_epoch(&self) -> u64 {
+        crate::fingerprint(&self.neighbours())
+    }
 }

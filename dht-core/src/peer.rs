@@ -64,6 +64,13 @@ pub fn prefix_has_room<'a>(existing: impl IntoIterator<Item = &'a Peer>, candida
     same < cap
 }
 
+/// A fingerprint of a list of peers' ids, in order (FNV-1a over their
+/// first eight bytes): what [`crate::Overlay::view_epoch`] compares to see
+/// that a neighbourhood changed.
+pub fn fingerprint<'a>(peers: impl IntoIterator<Item = &'a Peer>) -> u64 {
+    peers.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, p| (h ^ p.id.prefix_u64()).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 impl Peer {
     /// A peer from an id and an address.
     pub fn new(id: Id, addr: Address) -> Peer {

@@ -43,6 +43,9 @@ pub struct RoutingTable {
     /// Most peers of one network per bucket (contacts and replacements
     /// together) and per table (contacts).
     prefix_caps: (usize, usize),
+    /// Bumped whenever the live contacts change: one added, dropped, found
+    /// failing, or heard from again after failing.
+    changes: u64,
 }
 
 /// Whether a table changed when a peer was seen.
@@ -63,7 +66,7 @@ pub enum Seen {
 impl RoutingTable {
     /// An empty table for `local` with buckets of `k`.
     pub fn new(local: Id, k: usize) -> RoutingTable {
-        RoutingTable { local, k: k.max(1), buckets: Vec::new(), prefix_caps: (usize::MAX, usize::MAX) }
+        RoutingTable { local, k: k.max(1), buckets: Vec::new(), prefix_caps: (usize::MAX, usize::MAX), changes: 0 }
     }
 
     /// Caps the peers one network may hold: `per_bucket` in a bucket,
@@ -116,10 +119,12 @@ impl RoutingTable {
         let bucket = self.bucket_mut(index);
         if let Some(pos) = bucket.contacts.iter().position(|c| c.peer.id == peer.id) {
             let mut contact = bucket.contacts.remove(pos);
+            let revived = contact.failures > 0;
             contact.failures = 0;
             contact.last_seen = now;
             contact.peer = *peer;
             bucket.contacts.push(contact);
+            self.changes += u64::from(revived);
             return Seen::Refreshed;
         }
         if peer.addr.net_prefix().is_some() && !self.prefix_has_room(index, peer) {
@@ -129,6 +134,7 @@ impl RoutingTable {
         bucket.replacements.retain(|p| p.id != peer.id);
         if bucket.contacts.len() < k {
             push_within(&mut bucket.contacts, Contact { peer: *peer, failures: 0, last_seen: now }, k);
+            self.changes += 1;
             return Seen::Added;
         }
         if bucket.replacements.len() >= k {
@@ -151,8 +157,10 @@ impl RoutingTable {
         let Some(pos) = bucket.contacts.iter().position(|c| c.peer == *peer) else { return false };
         let contact = &mut bucket.contacts[pos];
         contact.failures += 1;
+        let failures = contact.failures;
+        self.changes += 1;
         let limit = if bucket.replacements.is_empty() { stale_after } else { stale_with_replacement };
-        if contact.failures < limit {
+        if failures < limit {
             return false;
         }
         bucket.contacts.remove(pos);
@@ -195,6 +203,11 @@ impl RoutingTable {
             out.extend(chunk);
         }
         out.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// A number that moves whenever the live contacts change.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Every contact.

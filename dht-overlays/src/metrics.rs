@@ -117,9 +117,12 @@ fn histogram(
     let bounds = LatencyHistogram::BOUNDS_MS.iter().map(|&ms| ms as f64 / 1000.0).chain([f64::INFINITY]);
     let buckets: Vec<(f64, u64)> = bounds.zip(h.counts).collect();
     let sum = h.sum_ms as f64 / 1000.0;
-    encoder
-        .encode_descriptor(name, help, None, MetricType::Histogram)?
-        .encode_histogram::<NoLabelSet>(sum, h.count(), &buckets, None)
+    encoder.encode_descriptor(name, help, None, MetricType::Histogram)?.encode_histogram::<NoLabelSet>(
+        sum,
+        h.count(),
+        &buckets,
+        None,
+    )
 }
 
 /// Serves the metrics of `node` on `GET /metrics` to every client of

@@ -113,8 +113,12 @@ pub struct Measurement {
     pub latency_ms_p99: f64,
     /// Mean routing-state entries per node.
     pub state_per_node_mean: f64,
-    /// Maintenance requests per node per simulated minute.
+    /// Maintenance requests per node per simulated minute, repair included.
     pub maint_msgs_per_node_min: f64,
+    /// Of those, records pushed by repair, per node per simulated minute.
+    pub repair_msgs_per_node_min: f64,
+    /// Bytes of records pushed by repair, per node per simulated minute, in KiB.
+    pub repair_kib_per_node_min: f64,
     /// Mean records stored per node.
     pub records_per_node_mean: f64,
     /// 99th percentile of records stored per node.
@@ -163,6 +167,9 @@ pub fn measure_observed<O: SimOverlay>(
     let state = Summary::of(nodes.iter().map(|n| n.routing_entries as f64));
     let records = Summary::of(nodes.iter().map(|n| n.records as f64));
     let maintenance = Summary::of(nodes.iter().map(|n| n.maintenance_messages as f64));
+    let repairs = Summary::of(nodes.iter().map(|n| n.repair_pushes as f64));
+    let repair_kib = Summary::of(nodes.iter().map(|n| n.repair_bytes as f64 / 1024.0));
+    let per_minute = |total: f64| if minutes > 0.0 { total / minutes } else { 0.0 };
     Measurement {
         overlay: O::NAME,
         nodes: config.nodes,
@@ -179,7 +186,9 @@ pub fn measure_observed<O: SimOverlay>(
         latency_ms_mean: lookups.latency_ms.mean,
         latency_ms_p99: lookups.latency_ms.p99,
         state_per_node_mean: state.mean,
-        maint_msgs_per_node_min: if minutes > 0.0 { maintenance.mean / minutes } else { 0.0 },
+        maint_msgs_per_node_min: per_minute(maintenance.mean),
+        repair_msgs_per_node_min: per_minute(repairs.mean),
+        repair_kib_per_node_min: per_minute(repair_kib.mean),
         records_per_node_mean: records.mean,
         records_per_node_p99: records.p99,
         sim_s: sim.now().as_millis() as f64 / 1000.0,

@@ -51,6 +51,10 @@ pub struct NodeSample {
     pub maintenance_messages: u64,
     /// Requests it sent for user operations.
     pub op_messages: u64,
+    /// Records it pushed to replicas in repair (part of its maintenance).
+    pub repair_pushes: u64,
+    /// Their size in bytes.
+    pub repair_bytes: u64,
 }
 
 /// Mean and percentiles of a set of numbers.

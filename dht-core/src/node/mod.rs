@@ -266,6 +266,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let validator = &self.config.validator;
         match self.store.put_with(record, now, &|offered, held| validator.wins(offered, held)) {
             Ok(PutOutcome::Stored) => {
+                self.repair.stored(&key);
                 match by {
                     Some(peer) => self.limiter.stored(&peer, key, size),
                     None => self.limiter.forget(&key),
@@ -316,6 +317,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let Some(pending) = self.take_pending(id) else { return };
         self.stats.failures += 1;
         self.overlay.peer_failed(&pending.to, now);
+        self.repair.failed(&pending.to.id);
         self.lost.failed(pending.to, now);
         match pending.purpose {
             Purpose::Overlay => {}
@@ -354,6 +356,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                     }
                 }
             }
+            self.check_replicas(now);
         }
         self.run_repair_if_due(now);
     }
@@ -508,8 +511,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.stats.op_messages += 1;
         }
         self.stats.requests_out.count(&request);
-        if matches!(purpose, Purpose::Repair(_)) {
+        if let (Purpose::Repair(_), Request::Store(record)) = (&purpose, &request) {
             self.stats.repair_pushes += 1;
+            self.stats.repair_bytes += record.stored_size() as u64;
         }
         self.pending.insert(id, Pending { to, purpose, sent: now, deadline });
         self.deadlines.insert((deadline, id));

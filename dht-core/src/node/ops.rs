@@ -442,22 +442,38 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if f.outstanding > 0 {
             return;
         }
-        let replica_set = &f.candidates[..self.config.replicas.min(f.candidates.len())];
-        let stale: Vec<Peer> = match &newest {
-            Some(best) => f
-                .replies
-                .iter()
-                .filter(|(peer, held)| {
-                    replica_set.contains(peer) && held.as_ref().is_none_or(|h| self.config.validator.wins(best, h))
-                })
-                .map(|(peer, _)| *peer)
-                .collect(),
+        let stale = match &newest {
+            Some(best) => self.short_of(f, best),
             None => Vec::new(),
         };
         self.ops.remove(&op);
         if let Some(best) = newest {
             self.read_repair(&stale, best, now);
         }
+    }
+
+    /// Where a get that found `best` should write it back: the members of
+    /// the replica set that answered with an older version or none, and
+    /// for each member that did not answer, the next candidate after the
+    /// set that does not hold `best` yet — so the key is back to `r` live
+    /// copies however the missing ones were lost.
+    fn short_of(&self, f: &Fetching, best: &Record) -> Vec<Peer> {
+        let validator = &self.config.validator;
+        let behind = |held: &Option<Record>| held.as_ref().is_none_or(|h| validator.wins(best, h));
+        let reply = |peer: &Peer| f.replies.iter().find(|(p, _)| p == peer).map(|(_, held)| held);
+        let (set, rest) = f.candidates.split_at(self.config.replicas.min(f.candidates.len()));
+        let mut targets: Vec<Peer> = set.iter().filter(|p| reply(p).is_some_and(behind)).copied().collect();
+        let mut missing = set.iter().filter(|p| reply(p).is_none()).count();
+        for peer in rest {
+            if missing == 0 {
+                break;
+            }
+            missing -= 1;
+            if reply(peer).is_none_or(behind) {
+                targets.push(*peer);
+            }
+        }
+        targets
     }
 
     fn read_repair(&mut self, stale: &[Peer], best: Record, now: Time) {

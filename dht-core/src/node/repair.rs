@@ -5,11 +5,17 @@
 //! once every member of the new replica set has acknowledged it. A graceful leave hands off
 //! everything at once.
 //!
-//! A replica that crashed stays in the overlay's view until someone finds it
-//! silent, and an unchanged view sends nothing; so each pass also pings every
-//! replica peer not heard from since the last pass. A silent one is reported
-//! to the overlay, drops out of the view, and the next pass re-creates its
-//! copies elsewhere.
+//! Repair does not wait for the periodic pass when a replica set changes.
+//! A node that holds records pings, every
+//! [`NodeConfig::replica_check_interval`], the peers of their replica sets
+//! it has not heard from for that long (and watches the replica peers of
+//! newly stored keys from the next check on); at every tick it reads the
+//! overlay's [`Overlay::view_epoch`]. When a replica peer fails to answer,
+//! or the epoch moved (a peer joined inside a held range, the node's own
+//! range grew), it runs a pass at once. A pass pushes a record only to the
+//! members of its replica set that it has not pushed this version to, so
+//! a pass after a change costs a message per new member and per key
+//! whose set changed, not one per record and replica.
 //!
 //! Each pass also pings a few peers that failed earlier (see `lost`), so
 //! that the two sides of a healed partition find each other again.
@@ -28,18 +34,32 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 pub(super) struct RepairState {
     next_repair: Time,
     next_republish: Time,
-    /// Per key: a digest of the version and replica set last pushed to, so
-    /// an unchanged set costs no messages.
-    pushed: HashMap<Id, u64, IdBuildHasher>,
+    /// When the replica peers are next checked for silence.
+    next_check: Time,
+    /// The overlay's view epoch at the last pass.
+    view: u64,
+    /// A replica peer failed since the last pass.
+    replica_failed: bool,
+    /// A key not pushed yet was stored since the last pass.
+    unpushed: bool,
+    /// Per key: the version last pushed and the peers it went to, so an
+    /// unchanged set costs no messages and a changed one only the new members.
+    pushed: HashMap<Id, Pushed, IdBuildHasher>,
     /// Keys being handed away: acknowledgements still needed before the
     /// local copy is deleted.
     handoffs: BTreeMap<Id, Handoff>,
     /// Peers in the replica sets of held keys, and when each was last heard from.
-    watched: HashMap<Id, Time, IdBuildHasher>,
+    watched: HashMap<Id, (Peer, Time), IdBuildHasher>,
     /// Keys to push, with the peers to push each to, oldest first.
     queue: VecDeque<(Id, Vec<Peer>)>,
     /// Pushes sent and not yet answered.
     in_flight: usize,
+}
+
+struct Pushed {
+    version: u64,
+    /// Ids' first eight bytes, enough to tell the members of one set apart.
+    to: Box<[u64]>,
 }
 
 struct Handoff {
@@ -52,6 +72,10 @@ impl RepairState {
         RepairState {
             next_repair: now + config.repair_interval,
             next_republish: now + config.republish_interval,
+            next_check: now + config.replica_check_interval,
+            view: 0,
+            replica_failed: false,
+            unpushed: false,
             pushed: HashMap::default(),
             handoffs: BTreeMap::new(),
             watched: HashMap::default(),
@@ -62,9 +86,21 @@ impl RepairState {
 
     /// Notes that `peer` was heard from, if it is a watched replica peer.
     pub(super) fn heard_from(&mut self, peer: &Id, now: Time) {
-        if let Some(last) = self.watched.get_mut(peer) {
+        if let Some((_, last)) = self.watched.get_mut(peer) {
             *last = now;
         }
+    }
+
+    /// Notes that a version of `key` was stored: a key the node has not
+    /// pushed yet gets its replica peers watched at the next check.
+    pub(super) fn stored(&mut self, key: &Id) {
+        self.unpushed |= !self.pushed.contains_key(key);
+    }
+
+    /// Notes that `peer` failed to answer; a replica peer's failure calls
+    /// for a pass at once.
+    pub(super) fn failed(&mut self, peer: &Id) {
+        self.replica_failed |= self.watched.contains_key(peer);
     }
 
     /// Brings the next repair pass forward to `at` at the latest.
@@ -77,6 +113,7 @@ impl RepairState {
     pub(super) fn stagger(&mut self, now: Time, config: &NodeConfig, rng: &mut Rng) {
         self.next_repair = random_phase(now, config.repair_interval, rng);
         self.next_republish = random_phase(now, config.republish_interval, rng);
+        self.next_check = random_phase(now, config.replica_check_interval, rng);
     }
 
     pub(super) fn next_due(&self) -> Time {
@@ -96,11 +133,50 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.repair.pushed.clear();
         }
         self.repair_pass(now);
+        for peer in self.lost.due_for_probe(now) {
+            self.send(peer, Request::Ping, Purpose::Probe, now);
+        }
     }
 
-    /// Pushes each held record to the replicas it should be on and has not
-    /// been pushed to; starts hand-offs of keys this node no longer owns.
+    /// At every tick of a node that holds records: a pass at once when a
+    /// replica peer failed or the overlay's view moved, and every
+    /// [`NodeConfig::replica_check_interval`] a ping to each replica peer
+    /// not heard from for as long.
+    pub(super) fn check_replicas(&mut self, now: Time) {
+        if self.store.is_empty() {
+            return;
+        }
+        let view = self.overlay.view_epoch();
+        if view != self.repair.view || self.repair.replica_failed {
+            self.repair_pass(now);
+        }
+        if now >= self.repair.next_check {
+            self.repair.next_check = now + self.config.replica_check_interval;
+            if self.repair.unpushed {
+                self.repair_pass(now);
+            }
+            let silent_for = self.config.replica_check_interval;
+            let mut silent: Vec<Peer> = self
+                .repair
+                .watched
+                .values()
+                .filter(|(_, last)| now.since(*last) >= silent_for)
+                .map(|(peer, _)| *peer)
+                .collect();
+            silent.sort_unstable();
+            for peer in silent {
+                self.send(peer, Request::Ping, Purpose::Probe, now);
+            }
+        }
+    }
+
+    /// Pushes each held record to the members of its replica set it has
+    /// not been pushed to; starts hand-offs of keys this node no longer
+    /// owns; watches the replica peers from now on.
     fn repair_pass(&mut self, now: Time) {
+        self.repair.view = self.overlay.view_epoch();
+        self.repair.replica_failed = false;
+        self.repair.unpushed = false;
         let local = self.local();
         let keys = self.store.keys();
         self.repair.pushed.retain(|k, _| keys.binary_search(k).is_ok());
@@ -109,44 +185,40 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let Some(record) = self.store.get(&key, now) else { continue };
             let set = self.overlay.replica_set(&key, self.config.replicas);
             for peer in set.iter().filter(|p| p.id != local.id) {
-                watched.entry(peer.id).or_insert((*peer, self.repair.watched.get(&peer.id).copied()));
+                // A new replica peer counts as heard from now: the push is its check.
+                let last = self.repair.watched.get(&peer.id).map_or(now, |(_, last)| *last);
+                watched.entry(peer.id).or_insert((*peer, last));
             }
-            let digest = digest(record.version, &set);
-            if self.repair.pushed.get(&key) == Some(&digest) {
-                continue;
-            }
-            self.repair.pushed.insert(key, digest);
             let targets: Vec<Peer> = set.iter().filter(|p| p.id != local.id).copied().collect();
             // Hand off only to a full replica set, and delete only once every
             // member has acknowledged: a view that still lists a dead peer
             // then never deletes the copy that may be the last live one.
-            if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
-                self.repair.handoffs.insert(key, Handoff { version: record.version, acks_needed: targets.len() });
+            let handing_off = !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas;
+            let before = self.repair.pushed.get(&key).filter(|p| p.version == record.version);
+            let fresh: Vec<Peer> = match before {
+                // A hand-off needs every member's acknowledgement.
+                Some(p) if !handing_off => {
+                    targets.iter().filter(|t| !p.to.contains(&t.id.prefix_u64())).copied().collect()
+                }
+                Some(p) if p.to.len() == targets.len() && targets.iter().all(|t| p.to.contains(&t.id.prefix_u64())) => {
+                    Vec::new()
+                }
+                _ => targets.clone(),
+            };
+            if fresh.is_empty() {
+                continue;
+            }
+            let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
+            self.repair.pushed.insert(key, Pushed { version: record.version, to });
+            if handing_off {
+                self.repair.handoffs.insert(key, Handoff { version: record.version, acks_needed: fresh.len() });
             } else {
                 self.repair.handoffs.remove(&key);
             }
-            self.repair.queue.push_back((key, targets));
+            self.repair.queue.push_back((key, fresh));
         }
+        self.repair.watched = watched;
         self.send_queued_pushes(now);
-        self.probe_silent(watched, now);
-        for peer in self.lost.due_for_probe(now) {
-            self.send(peer, Request::Ping, Purpose::Probe, now);
-        }
-    }
-
-    /// Pings the replica peers not heard from within a repair interval, and
-    /// watches this pass's replica peers from now on.
-    fn probe_silent(&mut self, watched: HashMap<Id, (Peer, Option<Time>), IdBuildHasher>, now: Time) {
-        let mut silent: Vec<Peer> = watched
-            .values()
-            .filter(|(_, last)| last.is_none_or(|t| now.since(t) >= self.config.repair_interval))
-            .map(|(peer, _)| *peer)
-            .collect();
-        silent.sort_unstable();
-        self.repair.watched = watched.into_iter().map(|(id, (_, last))| (id, last.unwrap_or(now))).collect();
-        for peer in silent {
-            self.send(peer, Request::Ping, Purpose::Probe, now);
-        }
     }
 
     /// Sends queued pushes while fewer than
@@ -218,12 +290,4 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         self.check_storing(op, now);
     }
-}
-
-fn digest(version: u64, set: &[Peer]) -> u64 {
-    let mut h = version.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for p in set {
-        h = h.rotate_left(13) ^ p.id.prefix_u64();
-    }
-    h
 }

@@ -22,6 +22,8 @@ pub struct NodeStats {
     /// Records offered to replicas by repair: the periodic pass, the
     /// hand-off of a range, and read repair.
     pub repair_pushes: u64,
+    /// Their size, as [`crate::Record::stored_size`] counts it.
+    pub repair_bytes: u64,
     /// Requests sent that timed out or failed.
     pub failures: u64,
     /// Peers in the overlay's routing state.

@@ -20,6 +20,7 @@ struct Net {
     /// The most store requests one node had out in one round of delivery.
     most_stores_at_once: usize,
     now: Time,
+    config: NodeConfig,
 }
 
 fn peer(i: usize) -> Peer {
@@ -34,8 +35,19 @@ impl Net {
     /// `members` members that joined one after the other through the first,
     /// then ran until every member knows every other.
     fn new(members: usize) -> Net {
-        let mut net =
-            Net { nodes: Vec::new(), down: Vec::new(), liars: Vec::new(), most_stores_at_once: 0, now: Time(1_000) };
+        Net::with(members, config())
+    }
+
+    /// [`Net::new`] with every node on `config`.
+    fn with(members: usize, config: NodeConfig) -> Net {
+        let mut net = Net {
+            nodes: Vec::new(),
+            down: Vec::new(),
+            liars: Vec::new(),
+            most_stores_at_once: 0,
+            now: Time(1_000),
+            config,
+        };
         for _ in 0..members {
             net.join(Role::Member);
         }
@@ -46,7 +58,7 @@ impl Net {
     /// Adds a node with `role`, bootstrapped through node 0; its index.
     fn join(&mut self, role: Role) -> usize {
         let index = self.nodes.len();
-        let mut config = config();
+        let mut config = self.config.clone();
         config.role = role;
         let mut node = Node::new(Mesh::new(peer(index)), MemoryStore::default(), config, index as u64, self.now);
         let seeds: Vec<Peer> = if index == 0 { Vec::new() } else { vec![peer(0)] };
@@ -257,6 +269,64 @@ fn a_leaving_node_hands_its_records_to_a_new_replica() {
     net.run(Duration::from_secs(5));
     let holders = indices(&net.holders(&key));
     assert_eq!(holders.len(), 3, "the leaver's copy moved before it went: {holders:?}");
+}
+
+/// Nodes whose periodic repair pass is an hour away: what happens within
+/// seconds is the replica check and the view changes at work.
+fn hourly_repair() -> NodeConfig {
+    NodeConfig { repair_interval: Duration::from_secs(3600), ..config() }
+}
+
+#[test]
+fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
+    let mut net = Net::with(8, hourly_repair());
+    let key = Id::hash(b"kept");
+    net.put(0, key, b"v").expect("stored");
+    // Let the replicas take up watching each other's liveness.
+    net.run(Duration::from_secs(6));
+    let holders = indices(&net.holders(&key));
+    assert_eq!(holders.len(), 3, "{holders:?}");
+    net.crash(holders[0]);
+    // A check every 5 s finds the silent replica, the pass after it
+    // pushes the record to the member that takes its place.
+    net.run(Duration::from_secs(12));
+    let now_held = indices(&net.holders(&key));
+    assert_eq!(now_held.len(), 3, "three live copies again: {now_held:?}");
+    assert!(!now_held.contains(&holders[0]));
+}
+
+#[test]
+fn a_node_that_joins_inside_a_range_gets_its_records_at_once() {
+    let mut net = Net::with(5, hourly_repair());
+    let keys: Vec<Id> = (0..40u8).map(|i| Id::hash(&[i, 7])).collect();
+    for key in &keys {
+        net.put(0, *key, b"v").expect("stored");
+    }
+    net.run(Duration::from_secs(6));
+    let newcomer = net.join(Role::Member);
+    // Gossip spreads the newcomer; every holder's view moves, and it
+    // pushes the keys whose replica set now holds the newcomer.
+    net.run(Duration::from_secs(10));
+    let owed: Vec<&Id> = keys.iter().filter(|k| net.replicas(k, 3).contains(&newcomer)).collect();
+    assert!(!owed.is_empty(), "the newcomer is a replica of some of 40 keys");
+    for key in owed {
+        assert!(indices(&net.holders(key)).contains(&newcomer), "{key} did not reach the newcomer");
+    }
+}
+
+#[test]
+fn a_get_puts_back_a_copy_a_silent_replica_held() {
+    let mut net = Net::with(8, hourly_repair());
+    let key = Id::hash(b"read back");
+    net.put(0, key, b"v").expect("stored");
+    let holders = indices(&net.holders(&key));
+    let lost = *holders.iter().find(|i| **i != 0).expect("a replica besides the writer");
+    net.crash(lost);
+    let reader = (0..8).find(|i| !holders.contains(i)).expect("a node that holds nothing");
+    assert_eq!(&net.get(reader, key).expect("found").value[..], b"v");
+    // No time has passed for any check: the get itself wrote the copy.
+    let now_held = indices(&net.holders(&key));
+    assert_eq!(now_held.len(), 3, "the get replaced the silent replica's copy: {now_held:?}");
 }
 
 #[test]

@@ -488,6 +488,8 @@ impl<O: SimOverlay> Simulation<O> {
                 records: dht_core::Store::len(n.store()),
                 maintenance_messages: n.stats().maintenance_messages,
                 op_messages: n.stats().op_messages,
+                repair_pushes: n.stats().repair_pushes,
+                repair_bytes: n.stats().repair_bytes,
             })
             .collect()
     }
