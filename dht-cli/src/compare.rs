@@ -27,6 +27,11 @@ pub struct CompareArgs {
     /// `weibull:MEAN_S:SHAPE` (node lifetimes; each failure is followed by a join).
     #[arg(long, default_value = "none", value_parser = parse_churn)]
     churn: Churn,
+    /// With --churn: seconds of churn between the puts and the reads, so
+    /// that keys must survive it (the lookups and gets then run under
+    /// churn too).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    churn_for: u64,
     /// Share of the nodes that crash at once after the keys are put.
     #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
     fail: f64,
@@ -134,6 +139,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
 fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Progress) -> serde_json::Value {
     let mut config = MeasureConfig::new(nodes, args.lookups, args.seed);
     config.churn = args.churn.lifetime;
+    config.churn_for = Duration::from_secs(args.churn_for);
     config.fail = args.fail;
     config.sim.node = crate::node::replicated(&config.sim.node, args.replicas.into());
     match args.build {
@@ -162,6 +168,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
     bar.finish();
     let mut row = serde_json::to_value(&measured).unwrap_or_default();
     row["churn"] = args.churn.text.clone().into();
+    row["churn_for_s"] = if args.churn.lifetime.is_some() { args.churn_for } else { 0 }.into();
     row["fail"] = args.fail.into();
     row["replicas"] = args.replicas.into();
     row["wall_s"] = started.elapsed().as_secs_f64().into();

@@ -161,14 +161,8 @@ enum Command {
         /// restarts); without it, records live in memory only.
         #[arg(long, env = "DHT_DATA_DIR")]
         data_dir: Option<PathBuf>,
-        /// Copies of each record this node keeps and repairs (the
-        /// replication factor r; quorums are majorities of it). Every node
-        /// of a network should use the same.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20), env = "DHT_REPLICAS")]
-        replicas: u16,
-        /// Seconds between two checks that every held key is on its replicas.
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), env = "DHT_REPAIR_INTERVAL")]
-        repair_interval: u64,
+        #[command(flatten)]
+        replication: node::ReplicationArgs,
         #[command(flatten)]
         limits: node::LimitArgs,
         /// Say the node is ready in one JSON object on stdout (id, listen
@@ -307,15 +301,14 @@ fn main() -> ExitCode {
                 bootstrap,
                 advertise,
                 data_dir,
-                replicas,
-                repair_interval,
+                replication,
                 limits,
                 json,
                 status_interval,
                 metrics,
                 config: _,
             } => {
-                let config = node::config(replicas.into(), Duration::from_secs(repair_interval), &limits);
+                let config = node::config(&replication, &limits);
                 let bootstrap = address::resolve_all(&bootstrap).await?;
                 let advertise = match advertise {
                     Some(spec) => Some(address::resolve_one(&spec).await?),

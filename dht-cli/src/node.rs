@@ -25,6 +25,23 @@ pub struct LimitArgs {
     peer_bytes: Option<usize>,
 }
 
+/// How the node keeps its records' copies.
+#[derive(clap::Args)]
+pub struct ReplicationArgs {
+    /// Copies of each record this node keeps and repairs (the
+    /// replication factor r; quorums are majorities of it). Every node
+    /// of a network should use the same.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20), env = "DHT_REPLICAS")]
+    replicas: u16,
+    /// Seconds between two checks that every held key is on its replicas.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), env = "DHT_REPAIR_INTERVAL")]
+    repair_interval: u64,
+    /// Seconds between two liveness checks of the peers holding this
+    /// node's keys' other copies; a silent one is replaced at once.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3_600), env = "DHT_REPLICA_CHECK_INTERVAL")]
+    replica_check_interval: u64,
+}
+
 /// `base` with `r` replicas and majority quorums, its other settings kept.
 pub fn replicated(base: &NodeConfig, r: usize) -> NodeConfig {
     let quorums = NodeConfig::with_replicas(r);
@@ -36,9 +53,10 @@ pub fn replicated(base: &NodeConfig, r: usize) -> NodeConfig {
 }
 
 /// The node's settings from the command line.
-pub fn config(replicas: usize, repair_interval: std::time::Duration, args: &LimitArgs) -> NodeConfig {
-    let mut config = replicated(&NodeConfig::default(), replicas);
-    config.repair_interval = repair_interval;
+pub fn config(replication: &ReplicationArgs, args: &LimitArgs) -> NodeConfig {
+    let mut config = replicated(&NodeConfig::default(), replication.replicas.into());
+    config.repair_interval = std::time::Duration::from_secs(replication.repair_interval);
+    config.replica_check_interval = std::time::Duration::from_secs(replication.replica_check_interval);
     let limits = &mut config.limits;
     limits.requests_per_second = args.peer_requests_per_sec.unwrap_or(limits.requests_per_second);
     limits.request_burst = args.peer_burst.unwrap_or(limits.request_burst);

@@ -3,10 +3,12 @@
 //! `--nodes` `dht node` processes run, each on its own data directory.
 //! An in-process client node keeps `--concurrency` operations in flight —
 //! half puts, half gets, over `--keys` keys — for `--seconds`, while every
-//! `--kill-every` seconds one node process is killed with SIGKILL and
-//! restarted on the same data directory and address. Then every key with
-//! an acknowledged write is read back: a key that comes back missing or
-//! older than its last acknowledged write is a lost write.
+//! `--kill-every` seconds `--kill-count` node processes (one by default)
+//! are killed with SIGKILL at the same moment and restarted on the same
+//! address — on the same data directory, or with `--wipe` on an emptied
+//! one, as after a lost disk. Then every key with an acknowledged write is
+//! read back: a key that comes back missing or older than its last
+//! acknowledged write is a lost write.
 //!
 //! Each put carries a version the soak chooses, increasing, so that "older
 //! than acknowledged" is exact. A get that returns a version older than one
@@ -34,6 +36,9 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 const DOWN_FOR: Duration = Duration::from_millis(500);
 /// Repair interval of the soak's nodes: several rounds fit in a short run.
 const REPAIR_SECS: u64 = 3;
+/// Replica check interval of the soak's nodes: a killed replica is
+/// replaced within seconds.
+const REPLICA_CHECK_SECS: u64 = 1;
 /// Attempts to read one key back at the end before it counts as lost.
 const READ_BACK_ATTEMPTS: usize = 4;
 
@@ -52,6 +57,14 @@ pub struct SoakArgs {
     /// Seconds between two kills (each followed by a restart).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     kill_every: u64,
+    /// Node processes killed at the same moment each time (fewer than --nodes).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=255))]
+    kill_count: u16,
+    /// Restart killed nodes on an emptied data directory (a lost disk:
+    /// new identity, no records); give --kill-every at least the time the
+    /// network takes to replace a replica (a few seconds).
+    #[arg(long)]
+    wipe: bool,
     /// Operations in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
@@ -100,6 +113,7 @@ impl Cluster {
             .arg("--data-dir")
             .arg(&node.dir)
             .args(["--repair-interval", &REPAIR_SECS.to_string()])
+            .args(["--replica-check-interval", &REPLICA_CHECK_SECS.to_string()])
             .arg("--json")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -158,6 +172,9 @@ struct Tally {
 }
 
 pub async fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
+    if args.kill_count >= args.nodes {
+        bail!("--kill-count {} must be below --nodes {}", args.kill_count, args.nodes);
+    }
     let started = Instant::now();
     let root = std::env::temp_dir().join(format!("dht-soak-{}", std::process::id()));
     let mut cluster = Cluster {
@@ -196,11 +213,25 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
     let mut restarts = 0u64;
     while Instant::now() + Duration::from_secs(args.kill_every) <= deadline {
         tokio::time::sleep(Duration::from_secs(args.kill_every)).await;
-        let victim = rng.index(cluster.nodes.len());
-        cluster.kill(victim).await;
+        let mut victims: Vec<usize> = Vec::new();
+        while victims.len() < usize::from(args.kill_count) {
+            let victim = rng.index(cluster.nodes.len());
+            if !victims.contains(&victim) {
+                victims.push(victim);
+            }
+        }
+        for &victim in &victims {
+            cluster.kill(victim).await;
+        }
         tokio::time::sleep(DOWN_FOR).await;
-        cluster.start(victim).await?;
-        restarts += 1;
+        for &victim in &victims {
+            if args.wipe {
+                let dir = &cluster.nodes[victim].dir;
+                std::fs::remove_dir_all(dir).with_context(|| format!("wiping {}", dir.display()))?;
+            }
+            cluster.start(victim).await?;
+            restarts += 1;
+        }
     }
     while workers.join_next().await.is_some() {}
 
@@ -216,6 +247,8 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
         "nodes": args.nodes,
         "seconds": args.seconds,
         "kill_every": args.kill_every,
+        "kill_count": args.kill_count,
+        "wipe": args.wipe,
         "acked_writes": t.acked_writes,
         "failed_writes": t.failed_writes,
         "keys_written": acked.iter().filter(|&&v| v > 0).count(),

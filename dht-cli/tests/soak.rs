@@ -8,9 +8,13 @@ mod common;
 use common::{dht, run, stderr};
 
 fn soak(overlay: &str) -> serde_json::Value {
+    soak_with(overlay, &["--nodes", "6", "--kill-every", "3"])
+}
+
+fn soak_with(overlay: &str, args: &[&str]) -> serde_json::Value {
     let out = run(dht()
-        .args(["soak", "--overlay", overlay, "--nodes", "6", "--seconds", "12", "--kill-every", "3"])
-        .args(["--keys", "100", "--concurrency", "8"]));
+        .args(["soak", "--overlay", overlay, "--seconds", "12", "--keys", "100", "--concurrency", "8"])
+        .args(args));
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{overlay}: {stdout}");
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
@@ -35,4 +39,22 @@ fn kademlia_loses_no_acknowledged_write_while_nodes_are_killed_and_restarted() {
 #[test]
 fn chord_loses_no_acknowledged_write_while_nodes_are_killed_and_restarted() {
     check(&soak("chord"));
+}
+
+/// A quarter of the nodes killed at the same moment, again and again.
+#[test]
+fn no_acknowledged_write_is_lost_when_a_quarter_of_the_nodes_die_at_once() {
+    let report = soak_with("kademlia", &["--nodes", "8", "--kill-count", "2", "--kill-every", "4"]);
+    assert_eq!(report["kill_count"], 2);
+    check(&report);
+}
+
+/// Killed nodes come back with empty data directories, one every 4 s:
+/// their copies are re-created from the others before the next one goes.
+#[test]
+fn no_acknowledged_write_is_lost_when_killed_nodes_come_back_with_empty_disks() {
+    let report = soak_with("kademlia", &["--nodes", "6", "--kill-every", "4", "--wipe"]);
+    assert_eq!(report["wipe"], true);
+    assert_eq!(report["lost_writes"], 0, "{report}");
+    assert!(report["restarts"].as_u64().unwrap() >= 2, "{report}");
 }

@@ -52,6 +52,13 @@ pub enum Case {
     ///    routing state, so its exit a second later loses nothing and
     ///    leaves no dead entry.
     ClientsHoldNothing,
+    /// 10. Under the churn the overlay claims to survive
+    ///    ([`ConformanceConfig::churn`], by default OpenDHT's 85% of the
+    ///    nodes replaced every 10 minutes) for
+    ///    [`ConformanceConfig::churn_for`], every acknowledged key keeps a
+    ///    live copy, and once the churn stops and maintenance has run,
+    ///    every key reads back.
+    KeysSurviveChurn,
     /// 1, on real drivers over a real transport.
     LivePutGetAnyNode,
     /// 2, on real drivers over a real transport.
@@ -62,7 +69,7 @@ pub enum Case {
 
 impl Case {
     /// Every simulated case, in order (the live ones run through [`crate::live`]).
-    pub const ALL: [Case; 9] = [
+    pub const ALL: [Case; 10] = [
         Case::PutGetAnyNode,
         Case::ReplicasSurviveCrashes,
         Case::JoinsAndLeavesKeepKeys,
@@ -72,6 +79,7 @@ impl Case {
         Case::RestartsCatchUp,
         Case::WarmStartIsSettled,
         Case::ClientsHoldNothing,
+        Case::KeysSurviveChurn,
     ];
 
     /// The case's name.
@@ -86,6 +94,7 @@ impl Case {
             Case::RestartsCatchUp => "restarts_catch_up",
             Case::WarmStartIsSettled => "warm_start_is_settled",
             Case::ClientsHoldNothing => "clients_hold_nothing",
+            Case::KeysSurviveChurn => "keys_survive_churn",
             Case::LivePutGetAnyNode => "live_put_get_any_node",
             Case::LiveSurvivesCrashes => "live_survives_crashes",
             Case::LiveBadFramesDropped => "live_bad_frames_dropped",
@@ -122,6 +131,12 @@ pub struct ConformanceConfig {
     /// Virtual time for maintenance after crashes, joins and leaves
     /// (default 10 minutes: several repair rounds).
     pub maintenance: Duration,
+    /// The churn the overlay claims to survive without losing a key
+    /// (default exponential lifetimes of mean 316 s: 85% of the nodes
+    /// replaced every 10 minutes, what OpenDHT reports surviving).
+    pub churn: Lifetime,
+    /// How long that churn runs (default 10 virtual minutes).
+    pub churn_for: Duration,
 }
 
 impl Default for ConformanceConfig {
@@ -145,6 +160,8 @@ impl ConformanceConfig {
             join_spacing: Duration::from_millis(20),
             settle: Duration::from_secs(60),
             maintenance: Duration::from_secs(600),
+            churn: Lifetime::Exponential { mean: Duration::from_secs(316) },
+            churn_for: Duration::from_secs(600),
         }
     }
 }
@@ -208,6 +225,7 @@ pub fn run_case<O: SimOverlay>(
         Case::RestartsCatchUp => restarts_catch_up(make, config),
         Case::WarmStartIsSettled => warm_start_is_settled(make, config),
         Case::ClientsHoldNothing => clients_hold_nothing(make, config),
+        Case::KeysSurviveChurn => keys_survive_churn(make, config),
         Case::LivePutGetAnyNode | Case::LiveSurvivesCrashes | Case::LiveBadFramesDropped => {
             (false, "a live case: run it with dht_testkit::live::run_all".to_owned())
         }
@@ -229,7 +247,7 @@ pub fn check<O: SimOverlay>(case: Case, make: impl Fn(Peer) -> O + Clone + 'stat
 /// use dht_kademlia::{Kademlia, KademliaConfig};
 /// use dht_testkit::conformance::ConformanceConfig;
 ///
-/// // In an overlay crate's `tests/conformance.rs`: seven `#[test]`s, one per case.
+/// // In an overlay crate's `tests/conformance.rs`: one `#[test]` per case.
 /// dht_testkit::conformance_tests!(
 ///     |peer| Kademlia::new(peer, KademliaConfig::default()),
 ///     ConformanceConfig::with_nodes(200)
@@ -251,6 +269,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@case restarts_catch_up, RestartsCatchUp, $make, $config);
         $crate::conformance_tests!(@case warm_start_is_settled, WarmStartIsSettled, $make, $config);
         $crate::conformance_tests!(@case clients_hold_nothing, ClientsHoldNothing, $make, $config);
+        $crate::conformance_tests!(@case keys_survive_churn, KeysSurviveChurn, $make, $config);
     };
     (@case $name:ident, $case:ident, $make:expr, $config:expr) => {
         #[test]
@@ -355,6 +374,26 @@ fn replicas_survive_crashes<O: SimOverlay>(
         under_replicated,
     );
     (unread.is_empty() && missing.is_empty() && under_replicated == 0 && !survivors.is_empty(), detail)
+}
+
+fn keys_survive_churn<O: SimOverlay>(make: impl Fn(Peer) -> O + 'static, config: &ConformanceConfig) -> (bool, String) {
+    let (mut sim, stored, _) = network_with_keys(make, config);
+    sim.start_churn(config.churn);
+    sim.run_for(config.churn_for);
+    sim.stop_churn();
+    let held = sim.held_keys();
+    let lost = stored.iter().filter(|s| !held.contains(&s.key)).count();
+    sim.run_for(config.settle);
+    let (_, missing) = workload::get_all(&mut sim, &stored);
+    let detail = format!(
+        "{} nodes under churn {:?} for {}s: {lost} of {} keys lost, then {} not read back",
+        config.nodes,
+        config.churn,
+        config.churn_for.as_secs(),
+        stored.len(),
+        missing.len(),
+    );
+    (lost == 0 && missing.is_empty() && !stored.is_empty(), detail)
 }
 
 fn joins_and_leaves_keep_keys<O: SimOverlay>(

@@ -20,6 +20,9 @@ pub struct MeasureConfig {
     pub keys: usize,
     /// Churn while the workload runs, if any.
     pub churn: Option<Lifetime>,
+    /// With churn: virtual time it runs between the puts and the lookups
+    /// and gets, which the keys must survive (default 10 minutes).
+    pub churn_for: Duration,
     /// Share of the nodes that crash at once after the keys are put and
     /// before the lookups and gets (0 for none).
     pub fail: f64,
@@ -65,6 +68,7 @@ impl MeasureConfig {
             lookups,
             keys: lookups,
             churn: None,
+            churn_for: Duration::from_secs(600),
             fail: 0.0,
             sim: SimConfig::new(seed),
             join_spacing: Duration::from_micros((100_000_000 / nodes.max(1) as u64).min(10_000)),
@@ -152,6 +156,9 @@ pub fn measure_observed<O: SimOverlay>(
     }
     let (stored, _) = workload::put_all(&mut sim, &workload::keys(config.keys, config.sim.seed));
     sim.report_progress();
+    if config.churn.is_some() {
+        sim.run_for(config.churn_for);
+    }
     if config.fail > 0.0 {
         sim.crash_fraction(config.fail);
     }

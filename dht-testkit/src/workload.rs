@@ -68,36 +68,53 @@ pub fn put_all<O: SimOverlay>(sim: &mut Simulation<O>, keys: &[(Id, Bytes)]) -> 
 
 /// Gets every stored key through a random live node other than the one it
 /// was put through. Returns a sample per get (success: the value put came
-/// back) and the keys that did not come back.
+/// back) and the keys that did not come back. A get whose node went down
+/// before it ended is asked again through another node, up to
+/// [`GET_ATTEMPTS`] times in all, as a client whose node died would: the
+/// network is judged on the answers it gives, not on the requesters it
+/// loses.
 pub fn get_all<O: SimOverlay>(sim: &mut Simulation<O>, stored: &[Stored]) -> (Vec<OpSample>, Vec<Id>) {
     let mut samples = Vec::new();
     let mut missing = Vec::new();
     for batch in stored.chunks(batch_size(sim)) {
-        let mut started: Vec<(OpRef, &Stored)> = Vec::new();
-        for s in batch {
-            let Some(node) = other_live_node(sim, s.via) else { break };
-            if let Some(op) = sim.get(node, s.key) {
-                started.push((op, s));
+        let mut pending: Vec<&Stored> = batch.iter().collect();
+        for attempt in 1..=GET_ATTEMPTS {
+            let mut started: Vec<(OpRef, &Stored)> = Vec::new();
+            for s in pending.drain(..) {
+                let Some(node) = other_live_node(sim, s.via) else { break };
+                if let Some(op) = sim.get(node, s.key) {
+                    started.push((op, s));
+                }
             }
-        }
-        sim.wait_for(&started.iter().map(|(op, _)| *op).collect::<Vec<_>>(), BATCH_LIMIT);
-        for (op, s) in started {
-            let event = sim.take_result(op);
-            let ok = event.as_ref().is_some_and(|e| match &e.outcome {
-                OpOutcome::Get(Ok(Some(record))) => record.value == s.value,
-                _ => false,
-            });
-            samples.push(match &event {
-                Some(e) => OpSample::from_event(e, ok),
-                None => OpSample { hops: 0, messages: 0, latency_ms: 0, success: false },
-            });
-            if !ok {
-                missing.push(s.key);
+            sim.wait_for(&started.iter().map(|(op, _)| *op).collect::<Vec<_>>(), BATCH_LIMIT);
+            for (op, s) in started {
+                let event = sim.take_result(op);
+                if event.is_none() && !sim.is_live(op.node) && attempt < GET_ATTEMPTS {
+                    pending.push(s);
+                    continue;
+                }
+                let ok = event.as_ref().is_some_and(|e| match &e.outcome {
+                    OpOutcome::Get(Ok(Some(record))) => record.value == s.value,
+                    _ => false,
+                });
+                samples.push(match &event {
+                    Some(e) => OpSample::from_event(e, ok),
+                    None => OpSample { hops: 0, messages: 0, latency_ms: 0, success: false },
+                });
+                if !ok {
+                    missing.push(s.key);
+                }
+            }
+            if pending.is_empty() {
+                break;
             }
         }
     }
     (samples, missing)
 }
+
+/// Tries of one get whose requesting node goes down (see [`get_all`]).
+pub const GET_ATTEMPTS: usize = 3;
 
 /// Looks up `count` random targets from random live nodes; a sample per lookup.
 pub fn lookups<O: SimOverlay>(sim: &mut Simulation<O>, count: usize) -> Vec<OpSample> {

@@ -307,7 +307,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Purpose::Lookup(op) => self.lookup_answered(op, &pending.to, Some(response), now),
             Purpose::Store(op) => self.store_answered(op, Some(response), now),
             Purpose::Fetch(op) => self.fetch_answered(op, &pending.to, Some(response), now),
-            Purpose::Repair(key) => self.repair_answered(key, Some(response), now),
+            Purpose::Repair(key) => self.repair_answered(key, &pending.to, Some(response), now),
             Purpose::Probe => {}
         }
     }
@@ -324,7 +324,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Purpose::Lookup(op) => self.lookup_answered(op, &pending.to, None, now),
             Purpose::Store(op) => self.store_answered(op, None, now),
             Purpose::Fetch(op) => self.fetch_answered(op, &pending.to, None, now),
-            Purpose::Repair(key) => self.repair_answered(key, None, now),
+            Purpose::Repair(key) => self.repair_answered(key, &pending.to, None, now),
             Purpose::Probe => {}
         }
     }

@@ -59,12 +59,15 @@ pub(super) struct RepairState {
 struct Pushed {
     version: u64,
     /// Ids' first eight bytes, enough to tell the members of one set apart.
-    to: Box<[u64]>,
+    to: Vec<u64>,
 }
 
+/// A key this node holds but no longer should: its copy goes once every
+/// member of the replica set has acknowledged this version.
 struct Handoff {
     version: u64,
-    acks_needed: usize,
+    /// Members that acknowledged it (ids' first eight bytes).
+    acked: Vec<u64>,
 }
 
 impl RepairState {
@@ -193,28 +196,22 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // Hand off only to a full replica set, and delete only once every
             // member has acknowledged: a view that still lists a dead peer
             // then never deletes the copy that may be the last live one.
-            let handing_off = !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas;
+            if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
+                let handoff = self.repair.handoffs.entry(key).or_insert(Handoff { version: 0, acked: Vec::new() });
+                if handoff.version != record.version {
+                    *handoff = Handoff { version: record.version, acked: Vec::new() };
+                }
+            } else {
+                self.repair.handoffs.remove(&key);
+            }
             let before = self.repair.pushed.get(&key).filter(|p| p.version == record.version);
-            let fresh: Vec<Peer> = match before {
-                // A hand-off needs every member's acknowledgement.
-                Some(p) if !handing_off => {
-                    targets.iter().filter(|t| !p.to.contains(&t.id.prefix_u64())).copied().collect()
-                }
-                Some(p) if p.to.len() == targets.len() && targets.iter().all(|t| p.to.contains(&t.id.prefix_u64())) => {
-                    Vec::new()
-                }
-                _ => targets.clone(),
-            };
+            let fresh: Vec<Peer> =
+                targets.iter().filter(|t| before.is_none_or(|p| !p.to.contains(&t.id.prefix_u64()))).copied().collect();
             if fresh.is_empty() {
                 continue;
             }
             let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
             self.repair.pushed.insert(key, Pushed { version: record.version, to });
-            if handing_off {
-                self.repair.handoffs.insert(key, Handoff { version: record.version, acks_needed: fresh.len() });
-            } else {
-                self.repair.handoffs.remove(&key);
-            }
             self.repair.queue.push_back((key, fresh));
         }
         self.repair.watched = watched;
@@ -236,7 +233,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
-    pub(super) fn repair_answered(&mut self, key: Id, answer: Option<Response<O::Message>>, now: Time) {
+    pub(super) fn repair_answered(&mut self, key: Id, from: &Peer, answer: Option<Response<O::Message>>, now: Time) {
         self.repair.in_flight = self.repair.in_flight.saturating_sub(1);
         self.send_queued_pushes(now);
         if let Some(Response::Newer(record)) = &answer {
@@ -245,23 +242,29 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 self.store_for(None, record.clone(), now);
             }
         }
-        let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
+        let from = from.id.prefix_u64();
         if !matches!(answer, Some(Response::Stored(_) | Response::Newer(_))) {
-            // A member did not take it: keep the copy; the next pass decides again.
-            self.repair.handoffs.remove(&key);
+            // Not taken: the next pass pushes it again if the peer is still a member.
+            if let Some(pushed) = self.repair.pushed.get_mut(&key) {
+                pushed.to.retain(|p| *p != from);
+            }
             return;
         }
-        handoff.acks_needed = handoff.acks_needed.saturating_sub(1);
-        if handoff.acks_needed > 0 {
+        if !self.repair.handoffs.contains_key(&key) {
             return;
         }
+        let (set, local) = (self.overlay.replica_set(&key, self.config.replicas), self.local().id);
+        let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
+        handoff.acked.push(from);
+        // Delete only the version that was handed off, only if this node is
+        // still not a replica, and only once every member has it; a newer
+        // write since then stays.
         let version = handoff.version;
-        self.repair.handoffs.remove(&key);
-        // Delete only the version that was handed off and only if this node
-        // is still not a replica; a newer write since then stays.
-        let still_not_replica =
-            !self.overlay.replica_set(&key, self.config.replicas).iter().any(|p| p.id == self.local().id);
-        if still_not_replica && self.store.get(&key, now).is_some_and(|r| r.version == version) {
+        let handed = !set.iter().any(|p| p.id == local)
+            && set.len() >= self.config.replicas
+            && set.iter().all(|p| handoff.acked.contains(&p.id.prefix_u64()));
+        if handed && self.store.get(&key, now).is_some_and(|r| r.version == version) {
+            self.repair.handoffs.remove(&key);
             self.drop_record(&key);
             self.repair.pushed.remove(&key);
         }
