@@ -523,6 +523,12 @@ impl Overlay for Can {
     fn neighbours(&self) -> Vec<Peer> {
         self.view.neighbours().map(|o| o.peer).collect()
     }
+
+    /// Replica sets rank the zones of neighbours and of their neighbours:
+    /// a zone that splits, merges or changes hands moves them.
+    fn view_epoch(&self) -> u64 {
+        self.view.fingerprint()
+    }
 }
 
 impl SimOverlay for Can {

@@ -33,6 +33,12 @@ impl Zone {
     /// The whole space: the first node's zone.
     pub const WHOLE: Zone = Zone { path: 0, len: 0 };
 
+    /// Adds the zone to a fingerprint.
+    pub fn fingerprint(&self, print: &mut dht_core::Fingerprint) {
+        print.add(self.path as u64 ^ (self.path >> 64) as u64);
+        print.add(u64::from(self.len));
+    }
+
     /// A zone from its split path (`len` leading bits of `path`), or `None`
     /// if `len` is too deep or bits past `len` are set (bad input).
     pub fn from_path(path: u128, len: u8) -> Option<Zone> {

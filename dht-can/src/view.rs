@@ -351,6 +351,26 @@ impl View {
         ranked.into_iter().take(n).map(|(_, _, p)| p).collect()
     }
 
+    /// A fingerprint of everything [`View::ranked`] draws from: the own
+    /// zones, the neighbours' and their neighbours' zones.
+    pub fn fingerprint(&self) -> u64 {
+        let mut print = dht_core::Fingerprint::default();
+        let mut add = |owner: &Peer, zones: &[Zone]| {
+            print.add(owner.id.prefix_u64());
+            for zone in zones {
+                zone.fingerprint(&mut print);
+            }
+        };
+        add(&self.local, &self.own);
+        for known in self.neighbours.values() {
+            add(&known.peer, &known.zones);
+            for o in known.theirs.iter() {
+                add(&o.peer, &o.zones);
+            }
+        }
+        print.value()
+    }
+
     /// The `n` peers whose zones lie nearest to `point`, this node and
     /// peers known second-hand included: the owner first, then the
     /// replicas. Every node near the point sees the same zones, so they

@@ -8,24 +8,27 @@ use std::path::Path;
 
 /// The table's columns: heading, JSON field, decimals, and whether the
 /// terminal table shows it without `--wide`.
-const COLUMNS: [(&str, &str, usize, bool); 17] = [
+const COLUMNS: [(&str, &str, usize, bool); 20] = [
     ("overlay", "overlay", 0, true),
     ("nodes", "nodes", 0, true),
     ("build", "build", 0, false),
-    ("success", "success_rate", 3, true),
+    ("lookups", "success_rate", 3, true),
+    ("gets", "get_success_rate", 3, true),
     ("lost", "keys_lost", 0, true),
     ("hops", "hops_mean", 2, true),
     ("p50", "hops_p50", 0, false),
     ("p99", "hops_p99", 0, false),
-    ("msgs/lookup", "msgs_per_lookup", 1, true),
+    ("msgs", "msgs_per_lookup", 1, true),
     ("lat ms", "latency_ms_mean", 0, true),
     ("lat p99", "latency_ms_p99", 0, false),
-    ("state/node", "state_per_node_mean", 1, true),
-    ("maint/node/min", "maint_msgs_per_node_min", 1, true),
+    ("state", "state_per_node_mean", 1, true),
+    ("maint/min", "maint_msgs_per_node_min", 1, true),
+    ("repair/min", "repair_msgs_per_node_min", 1, true),
+    ("repair KiB/min", "repair_kib_per_node_min", 1, false),
     ("records/node", "records_per_node_mean", 1, false),
     ("rec p99", "records_per_node_p99", 0, false),
     ("wall s", "wall_s", 1, true),
-    ("peak MiB", "peak_rss_mib", 0, true),
+    ("MiB", "peak_rss_mib", 0, true),
 ];
 
 fn cell(row: &Value, field: &str, decimals: usize) -> String {

@@ -317,7 +317,7 @@ fn bench_prints_one_json_line_with_every_field() {
 }
 
 /// The fields of a `dht compare --json` row that depend on the seed alone.
-const COMPARE_FIELDS: [&str; 18] = [
+const COMPARE_FIELDS: [&str; 21] = [
     "overlay",
     "nodes",
     "churn",
@@ -333,6 +333,9 @@ const COMPARE_FIELDS: [&str; 18] = [
     "latency_ms_p99",
     "state_per_node_mean",
     "maint_msgs_per_node_min",
+    "repair_msgs_per_node_min",
+    "repair_kib_per_node_min",
+    "get_success_rate",
     "records_per_node_mean",
     "records_per_node_p99",
     "fail",
@@ -363,6 +366,22 @@ fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
         for field in COMPARE_FIELDS {
             assert_eq!(a[field], b[field], "`{field}` differs between two runs with one seed");
         }
+    }
+}
+
+/// Rows under churn are the same for a seed, and count the repair traffic
+/// that kept the keys.
+#[test]
+fn churn_rows_repeat_themselves_and_count_repair_traffic() {
+    let churn = ["--churn", "exp:120", "--churn-for", "60"];
+    let rows = compare_rows(&churn);
+    let again = compare_rows(&churn);
+    for (a, b) in rows.iter().zip(&again) {
+        for field in COMPARE_FIELDS {
+            assert_eq!(a[field], b[field], "`{field}` differs between two churn runs with one seed");
+        }
+        assert_eq!(a["churn_for_s"], 60);
+        assert!(a["repair_msgs_per_node_min"].as_f64().unwrap() > 0.0, "{a}");
     }
 }
 
@@ -447,9 +466,9 @@ fn compare_prints_a_table_within_120_columns_and_every_column_when_wide() {
     for overlay in ["kademlia", "chord", "can"] {
         assert_eq!(narrow.lines().filter(|l| l.contains(&format!(" {overlay} "))).count(), 1, "{narrow}");
     }
-    assert!(narrow.contains("msgs/lookup") && !narrow.contains("rec p99"), "{narrow}");
+    assert!(narrow.contains("repair/min") && narrow.contains("gets") && !narrow.contains("rec p99"), "{narrow}");
     let wide = table(&["--wide"]);
-    assert!(wide.contains("rec p99") && wide.contains("lat p99"), "{wide}");
+    assert!(wide.contains("rec p99") && wide.contains("lat p99") && wide.contains("repair KiB/min"), "{wide}");
 }
 
 #[test]

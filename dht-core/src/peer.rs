@@ -64,11 +64,39 @@ pub fn prefix_has_room<'a>(existing: impl IntoIterator<Item = &'a Peer>, candida
     same < cap
 }
 
-/// A fingerprint of a list of peers' ids, in order (FNV-1a over their
-/// first eight bytes): what [`crate::Overlay::view_epoch`] compares to see
-/// that a neighbourhood changed.
+/// A fingerprint of a list of peers' ids, in order: what
+/// [`crate::Overlay::view_epoch`] compares to see that a neighbourhood
+/// changed.
 pub fn fingerprint<'a>(peers: impl IntoIterator<Item = &'a Peer>) -> u64 {
-    peers.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, p| (h ^ p.id.prefix_u64()).wrapping_mul(0x0000_0100_0000_01b3))
+    let mut print = Fingerprint::default();
+    for peer in peers {
+        print.add(peer.id.prefix_u64());
+    }
+    print.value()
+}
+
+/// A running fingerprint of a sequence of numbers (FNV-1a, a word at a
+/// time): cheap, and any change of a number or of their order changes it
+/// but for a chance in 2^64.
+#[derive(Debug, Clone, Copy)]
+pub struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Fingerprint {
+        Fingerprint(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fingerprint {
+    /// Adds a number.
+    pub fn add(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+
+    /// The fingerprint so far.
+    pub fn value(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Peer {

@@ -40,7 +40,7 @@ pub struct NodeConfig {
     /// are sent the record (default 60 s).
     pub repair_interval: Duration,
     /// How often a node that holds records checks that the peers in their
-    /// replica sets are alive (default 5 s): it pings those it has not
+    /// replica sets are alive (default 2 s): it pings those it has not
     /// heard from for this long, and one that fails to answer makes the
     /// node re-replicate the keys it held at once. With the time a ping
     /// takes to fail, this is the delay before a lost replica is replaced,
@@ -102,7 +102,7 @@ impl NodeConfig {
             lookup_deadline: Duration::from_secs(30),
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
-            replica_check_interval: Duration::from_secs(5),
+            replica_check_interval: Duration::from_secs(2),
             republish_interval: Duration::from_secs(3600),
             max_repair_in_flight: 64,
             record_ttl: Duration::from_secs(24 * 3600),
