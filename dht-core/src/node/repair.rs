@@ -56,6 +56,18 @@ pub(super) struct RepairState {
     in_flight: usize,
 }
 
+/// What started a pass.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// The repair timer.
+    Periodic,
+    /// A replica peer failed, the view moved, or new keys came in.
+    Change,
+}
+
+/// Members remembered per key between two periodic passes, in replica sets.
+const REMEMBERED_PER_KEY: usize = 4;
+
 struct Pushed {
     version: u64,
     /// Ids' first eight bytes, enough to tell the members of one set apart.
@@ -135,7 +147,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.repair.next_republish = now + self.config.republish_interval;
             self.repair.pushed.clear();
         }
-        self.repair_pass(now);
+        self.repair_pass(now, Pass::Periodic);
         for peer in self.lost.due_for_probe(now) {
             self.send(peer, Request::Ping, Purpose::Probe, now);
         }
@@ -151,12 +163,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         let view = self.overlay.view_epoch();
         if view != self.repair.view || self.repair.replica_failed {
-            self.repair_pass(now);
+            self.repair_pass(now, Pass::Change);
         }
         if now >= self.repair.next_check {
             self.repair.next_check = now + self.config.replica_check_interval;
             if self.repair.unpushed {
-                self.repair_pass(now);
+                self.repair_pass(now, Pass::Change);
             }
             let silent_for = self.config.replica_check_interval;
             let mut silent: Vec<Peer> = self
@@ -176,7 +188,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// Pushes each held record to the members of its replica set it has
     /// not been pushed to; starts hand-offs of keys this node no longer
     /// owns; watches the replica peers from now on.
-    fn repair_pass(&mut self, now: Time) {
+    fn repair_pass(&mut self, now: Time, pass: Pass) {
         self.repair.view = self.overlay.view_epoch();
         self.repair.replica_failed = false;
         self.repair.unpushed = false;
@@ -210,7 +222,17 @@ impl<O: Overlay, S: Store> Node<O, S> {
             if fresh.is_empty() {
                 continue;
             }
-            let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
+            let mut to: Vec<u64> = match (pass, before) {
+                // A view that flaps between two sets would otherwise push
+                // to the returning member at every change.
+                (Pass::Change, Some(p)) => p.to.clone(),
+                // The periodic pass forgets members that left the set: one
+                // that comes back later may have handed its copy away.
+                _ => Vec::new(),
+            };
+            to.extend(targets.iter().map(|p| p.id.prefix_u64()).filter(|id| !to.contains(id)).collect::<Vec<_>>());
+            let excess = to.len().saturating_sub(REMEMBERED_PER_KEY * self.config.replicas);
+            to.drain(..excess);
             self.repair.pushed.insert(key, Pushed { version: record.version, to });
             self.repair.queue.push_back((key, fresh));
         }
