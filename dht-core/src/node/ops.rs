@@ -152,7 +152,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
     pub(super) fn start_lookup_op(&mut self, op: OpId, target: Id, goal: Goal, now: Time) {
         let wanted = match goal {
             Goal::Maintenance => usize::MAX,
-            Goal::FindPeers | Goal::Put(_) | Goal::Get => self.config.replicas,
+            Goal::FindPeers | Goal::Put(_) => self.config.replicas,
+            // Twice the set: when the replicas it asks first have no copy
+            // (their views lag a churning network), the next ones may.
+            Goal::Get => 2 * self.config.replicas,
         };
         let lookup = self.overlay.lookup(target, wanted, now);
         let phase = Phase::Lookup { target, lookup, goal };

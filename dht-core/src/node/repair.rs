@@ -38,6 +38,8 @@ pub(super) struct RepairState {
     next_check: Time,
     /// The overlay's view epoch at the last pass.
     view: u64,
+    /// When the last pass started by a moved view ran.
+    last_view_pass: Time,
     /// A replica peer failed since the last pass.
     replica_failed: bool,
     /// A key not pushed yet was stored since the last pass.
@@ -55,18 +57,6 @@ pub(super) struct RepairState {
     /// Pushes sent and not yet answered.
     in_flight: usize,
 }
-
-/// What started a pass.
-#[derive(Clone, Copy)]
-enum Pass {
-    /// The repair timer.
-    Periodic,
-    /// A replica peer failed, the view moved, or new keys came in.
-    Change,
-}
-
-/// Members remembered per key between two periodic passes, in replica sets.
-const REMEMBERED_PER_KEY: usize = 4;
 
 struct Pushed {
     version: u64,
@@ -89,6 +79,7 @@ impl RepairState {
             next_republish: now + config.republish_interval,
             next_check: now + config.replica_check_interval,
             view: 0,
+            last_view_pass: Time::ZERO,
             replica_failed: false,
             unpushed: false,
             pushed: HashMap::default(),
@@ -147,7 +138,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.repair.next_republish = now + self.config.republish_interval;
             self.repair.pushed.clear();
         }
-        self.repair_pass(now, Pass::Periodic);
+        self.repair_pass(now);
         for peer in self.lost.due_for_probe(now) {
             self.send(peer, Request::Ping, Purpose::Probe, now);
         }
@@ -161,14 +152,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if self.store.is_empty() {
             return;
         }
-        let view = self.overlay.view_epoch();
-        if view != self.repair.view || self.repair.replica_failed {
-            self.repair_pass(now, Pass::Change);
+        // A failed replica is repaired at once; a moved view at most once
+        // a check interval, so that a view that changes every tick (a
+        // churning neighbourhood) does not cost a pass every tick.
+        let moved = self.overlay.view_epoch() != self.repair.view
+            && now.since(self.repair.last_view_pass) >= self.config.replica_check_interval;
+        if moved {
+            self.repair.last_view_pass = now;
+        }
+        if moved || self.repair.replica_failed {
+            self.repair_pass(now);
         }
         if now >= self.repair.next_check {
             self.repair.next_check = now + self.config.replica_check_interval;
             if self.repair.unpushed {
-                self.repair_pass(now, Pass::Change);
+                self.repair_pass(now);
             }
             let silent_for = self.config.replica_check_interval;
             let mut silent: Vec<Peer> = self
@@ -188,7 +186,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// Pushes each held record to the members of its replica set it has
     /// not been pushed to; starts hand-offs of keys this node no longer
     /// owns; watches the replica peers from now on.
-    fn repair_pass(&mut self, now: Time, pass: Pass) {
+    fn repair_pass(&mut self, now: Time) {
         self.repair.view = self.overlay.view_epoch();
         self.repair.replica_failed = false;
         self.repair.unpushed = false;
@@ -222,17 +220,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             if fresh.is_empty() {
                 continue;
             }
-            let mut to: Vec<u64> = match (pass, before) {
-                // A view that flaps between two sets would otherwise push
-                // to the returning member at every change.
-                (Pass::Change, Some(p)) => p.to.clone(),
-                // The periodic pass forgets members that left the set: one
-                // that comes back later may have handed its copy away.
-                _ => Vec::new(),
-            };
-            to.extend(targets.iter().map(|p| p.id.prefix_u64()).filter(|id| !to.contains(id)).collect::<Vec<_>>());
-            let excess = to.len().saturating_sub(REMEMBERED_PER_KEY * self.config.replicas);
-            to.drain(..excess);
+            let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
             self.repair.pushed.insert(key, Pushed { version: record.version, to });
             self.repair.queue.push_back((key, fresh));
         }
