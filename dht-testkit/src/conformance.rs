@@ -53,11 +53,11 @@ pub enum Case {
     ///    leaves no dead entry.
     ClientsHoldNothing,
     /// 10. Under the churn the overlay claims to survive
-    ///    ([`ConformanceConfig::churn`], by default OpenDHT's 85% of the
-    ///    nodes replaced every 10 minutes) for
-    ///    [`ConformanceConfig::churn_for`], every acknowledged key keeps a
-    ///    live copy. (How many keys a get then finds is reported, not
-    ///    required: that is availability under churn, not loss.)
+    ///     ([`ConformanceConfig::churn`], by default OpenDHT's 85% of the
+    ///     nodes replaced every 10 minutes) for
+    ///     [`ConformanceConfig::churn_for`], every acknowledged key keeps a
+    ///     live copy. (How many keys a get then finds is reported, not
+    ///     required: that is availability under churn, not loss.)
     KeysSurviveChurn,
     /// 1, on real drivers over a real transport.
     LivePutGetAnyNode,
