@@ -62,6 +62,8 @@ struct Pushed {
     version: u64,
     /// Ids' first eight bytes, enough to tell the members of one set apart.
     to: Vec<u64>,
+    /// A digest of the version and the set at the last periodic pass.
+    periodic: u64,
 }
 
 /// A key this node holds but no longer should: its copy goes once every
@@ -138,7 +140,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.repair.next_republish = now + self.config.republish_interval;
             self.repair.pushed.clear();
         }
-        self.repair_pass(now);
+        self.repair_pass(now, true);
         for peer in self.lost.due_for_probe(now) {
             self.send(peer, Request::Ping, Purpose::Probe, now);
         }
@@ -161,12 +163,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.repair.last_view_pass = now;
         }
         if moved || self.repair.replica_failed {
-            self.repair_pass(now);
+            self.repair_pass(now, false);
         }
         if now >= self.repair.next_check {
             self.repair.next_check = now + self.config.replica_check_interval;
             if self.repair.unpushed {
-                self.repair_pass(now);
+                self.repair_pass(now, false);
             }
             let silent_for = self.config.replica_check_interval;
             let mut silent: Vec<Peer> = self
@@ -184,9 +186,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     /// Pushes each held record to the members of its replica set it has
-    /// not been pushed to; starts hand-offs of keys this node no longer
-    /// owns; watches the replica peers from now on.
-    fn repair_pass(&mut self, now: Time) {
+    /// not been pushed to — and, in a `periodic` pass, to every member if
+    /// the set changed since the last periodic pass, so that a copy behind
+    /// the others hears of the newer version from them (`Newer`) — starts
+    /// hand-offs of keys this node no longer owns; watches the replica
+    /// peers from now on.
+    fn repair_pass(&mut self, now: Time, periodic: bool) {
         self.repair.view = self.overlay.view_epoch();
         self.repair.replica_failed = false;
         self.repair.unpushed = false;
@@ -214,14 +219,20 @@ impl<O: Overlay, S: Store> Node<O, S> {
             } else {
                 self.repair.handoffs.remove(&key);
             }
-            let before = self.repair.pushed.get(&key).filter(|p| p.version == record.version);
-            let fresh: Vec<Peer> =
-                targets.iter().filter(|t| before.is_none_or(|p| !p.to.contains(&t.id.prefix_u64()))).copied().collect();
+            let digest = digest(record.version, &set);
+            let pushed = self.repair.pushed.get(&key);
+            let before = pushed.filter(|p| p.version == record.version);
+            let fresh: Vec<Peer> = if periodic && pushed.is_none_or(|p| p.periodic != digest) {
+                targets.clone()
+            } else {
+                targets.iter().filter(|t| before.is_none_or(|p| !p.to.contains(&t.id.prefix_u64()))).copied().collect()
+            };
+            let periodic_digest = if periodic { digest } else { pushed.map_or(0, |p| p.periodic) };
             if fresh.is_empty() {
                 continue;
             }
             let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
-            self.repair.pushed.insert(key, Pushed { version: record.version, to });
+            self.repair.pushed.insert(key, Pushed { version: record.version, to, periodic: periodic_digest });
             self.repair.queue.push_back((key, fresh));
         }
         self.repair.watched = watched;
@@ -303,4 +314,13 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         self.check_storing(op, now);
     }
+}
+
+fn digest(version: u64, set: &[Peer]) -> u64 {
+    let mut print = crate::Fingerprint::default();
+    print.add(version);
+    for peer in set {
+        print.add(peer.id.prefix_u64());
+    }
+    print.value()
 }
