@@ -12,13 +12,16 @@
 //! newly stored keys from the next check on); at every tick it reads the
 //! overlay's [`Overlay::view_epoch`]. When a replica peer fails to answer,
 //! or the epoch moved (a peer joined inside a held range, the node's own
-//! range grew), it runs a pass at once. A pass pushes a record only to the
-//! members of its replica set that it has not pushed this version to, so
-//! a pass after a change costs a message per new member and per key
-//! whose set changed, not one per record and replica.
+//! range grew), it runs a pass at once. Such a pass pushes a record only to
+//! the members of its replica set that it has not pushed this version to,
+//! so it costs a message per new member and per key whose set changed, not
+//! one per record and replica. The periodic pass pushes to every member of
+//! a set that changed since the previous periodic pass: a copy left behind
+//! hears of the newer version from them.
 //!
-//! Each pass also pings a few peers that failed earlier (see `lost`), so
-//! that the two sides of a healed partition find each other again.
+//! Each periodic pass also pings a few peers that failed earlier (see
+//! `lost`), so that the two sides of a healed partition find each other
+//! again.
 //!
 //! A pass does not send at once: it queues the keys to push, and the node
 //! sends from the queue with at most [`NodeConfig::max_repair_in_flight`]
