@@ -165,14 +165,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if moved {
             self.repair.last_view_pass = now;
         }
-        if moved || self.repair.replica_failed {
+        let check = now >= self.repair.next_check;
+        if moved || self.repair.replica_failed || (check && self.repair.unpushed) {
             self.repair_pass(now, false);
         }
-        if now >= self.repair.next_check {
+        if check {
             self.repair.next_check = now + self.config.replica_check_interval;
-            if self.repair.unpushed {
-                self.repair_pass(now, false);
-            }
             let silent_for = self.config.replica_check_interval;
             let mut silent: Vec<Peer> = self
                 .repair
