@@ -12,7 +12,10 @@
 //!
 //! Each put carries a version the soak chooses, increasing, so that "older
 //! than acknowledged" is exact. A get that returns a version older than one
-//! acknowledged before the get started is a stale read.
+//! acknowledged before the get started is a stale read. Failed puts and
+//! gets are counted by cause (`put_failures`, `get_failures`: the
+//! operation's error kind, such as `quorum_not_reached` or `unreachable`),
+//! so that a regression can be read from the report.
 
 use crate::measure::percentile;
 use crate::OverlayKind;
@@ -20,6 +23,7 @@ use anyhow::{bail, Context};
 use dht_overlays::core::{DriverError, NodeHandle, Record, Rng, Role, Time};
 use dht_overlays::quic::{self, Options};
 use dht_overlays::Id;
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
@@ -165,6 +169,10 @@ struct Tally {
     acked: Vec<u64>,
     acked_writes: u64,
     failed_writes: u64,
+    /// Failed puts by cause ([`cause`]).
+    put_failures: BTreeMap<&'static str, u64>,
+    /// Failed gets by cause.
+    get_failures: BTreeMap<&'static str, u64>,
     gets: u64,
     gets_ok: u64,
     stale_reads: u64,
@@ -251,11 +259,14 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
         "wipe": args.wipe,
         "acked_writes": t.acked_writes,
         "failed_writes": t.failed_writes,
+        "put_failures": t.put_failures,
         "keys_written": acked.iter().filter(|&&v| v > 0).count(),
         "lost_writes": lost,
         "stale_reads": t.stale_reads,
         "gets": t.gets,
+        "failed_gets": t.gets - t.gets_ok,
         "get_ok_rate": t.gets_ok as f64 / t.gets.max(1) as f64,
+        "get_failures": t.get_failures,
         "restarts": restarts,
         "p50_ms": percentile(&t.latencies_ms, 50.0),
         "p99_ms": percentile(&t.latencies_ms, 99.0),
@@ -306,7 +317,10 @@ async fn load(
                     t.acked[index] = t.acked[index].max(version);
                     t.latencies_ms.push(began.elapsed().as_secs_f64() * 1000.0);
                 }
-                Err(_) => t.failed_writes += 1,
+                Err(e) => {
+                    t.failed_writes += 1;
+                    *t.put_failures.entry(cause(&e)).or_default() += 1;
+                }
             }
         } else {
             let floor = lock(&tally).acked[index];
@@ -321,10 +335,25 @@ async fn load(
                         t.stale_reads += 1;
                     }
                 }
-                Err(DriverError::Stopped) => return,
-                Err(_) => {}
+                Err(e) => {
+                    *t.get_failures.entry(cause(&e)).or_default() += 1;
+                    if e == DriverError::Stopped {
+                        return;
+                    }
+                }
             }
         }
+    }
+}
+
+/// Why an operation failed, in a word: the operation's error kind
+/// ([`dht_overlays::core::OpError::kind`]), or what stopped the client.
+fn cause(error: &DriverError) -> &'static str {
+    match error {
+        DriverError::Op(e) => e.kind(),
+        DriverError::Stopped => "stopped",
+        DriverError::NotJoined(_) => "not_joined",
+        _ => "other",
     }
 }
 

@@ -29,6 +29,11 @@ fn check(report: &serde_json::Value) {
     assert!(report["restarts"].as_u64().unwrap() >= 3, "{report}");
     assert!(report["acked_writes"].as_u64().unwrap() > 100, "{report}");
     assert!(report["get_ok_rate"].as_f64().unwrap() > 0.9, "{report}");
+    // Every failed operation is counted under a cause.
+    let total =
+        |causes: &serde_json::Value| causes.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>();
+    assert_eq!(total(&report["put_failures"]), report["failed_writes"].as_u64().unwrap(), "{report}");
+    assert_eq!(total(&report["get_failures"]), report["failed_gets"].as_u64().unwrap(), "{report}");
 }
 
 #[test]

@@ -28,6 +28,7 @@ fn response() -> impl Strategy<Value = Response<KadMessage>> {
         message().prop_map(Response::Overlay),
         any::<bool>().prop_map(Response::Stored),
         proptest::option::of(strategies::record()).prop_map(Response::Value),
+        proptest::option::of(strategies::record()).prop_map(Response::CatchingUp),
         Just(Response::Refused(dht_core::Refusal::Busy)),
     ]
 }

@@ -35,6 +35,11 @@ pub enum Response<M> {
     /// back so that a replica that missed writes (one restarted from disk,
     /// say) catches up from the peers it pushes its old copies to.
     Newer(Record),
+    /// The record held for the key, if any, from a node that joined or
+    /// restarted recently and may not have caught up on writes made while
+    /// it was away: a reader takes the record if it is the newest it sees,
+    /// but does not count the answer toward its read quorum.
+    CatchingUp(Option<Record>),
 }
 
 /// Why a node refused a request.

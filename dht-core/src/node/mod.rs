@@ -103,6 +103,11 @@ pub struct Node<O: Overlay, S: Store> {
     stats: NodeStats,
     limiter: Limiter,
     leaving: bool,
+    /// Until then the node answers fetches as a hint, not a vote
+    /// ([`Response::CatchingUp`]): it joined an existing network and may
+    /// have missed writes. One repair interval: by then every replica has
+    /// run a periodic pass and pushed it what changed.
+    catching_up_until: Time,
 }
 
 impl<O: Overlay, S: Store> Node<O, S> {
@@ -130,6 +135,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             stats: NodeStats::default(),
             limiter: Limiter::default(),
             leaving: false,
+            catching_up_until: Time::ZERO,
         }
     }
 
@@ -185,9 +191,16 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// runs its first repair pass soon, once its joins have had time to
     /// finish, rather than a whole repair interval later: it pushes what it
     /// holds to the current replicas and catches up on versions it missed.
+    /// Joining an existing network, a node answers fetches as catching up
+    /// ([`Response::CatchingUp`]) for one repair interval, so a get does
+    /// not count an old copy it kept, or one pushed by a lagging peer, as
+    /// a replica's vote.
     pub fn bootstrap(&mut self, peers: &[Peer], now: Time) {
         let actions = self.overlay.bootstrap(peers, self.config.role, now);
         self.apply_actions(actions, now);
+        if !peers.is_empty() {
+            self.catching_up_until = now + self.config.repair_interval;
+        }
         if !self.store.is_empty() {
             self.repair.run_first_pass_by(now + self.config.tick_interval * 10);
         }
@@ -235,6 +248,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => match self.store.read(&key, now) {
+                Ok(record) if now < self.catching_up_until => Response::CatchingUp(record),
                 Ok(record) => Response::Value(record),
                 Err(e) => {
                     // Answering "nothing here" would count as a miss in the

@@ -72,6 +72,27 @@ pub enum OpError {
     Unreachable,
 }
 
+impl OpError {
+    /// A short name of the kind of failure, for counting failures by cause
+    /// (`dht soak`, logs): `invalid`, `no_peers`, `refused_busy`,
+    /// `refused_quota`, `refused_invalid`, `refused_storage`, `outdated`,
+    /// `owned`, `quorum_not_reached`, `unreachable`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OpError::Invalid(_) => "invalid",
+            OpError::NoPeers => "no_peers",
+            OpError::Refused(super::Refusal::Busy) => "refused_busy",
+            OpError::Refused(super::Refusal::Quota(_)) => "refused_quota",
+            OpError::Refused(super::Refusal::Invalid(_)) => "refused_invalid",
+            OpError::Refused(super::Refusal::Storage(_)) => "refused_storage",
+            OpError::Outdated { .. } => "outdated",
+            OpError::Owned => "owned",
+            OpError::QuorumNotReached { .. } => "quorum_not_reached",
+            OpError::Unreachable => "unreachable",
+        }
+    }
+}
+
 /// What an operation cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OpStats {
@@ -133,8 +154,17 @@ pub(super) struct Fetching {
     next: usize,
     outstanding: usize,
     answered: usize,
-    replies: Vec<(Peer, Option<Record>)>,
+    replies: Vec<Reply>,
     reported: bool,
+}
+
+/// One candidate's answer to a fetch.
+struct Reply {
+    peer: Peer,
+    held: Option<Record>,
+    /// Counts toward the read quorum: the peer is not catching up
+    /// ([`Response::CatchingUp`]).
+    votes: bool,
 }
 
 pub(super) struct Operation<L> {
@@ -362,8 +392,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in batch {
             if peer.id == local {
+                let votes = now >= self.catching_up_until;
                 match self.store.read(&key, now) {
-                    Ok(held) => self.record_fetch_reply(op, &peer, held),
+                    Ok(held) => self.record_fetch_reply(op, Reply { peer, held, votes }),
                     Err(_) => self.record_fetch_failure(op),
                 }
             } else {
@@ -376,18 +407,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
     }
 
     pub(super) fn fetch_answered(&mut self, op: OpId, from: &Peer, answer: Option<Response<O::Message>>, now: Time) {
-        match answer {
-            Some(Response::Value(record)) => {
-                let key_matches = record.as_ref().is_none_or(|r| self.ops_key(op) == Some(r.key));
-                let valid = record.as_ref().is_none_or(|r| self.check(r).is_ok());
-                let record = record.filter(|r| !r.is_expired(now));
-                if key_matches && valid {
-                    self.record_fetch_reply(op, from, record);
-                } else {
-                    self.record_fetch_failure(op);
-                }
+        let (record, votes) = match answer {
+            Some(Response::Value(record)) => (record, true),
+            Some(Response::CatchingUp(record)) => (record, false),
+            _ => {
+                self.record_fetch_failure(op);
+                return self.check_fetching(op, now);
             }
-            _ => self.record_fetch_failure(op),
+        };
+        let key_matches = record.as_ref().is_none_or(|r| self.ops_key(op) == Some(r.key));
+        let valid = record.as_ref().is_none_or(|r| self.check(r).is_ok());
+        let held = record.filter(|r| !r.is_expired(now));
+        if key_matches && valid {
+            self.record_fetch_reply(op, Reply { peer: *from, held, votes });
+        } else {
+            self.record_fetch_failure(op);
         }
         self.check_fetching(op, now);
     }
@@ -399,11 +433,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
-    fn record_fetch_reply(&mut self, op: OpId, from: &Peer, record: Option<Record>) {
+    fn record_fetch_reply(&mut self, op: OpId, reply: Reply) {
         if let Some(Operation { phase: Phase::Fetching(f), .. }) = self.ops.get_mut(&op) {
             f.outstanding -= 1;
             f.answered += 1;
-            f.replies.push((*from, record));
+            f.replies.push(reply);
         }
     }
 
@@ -413,22 +447,24 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
-    /// Reports the newest record once a read quorum has answered and one of
-    /// them held it (or once everyone asked has answered); falls back to
-    /// further candidates when nobody asked held it; read-repairs stale
-    /// replicas when every answer is in.
+    /// Reports the newest record once a read quorum of voting replicas
+    /// (not catching up) hold that very version — so a get that reads
+    /// differing versions, or fewer votes than its quorum, asks the next
+    /// candidates before it answers — or, failing that, once every
+    /// candidate has answered. Read-repairs stale replicas when every
+    /// answer is in.
     fn check_fetching(&mut self, op: OpId, now: Time) {
         let quorum = self.config.read_quorum;
+        let validator = &self.config.validator;
         let Some(Operation { phase: Phase::Fetching(f), stats }) = self.ops.get_mut(&op) else { return };
-        let newest = newest(&f.replies, &self.config.validator);
+        let newest = newest(&f.replies, validator);
         if !f.reported {
+            let asked_all = f.outstanding == 0 && f.next >= f.candidates.len();
             let report = match &newest {
-                Some(r) if f.answered >= quorum || f.outstanding == 0 => {
+                Some(r) if asked_all || votes_for(&f.replies, r, validator) >= quorum => {
                     Some(Ok(Some(r.clone()).filter(|r| !r.tombstone)))
                 }
-                None if f.outstanding == 0 && f.next >= f.candidates.len() => {
-                    Some(if f.answered == 0 { Err(OpError::Unreachable) } else { Ok(None) })
-                }
+                None if asked_all => Some(if f.answered == 0 { Err(OpError::Unreachable) } else { Ok(None) }),
                 _ => None,
             };
             if let Some(result) = report {
@@ -463,7 +499,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn short_of(&self, f: &Fetching, best: &Record) -> Vec<Peer> {
         let validator = &self.config.validator;
         let behind = |held: &Option<Record>| held.as_ref().is_none_or(|h| validator.wins(best, h));
-        let reply = |peer: &Peer| f.replies.iter().find(|(p, _)| p == peer).map(|(_, held)| held);
+        let reply = |peer: &Peer| f.replies.iter().find(|r| r.peer == *peer).map(|r| &r.held);
         let (set, rest) = f.candidates.split_at(self.config.replicas.min(f.candidates.len()));
         let mut targets: Vec<Peer> = set.iter().filter(|p| reply(p).is_some_and(behind)).copied().collect();
         let mut missing = set.iter().filter(|p| reply(p).is_none()).count();
@@ -500,10 +536,16 @@ enum Verdict {
     Failed,
 }
 
-fn newest(replies: &[(Peer, Option<Record>)], validator: &SharedValidator) -> Option<Record> {
+/// The voting replies that hold `newest` itself (none newer exists among
+/// the replies, so "not beaten by it" is "the same version").
+fn votes_for(replies: &[Reply], newest: &Record, validator: &SharedValidator) -> usize {
+    replies.iter().filter(|r| r.votes && r.held.as_ref().is_some_and(|h| !validator.wins(newest, h))).count()
+}
+
+fn newest(replies: &[Reply], validator: &SharedValidator) -> Option<Record> {
     replies
         .iter()
-        .filter_map(|(_, r)| r.as_ref())
+        .filter_map(|r| r.held.as_ref())
         .fold(None::<&Record>, |best, r| match best {
             Some(b) if !validator.wins(r, b) => Some(b),
             _ => Some(r),

@@ -81,6 +81,16 @@ impl Net {
         self.nodes[i] = self.down[i].take();
     }
 
+    /// Restarts node `i` as a process restarts: a new node on the old
+    /// node's store, joining through node 0.
+    fn restart_on_store(&mut self, i: usize) {
+        let store = self.down[i].take().expect("node is down").into_store();
+        let mut node = Node::new(Mesh::new(peer(i)), store, self.config.clone(), i as u64, self.now);
+        node.bootstrap(&[peer(0)], self.now);
+        self.nodes[i] = Some(node);
+        self.deliver();
+    }
+
     /// Delivers requests until none is left (bounded: a storm is a bug).
     fn deliver(&mut self) {
         for _ in 0..10_000 {
@@ -346,6 +356,34 @@ fn a_get_repairs_a_replica_that_missed_a_write() {
     assert_eq!(&net.get(reader, key).expect("found").value[..], b"new", "the newest version wins");
     assert_eq!(&held(&mut net)[..], b"new", "read-repaired");
     assert!(net.node(reader).stats().repair_pushes > pushes, "the read repair is counted");
+}
+
+#[test]
+fn a_get_does_not_take_the_old_copies_of_restarted_replicas_for_a_quorum() {
+    let mut net = Net::new(8);
+    let key = Id::hash(b"catching up");
+    let replicas = net.replicas(&key, 3);
+    let writer = (0..8).find(|i| !replicas.contains(i) && *i != 0).expect("a node that is not a replica");
+    net.put(writer, key, b"old").expect("stored");
+    // The two replicas nearest the key, which a get asks first, miss the new
+    // write; spares beyond the replica set take it instead.
+    let mut nearest = replicas.clone();
+    nearest.sort_by_key(|i| peer(*i).id.distance(&key));
+    let missed = [nearest[0], nearest[1]];
+    for &i in &missed {
+        net.crash(i);
+    }
+    net.put(writer, key, b"new").expect("stored on the third replica and a spare");
+    for &i in &missed {
+        net.restart_on_store(i);
+        let now = net.now;
+        let copy = net.node(i).store().get(&key, now).expect("kept its copy").value;
+        assert_eq!(&copy[..], b"old");
+    }
+    // Their two old copies would make a read quorum; catching up, they do
+    // not vote, and the get asks on until two voters agree.
+    let reader = (0..8).find(|i| !replicas.contains(i) && *i != writer).expect("another node");
+    assert_eq!(&net.get(reader, key).expect("found").value[..], b"new");
 }
 
 #[test]
