@@ -142,10 +142,13 @@ impl Chord {
     }
 
     /// The successors of `key` if this node can tell without asking: it owns
-    /// the key, or the key falls between it and its successor.
+    /// the key, or the key falls between it and its successor. A node that
+    /// knows peers but has lost every successor (all found dead) cannot
+    /// tell: "between it and its successor" would be the whole ring, and it
+    /// would answer every lookup with whatever fingers it has.
     fn answer_locally(&self, key: &Id) -> Option<Vec<Peer>> {
         let n = self.config.successors;
-        if !self.joined {
+        if !self.joined || (self.ring.successors().is_empty() && !self.ring.is_empty()) {
             return None;
         }
         if self.ring.owns(key) || key.in_half_open(&self.ring.local().id, &self.ring.successor().id) {
@@ -354,6 +357,10 @@ impl Overlay for Chord {
         self.ring.successors_of(key, n)
     }
 
+    fn knows_replica_set(&self, key: &Id, n: usize) -> bool {
+        self.ring.knows_successors_of(key, n)
+    }
+
     fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
         self.rounds += 1;
         self.ring.expire_suspects(self.rounds.saturating_sub(SUSPECT_ROUNDS));
@@ -547,6 +554,22 @@ mod tests {
         chord.ring.set_successors(next, &[]);
         chord.joined = true;
         (chord, local)
+    }
+
+    /// A joined node that has lost every successor (all found dead) but
+    /// knows other peers routes a lookup on; it does not answer for the
+    /// whole ring with its fingers, which would end lookups far from the
+    /// key's true successors.
+    #[test]
+    fn a_node_that_lost_every_successor_does_not_answer_for_the_whole_ring() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, _) = joined_with_successor(next);
+        let finger = at(100, [203, 0, 113, 2]);
+        chord.ring.set_finger(100, finger);
+        chord.ring.remove(&next.id);
+        assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
+        let answer = chord.handle_request(&finger, ChordMessage::FindSuccessor(at(50, [0; 4]).id), Time::ZERO);
+        assert!(matches!(answer, ChordMessage::Closer(_)), "{answer:?}");
     }
 
     fn at(id: u64, ip: [u8; 4]) -> Peer {

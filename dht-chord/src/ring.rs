@@ -259,6 +259,19 @@ impl Ring {
         Ring::nearest(self.entries().chain(std::iter::once(&self.local)), |p| key.ring_distance(&p.id), n)
     }
 
+    /// Whether the `n` successors of `key` lie within the stretch of the
+    /// ring this node knows peer by peer: from its furthest known
+    /// predecessor to its last successor. Elsewhere only fingers are
+    /// known, and [`Ring::successors_of`] is a guess. A node that knows no
+    /// predecessor yet cannot tell, and says yes.
+    pub fn knows_successors_of(&self, key: &Id, n: usize) -> bool {
+        let Some(far) = self.earlier.last().or(self.predecessor.as_ref()) else { return true };
+        let arc =
+            self.earlier.iter().chain(&self.predecessor).chain(std::iter::once(&self.local)).chain(&self.successors);
+        let at = far.id.ring_distance(key);
+        arc.filter(|p| far.id.ring_distance(&p.id) >= at && p.id != far.id).count() >= n
+    }
+
     /// Routing entries: distinct fingers, successors and the predecessor.
     pub fn len(&self) -> usize {
         self.known().len()
@@ -282,6 +295,22 @@ pub(crate) fn test_peer(v: u8) -> Peer {
 mod tests {
     use super::test_peer as p;
     use super::*;
+
+    /// The stretch from the furthest known predecessor to the last
+    /// successor is known peer by peer; beyond it, only fingers.
+    #[test]
+    fn a_node_knows_the_successors_of_keys_within_its_neighbourhood_only() {
+        let mut ring = Ring::new(p(100), 3);
+        ring.set_successors(p(110), &[p(120), p(130)]);
+        ring.offer_predecessor(p(80));
+        ring.offer_predecessor(p(90));
+        ring.set_finger(200, p(200));
+        assert!(ring.knows_successors_of(&p(85).id, 3), "90, 100, 110 are all known");
+        assert!(ring.knows_successors_of(&p(115).id, 2), "120 and 130");
+        assert!(!ring.knows_successors_of(&p(115).id, 3), "the third is past the last successor");
+        assert!(!ring.knows_successors_of(&p(50).id, 3), "before the furthest predecessor");
+        assert!(!ring.knows_successors_of(&p(150).id, 1), "only a finger is known out there");
+    }
 
     /// A host minting ids right after the victim's own, and serving a
     /// successor list made of them, holds at most the cap of the victim's

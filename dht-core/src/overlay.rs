@@ -108,6 +108,18 @@ pub trait Overlay: Send + 'static {
     /// best first; may include the local node.
     fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer>;
 
+    /// Whether [`Overlay::replica_set`] for `key` is first-hand: the key
+    /// and its `n` replicas lie within the part of the network this node
+    /// knows peer by peer (default: always). A node holding a record for a
+    /// key it does not know the set of — a spare far from the key, say —
+    /// finds the set by a lookup and hands the record off to it, instead
+    /// of pushing it to a guess, which a guessing receiver would push on
+    /// again. An overlay whose view thins out away from its own position
+    /// (Chord's fingers) says false there.
+    fn knows_replica_set(&self, _key: &Id, _n: usize) -> bool {
+        true
+    }
+
     /// Periodic maintenance; called every [`Overlay::tick_interval`].
     fn tick(&mut self, now: Time, rng: &mut Rng) -> Vec<Action<Self::Message>>;
 

@@ -59,6 +59,11 @@ pub enum Case {
     ///     live copy. (How many keys a get then finds is reported, not
     ///     required: that is availability under churn, not loss.)
     KeysSurviveChurn,
+    /// 11. Under that churn, while a tenth of the nodes at a time are
+    ///     stopped, miss writes and restart on their stores, a get started
+    ///     after a put was acknowledged returns that version or a newer
+    ///     one: no stale read (the consistency model in the README).
+    ReadsSeeAcknowledgedWrites,
     /// 1, on real drivers over a real transport.
     LivePutGetAnyNode,
     /// 2, on real drivers over a real transport.
@@ -69,7 +74,7 @@ pub enum Case {
 
 impl Case {
     /// Every simulated case, in order (the live ones run through [`crate::live`]).
-    pub const ALL: [Case; 10] = [
+    pub const ALL: [Case; 11] = [
         Case::PutGetAnyNode,
         Case::ReplicasSurviveCrashes,
         Case::JoinsAndLeavesKeepKeys,
@@ -80,6 +85,7 @@ impl Case {
         Case::WarmStartIsSettled,
         Case::ClientsHoldNothing,
         Case::KeysSurviveChurn,
+        Case::ReadsSeeAcknowledgedWrites,
     ];
 
     /// The case's name.
@@ -95,6 +101,7 @@ impl Case {
             Case::WarmStartIsSettled => "warm_start_is_settled",
             Case::ClientsHoldNothing => "clients_hold_nothing",
             Case::KeysSurviveChurn => "keys_survive_churn",
+            Case::ReadsSeeAcknowledgedWrites => "reads_see_acknowledged_writes",
             Case::LivePutGetAnyNode => "live_put_get_any_node",
             Case::LiveSurvivesCrashes => "live_survives_crashes",
             Case::LiveBadFramesDropped => "live_bad_frames_dropped",
@@ -226,6 +233,7 @@ pub fn run_case<O: SimOverlay>(
         Case::WarmStartIsSettled => warm_start_is_settled(make, config),
         Case::ClientsHoldNothing => clients_hold_nothing(make, config),
         Case::KeysSurviveChurn => keys_survive_churn(make, config),
+        Case::ReadsSeeAcknowledgedWrites => reads_see_acknowledged_writes(make, config),
         Case::LivePutGetAnyNode | Case::LiveSurvivesCrashes | Case::LiveBadFramesDropped => {
             (false, "a live case: run it with dht_testkit::live::run_all".to_owned())
         }
@@ -270,6 +278,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@case warm_start_is_settled, WarmStartIsSettled, $make, $config);
         $crate::conformance_tests!(@case clients_hold_nothing, ClientsHoldNothing, $make, $config);
         $crate::conformance_tests!(@case keys_survive_churn, KeysSurviveChurn, $make, $config);
+        $crate::conformance_tests!(@case reads_see_acknowledged_writes, ReadsSeeAcknowledgedWrites, $make, $config);
     };
     (@case $name:ident, $case:ident, $make:expr, $config:expr) => {
         #[test]
@@ -398,6 +407,78 @@ fn keys_survive_churn<O: SimOverlay>(make: impl Fn(Peer) -> O + 'static, config:
         missing.len(),
     );
     (lost == 0 && !stored.is_empty(), detail)
+}
+
+/// Rounds of stop, write, restart and read in case 11.
+const STALE_READ_ROUNDS: u64 = 10;
+
+fn reads_see_acknowledged_writes<O: SimOverlay>(
+    make: impl Fn(Peer) -> O + 'static,
+    config: &ConformanceConfig,
+) -> (bool, String) {
+    let config = &ConformanceConfig { nodes: config.nodes.min(300), keys: config.keys.min(300), ..config.clone() };
+    let (mut sim, stored, _) = network_with_keys(make, config);
+    let mut rng = Rng::new(config.seed ^ 0x57a1e);
+    // Per key, the last round whose write was acknowledged (0: the first put).
+    let mut acked = vec![0u64; stored.len()];
+    let (mut reads, mut stale, mut unanswered) = (0usize, 0usize, 0usize);
+    sim.start_churn(config.churn);
+    for round in 1..=STALE_READ_ROUNDS {
+        let mut live = sim.live_nodes();
+        let stopped: Vec<u32> =
+            (0..(live.len() / 10).max(1)).map(|_| live.swap_remove(rng.index(live.len()))).collect();
+        for &node in &stopped {
+            sim.stop(node);
+        }
+        let written: Vec<usize> = (0..stored.len()).filter(|_| rng.chance(0.25)).collect();
+        let mut puts = Vec::new();
+        for &i in &written {
+            let value = format!("{i}@{round}");
+            puts.extend(sim.random_live_node().and_then(|n| sim.put(n, stored[i].key, value)).map(|op| (op, i)));
+        }
+        sim.wait_for(&puts.iter().map(|(op, _)| *op).collect::<Vec<_>>(), Duration::from_secs(120));
+        for (op, i) in puts {
+            if matches!(sim.take_result(op).map(|e| e.outcome), Some(OpOutcome::Put(Ok(_)))) {
+                acked[i] = round;
+            }
+        }
+        for &node in &stopped {
+            sim.restart(node);
+        }
+        let mut gets = Vec::new();
+        for &i in &written {
+            gets.extend(sim.random_live_node().and_then(|n| sim.get(n, stored[i].key)).map(|op| (op, i)));
+        }
+        sim.wait_for(&gets.iter().map(|(op, _)| *op).collect::<Vec<_>>(), Duration::from_secs(120));
+        for (op, i) in gets {
+            match sim.take_result(op).map(|e| e.outcome) {
+                Some(OpOutcome::Get(Ok(found))) => {
+                    reads += 1;
+                    if found.as_ref().map_or(0, |r| written_in(&r.value)) < acked[i] {
+                        stale += 1;
+                    }
+                }
+                _ => unanswered += 1,
+            }
+        }
+        sim.run_for(Duration::from_secs(5));
+    }
+    sim.stop_churn();
+    let detail = format!(
+        "{} nodes under churn {:?}, {STALE_READ_ROUNDS} rounds of a tenth stopped, a quarter of {} keys rewritten, \
+         the stopped restarted on their stores and every rewritten key read at once: {stale} of {reads} reads stale \
+         ({unanswered} gets failed or did not end)",
+        config.nodes,
+        config.churn,
+        stored.len(),
+    );
+    (stale == 0 && reads > 0, detail)
+}
+
+/// The round a case-11 value was written in (`"{key}@{round}"`; 0 for the first put).
+fn written_in(value: &[u8]) -> u64 {
+    let text = String::from_utf8_lossy(value);
+    text.rsplit_once('@').and_then(|(_, round)| round.parse().ok()).unwrap_or(0)
 }
 
 fn joins_and_leaves_keep_keys<O: SimOverlay>(

@@ -119,6 +119,9 @@ pub(super) enum Goal {
     Get,
     FindPeers,
     Maintenance,
+    /// Finding the replica set of a held key whose set the overlay does
+    /// not know first-hand, to hand the record to it (repair).
+    Relocate,
 }
 
 pub(super) enum Phase<L> {
@@ -174,7 +177,7 @@ pub(super) struct Operation<L> {
 
 impl<L> Operation<L> {
     pub(super) fn is_maintenance(&self) -> bool {
-        matches!(self.phase, Phase::Lookup { goal: Goal::Maintenance, .. })
+        matches!(self.phase, Phase::Lookup { goal: Goal::Maintenance | Goal::Relocate, .. })
     }
 }
 
@@ -182,7 +185,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     pub(super) fn start_lookup_op(&mut self, op: OpId, target: Id, goal: Goal, now: Time) {
         let wanted = match goal {
             Goal::Maintenance => usize::MAX,
-            Goal::FindPeers | Goal::Put(_) => self.config.replicas,
+            Goal::FindPeers | Goal::Put(_) | Goal::Relocate => self.config.replicas,
             // Twice the set: when the replicas it asks first have no copy
             // (their views lag a churning network), the next ones may.
             Goal::Get => 2 * self.config.replicas,
@@ -236,6 +239,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 stats.finished = now;
                 self.finish(op, super::OpOutcome::FindPeers(outcome.closest), stats);
             }
+            Goal::Relocate => self.relocate(target, &outcome, now),
             Goal::Put(record) => self.start_storing(op, record, &outcome, stats, now),
             Goal::Get => self.start_fetching(op, target, outcome, stats, now),
         }

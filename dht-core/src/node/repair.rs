@@ -31,8 +31,8 @@
 
 use super::ops::{Operation, Phase, Storing};
 use super::{random_phase, Node, NodeConfig, OpId, Purpose, Request, Response};
-use crate::{Id, IdBuildHasher, Overlay, Peer, Rng, Store, Time};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use crate::{Id, IdBuildHasher, LookupOutcome, Overlay, Peer, Rng, Store, Time};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 pub(super) struct RepairState {
     next_repair: Time,
@@ -53,6 +53,8 @@ pub(super) struct RepairState {
     /// Keys being handed away: acknowledgements still needed before the
     /// local copy is deleted.
     handoffs: BTreeMap<Id, Handoff>,
+    /// Keys whose replica set a lookup is finding ([`Overlay::knows_replica_set`]).
+    relocating: BTreeSet<Id>,
     /// Peers in the replica sets of held keys, and when each was last heard from.
     watched: HashMap<Id, (Peer, Time), IdBuildHasher>,
     /// Keys to push, with the peers to push each to, oldest first.
@@ -73,8 +75,28 @@ struct Pushed {
 /// member of the replica set has acknowledged this version.
 struct Handoff {
     version: u64,
-    /// Members that acknowledged it (ids' first eight bytes).
+    /// The replica set it goes to (ids' first eight bytes).
+    members: Vec<u64>,
+    /// Members that acknowledged it.
     acked: Vec<u64>,
+}
+
+impl Handoff {
+    /// A hand-off of `version` to `members`, keeping the acknowledgements
+    /// of a hand-off of the same version already under way.
+    fn update(entry: Option<&mut Handoff>, version: u64, members: Vec<u64>) -> Option<Handoff> {
+        match entry {
+            Some(h) if h.version == version => {
+                h.members = members;
+                None
+            }
+            _ => Some(Handoff { version, members, acked: Vec::new() }),
+        }
+    }
+
+    fn complete(&self) -> bool {
+        !self.members.is_empty() && self.members.iter().all(|m| self.acked.contains(m))
+    }
 }
 
 impl RepairState {
@@ -89,6 +111,7 @@ impl RepairState {
             unpushed: false,
             pushed: HashMap::default(),
             handoffs: BTreeMap::new(),
+            relocating: BTreeSet::new(),
             watched: HashMap::default(),
             queue: VecDeque::new(),
             in_flight: 0,
@@ -202,6 +225,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let mut watched = HashMap::default();
         for key in keys {
             let Some(record) = self.store.get(&key, now) else { continue };
+            if !self.overlay.knows_replica_set(&key, self.config.replicas) {
+                self.start_relocation(key, now);
+                continue;
+            }
             let set = self.overlay.replica_set(&key, self.config.replicas);
             for peer in set.iter().filter(|p| p.id != local.id) {
                 // A new replica peer counts as heard from now: the push is its check.
@@ -213,9 +240,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // member has acknowledged: a view that still lists a dead peer
             // then never deletes the copy that may be the last live one.
             if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
-                let handoff = self.repair.handoffs.entry(key).or_insert(Handoff { version: 0, acked: Vec::new() });
-                if handoff.version != record.version {
-                    *handoff = Handoff { version: record.version, acked: Vec::new() };
+                let members = targets.iter().map(|p| p.id.prefix_u64()).collect();
+                if let Some(fresh) = Handoff::update(self.repair.handoffs.get_mut(&key), record.version, members) {
+                    self.repair.handoffs.insert(key, fresh);
                 }
             } else {
                 self.repair.handoffs.remove(&key);
@@ -272,24 +299,44 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
             return;
         }
-        if !self.repair.handoffs.contains_key(&key) {
-            return;
-        }
-        let (set, local) = (self.overlay.replica_set(&key, self.config.replicas), self.local().id);
         let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
         handoff.acked.push(from);
-        // Delete only the version that was handed off, only if this node is
-        // still not a replica, and only once every member has it; a newer
-        // write since then stays.
+        // Delete only the version that was handed off, and only once every
+        // member of the set it went to has it; a newer write since then stays.
         let version = handoff.version;
-        let handed = !set.iter().any(|p| p.id == local)
-            && set.len() >= self.config.replicas
-            && set.iter().all(|p| handoff.acked.contains(&p.id.prefix_u64()));
-        if handed && self.store.get(&key, now).is_some_and(|r| r.version == version) {
+        if handoff.complete() && self.store.get(&key, now).is_some_and(|r| r.version == version) {
             self.repair.handoffs.remove(&key);
             self.drop_record(&key);
             self.repair.pushed.remove(&key);
         }
+    }
+
+    /// Starts a lookup of `key`'s replica set, unless one is running or
+    /// [`NodeConfig::max_repair_in_flight`] are.
+    fn start_relocation(&mut self, key: Id, now: Time) {
+        if self.repair.relocating.len() >= self.config.max_repair_in_flight || !self.repair.relocating.insert(key) {
+            return;
+        }
+        let op = self.new_op();
+        self.start_lookup_op(op, key, super::ops::Goal::Relocate, now);
+    }
+
+    /// A relocation lookup ended: unless this node is one of the `r`
+    /// peers it found, the record goes to them, and the local copy once
+    /// each has acknowledged it.
+    pub(super) fn relocate(&mut self, key: Id, outcome: &LookupOutcome, now: Time) {
+        self.repair.relocating.remove(&key);
+        let Some(record) = self.store.get(&key, now) else { return };
+        let set: Vec<Peer> = outcome.closest.iter().take(self.config.replicas).copied().collect();
+        if set.len() < self.config.replicas || set.iter().any(|p| p.id == self.local().id) {
+            return;
+        }
+        let members = set.iter().map(|p| p.id.prefix_u64()).collect();
+        if let Some(fresh) = Handoff::update(self.repair.handoffs.get_mut(&key), record.version, members) {
+            self.repair.handoffs.insert(key, fresh);
+        }
+        self.repair.queue.push_back((key, set));
+        self.send_queued_pushes(now);
     }
 
     /// A leave: every record goes to the `r` peers that will own it once
