@@ -319,6 +319,15 @@ impl Overlay for Chord {
         let mut first = self.ring.closest_preceding(&target, self.config.next_hops);
         first.push(self.ring.successor());
         first.extend(self.bootstrap.iter().copied());
+        if self.role.is_client() {
+            // A client has no ring, and a bootstrap peer that failed once
+            // is gone from its list: a long-lived client whose seeds were
+            // each restarted once would have nobody left to ask. The peers
+            // that answered it lately are where it starts instead.
+            let mut heard: Vec<Peer> = self.answered.iter().copied().collect();
+            heard.sort_by_key(|p| p.id.ring_distance(&target));
+            first.extend(heard.into_iter().take(self.config.next_hops));
+        }
         first.retain(|p| p.id != self.local().id);
         ChordLookup::new(target, first)
     }
@@ -535,7 +544,7 @@ impl SimOverlay for Chord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dht_core::Address;
+    use dht_core::{Address, Lookup};
 
     #[test]
     fn finger_bits_round_trip_through_their_starts() {
@@ -554,6 +563,23 @@ mod tests {
         chord.ring.set_successors(next, &[]);
         chord.joined = true;
         (chord, local)
+    }
+
+    /// A long-lived client whose bootstrap peers have each failed once
+    /// still starts lookups from the peers that answered it since.
+    #[test]
+    fn a_client_whose_seeds_failed_starts_lookups_from_peers_that_answered() {
+        let seed = at(1, [203, 0, 113, 1]);
+        let mut client = Chord::new(Peer::new(Id::ZERO, Address::Memory(0)), ChordConfig::default());
+        client.bootstrap(&[seed], Role::Client, Time::ZERO);
+        let heard = at(60, [203, 0, 113, 2]);
+        client.peer_alive(&heard, Time::ZERO);
+        for _ in 0..client.config.failures_to_drop {
+            client.peer_failed(&seed, Time::ZERO);
+        }
+        let mut lookup = client.lookup(at(70, [0; 4]).id, 3, Time::ZERO);
+        let asked: Vec<Peer> = lookup.poll().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(asked, vec![heard]);
     }
 
     /// A joined node that has lost every successor (all found dead) but
