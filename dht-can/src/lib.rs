@@ -206,6 +206,13 @@ impl Can {
 
     /// Makes room for the newcomer `from`: a spare zone if this node holds
     /// several, else a redirect to a larger neighbour, else half its zone.
+    /// Whether `point` lies in a zone waiting for a taker: a neighbour's
+    /// that this node found dead, or that the neighbour stopped claiming
+    /// (it restarted and is joining afresh).
+    fn orphaned(&self, point: &Point) -> bool {
+        self.orphans.iter().any(|o| o.zones.iter().any(|z| z.contains(point)))
+    }
+
     fn admit(&mut self, from: &Peer, redirected: Option<u8>) -> CanMessage {
         if !self.joined || self.role.is_client() {
             return CanMessage::Refused;
@@ -354,7 +361,13 @@ impl Overlay for Can {
                     return CanMessage::Closer(self.bootstrap.clone());
                 }
                 let point = self.point(&key);
-                if self.view.owns(&point) {
+                // The owner answers with the holders; so does a node
+                // waiting to take over a zone whose owner it found dead or
+                // saw let it go (restarting, the owner joins afresh): until
+                // someone has, the zone's neighbours — which hold its
+                // replicas, one of them the coming owner — serve it,
+                // instead of every lookup wandering round an ownerless zone.
+                if self.view.owns(&point) || self.orphaned(&point) {
                     CanMessage::Owner(self.view.ranked(&point, self.config.answer_size))
                 } else {
                     CanMessage::Closer(self.view.closer(&point, self.config.next_hops))

@@ -120,3 +120,25 @@ fn zones_are_taken_only_from_the_peer_that_holds_them() {
     assert!(matches!(answer, CanMessage::Taken(_)), "{answer:?}");
     assert_eq!(victim.view().own(), &[Zone::WHOLE], "the halves merge");
 }
+
+/// Between finding a neighbour dead and taking its zone over, a node
+/// answers lookups for points in that zone with the holders it knows,
+/// instead of pointing at the dead owner.
+#[test]
+fn a_zone_waiting_for_its_taker_is_served_by_its_neighbour() {
+    let (mut victim, neighbour, _, _) = pair();
+    let asker = peer("asker", 3);
+    let route = |node: &mut Can, key| node.handle_request(&asker, CanMessage::Route(key), Time(1));
+    // Keys whose points lie in the neighbour's half: the victim points there.
+    let theirs: Vec<Id> = (0u32..64)
+        .map(|i| Id::hash(&i.to_be_bytes()))
+        .filter(|key| matches!(route(&mut victim, *key), CanMessage::Closer(_)))
+        .collect();
+    assert!(!theirs.is_empty());
+    for _ in 0..CanConfig::default().failures_to_drop {
+        victim.peer_failed(&neighbour, Time(2));
+    }
+    for key in theirs {
+        assert!(matches!(route(&mut victim, key), CanMessage::Owner(_)), "key {key}");
+    }
+}
