@@ -132,7 +132,10 @@ impl Cluster {
         let line = tokio::time::timeout(START_LIMIT, lines.next_line()).await;
         match line {
             Ok(Ok(Some(line))) if is_ready(&line) => {}
-            other => bail!("node {index} did not start: {other:?}"),
+            other => {
+                let exit = child.try_wait();
+                bail!("node {index} did not start: {other:?}, exit status {exit:?}")
+            }
         }
         self.nodes[index].child = Some(child);
         Ok(())
