@@ -204,8 +204,6 @@ impl Can {
         CanMessage::Update { zones, taken, neighbours: self.view.published() }
     }
 
-    /// Makes room for the newcomer `from`: a spare zone if this node holds
-    /// several, else a redirect to a larger neighbour, else half its zone.
     /// Whether `point` lies in a zone waiting for a taker: a neighbour's
     /// that this node found dead, or that the neighbour stopped claiming
     /// (it restarted and is joining afresh).
@@ -213,6 +211,8 @@ impl Can {
         self.orphans.iter().any(|o| o.zones.iter().any(|z| z.contains(point)))
     }
 
+    /// Makes room for the newcomer `from`: a spare zone if this node holds
+    /// several, else a redirect to a larger neighbour, else half its zone.
     fn admit(&mut self, from: &Peer, redirected: Option<u8>) -> CanMessage {
         if !self.joined || self.role.is_client() {
             return CanMessage::Refused;

@@ -248,7 +248,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => match self.store.read(&key, now) {
-                Ok(record) if now < self.catching_up_until => Response::CatchingUp(record),
+                Ok(record) if self.catching_up(now) => Response::CatchingUp(record),
                 Ok(record) => Response::Value(record),
                 Err(e) => {
                     // Answering "nothing here" would count as a miss in the
@@ -296,6 +296,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 Response::Refused(refusal(e))
             }
         }
+    }
+
+    /// Whether the node may still be missing writes made while it was
+    /// away, so that its reads are hints, not votes (see [`Node::bootstrap`]).
+    fn catching_up(&self, now: Time) -> bool {
+        now < self.catching_up_until
     }
 
     /// Deletes a record this node no longer needs to hold.

@@ -396,7 +396,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in batch {
             if peer.id == local {
-                let votes = now >= self.catching_up_until;
+                let votes = !self.catching_up(now);
                 match self.store.read(&key, now) {
                     Ok(held) => self.record_fetch_reply(op, Reply { peer, held, votes }),
                     Err(_) => self.record_fetch_failure(op),

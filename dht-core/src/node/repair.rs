@@ -82,18 +82,6 @@ struct Handoff {
 }
 
 impl Handoff {
-    /// A hand-off of `version` to `members`, keeping the acknowledgements
-    /// of a hand-off of the same version already under way.
-    fn update(entry: Option<&mut Handoff>, version: u64, members: Vec<u64>) -> Option<Handoff> {
-        match entry {
-            Some(h) if h.version == version => {
-                h.members = members;
-                None
-            }
-            _ => Some(Handoff { version, members, acked: Vec::new() }),
-        }
-    }
-
     fn complete(&self) -> bool {
         !self.members.is_empty() && self.members.iter().all(|m| self.acked.contains(m))
     }
@@ -116,6 +104,16 @@ impl RepairState {
             queue: VecDeque::new(),
             in_flight: 0,
         }
+    }
+
+    /// Hands `version` of `key` off to `members`, keeping the
+    /// acknowledgements of a hand-off of the same version under way.
+    fn hand_off(&mut self, key: Id, version: u64, members: Vec<u64>) {
+        let handoff = self.handoffs.entry(key).or_insert(Handoff { version, members: Vec::new(), acked: Vec::new() });
+        if handoff.version != version {
+            *handoff = Handoff { version, members: Vec::new(), acked: Vec::new() };
+        }
+        handoff.members = members;
     }
 
     /// Notes that `peer` was heard from, if it is a watched replica peer.
@@ -240,10 +238,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // member has acknowledged: a view that still lists a dead peer
             // then never deletes the copy that may be the last live one.
             if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
-                let members = targets.iter().map(|p| p.id.prefix_u64()).collect();
-                if let Some(fresh) = Handoff::update(self.repair.handoffs.get_mut(&key), record.version, members) {
-                    self.repair.handoffs.insert(key, fresh);
-                }
+                self.repair.hand_off(key, record.version, targets.iter().map(|p| p.id.prefix_u64()).collect());
             } else {
                 self.repair.handoffs.remove(&key);
             }
@@ -331,10 +326,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if set.len() < self.config.replicas || set.iter().any(|p| p.id == self.local().id) {
             return;
         }
-        let members = set.iter().map(|p| p.id.prefix_u64()).collect();
-        if let Some(fresh) = Handoff::update(self.repair.handoffs.get_mut(&key), record.version, members) {
-            self.repair.handoffs.insert(key, fresh);
-        }
+        self.repair.hand_off(key, record.version, set.iter().map(|p| p.id.prefix_u64()).collect());
         self.repair.queue.push_back((key, set));
         self.send_queued_pushes(now);
     }
