@@ -34,7 +34,7 @@ pub use config::ChordConfig;
 pub use lookup::ChordLookup;
 pub use ring::Ring;
 
-use dht_core::{Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
+use dht_core::{vouches, Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -477,16 +477,6 @@ impl Overlay for Chord {
     fn view_epoch(&self) -> u64 {
         self.ring.neighbourhood()
     }
-}
-
-/// Whether a peer that sent `from`'s message may name `named`. Local
-/// addresses (loopback, private, link-local) are exempt from the
-/// per-network caps because a cluster on one host or LAN is legitimate;
-/// the exemption follows where a message came from, not what it claims: a
-/// peer on a public address cannot fill a list with entries claiming
-/// local ones, which would slip past every cap.
-fn vouches(from: &Peer, named: &Peer) -> bool {
-    from.addr.net_prefix().is_none() || named.addr.net_prefix().is_some()
 }
 
 /// The entries of a list from `from` that it may name, at most as many as

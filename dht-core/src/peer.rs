@@ -57,6 +57,17 @@ impl Address {
     }
 }
 
+/// Whether a peer that sent a message from `from` may name `named` in it.
+/// Local addresses (loopback, private, link-local) are exempt from the
+/// per-network caps because a cluster on one host or LAN is legitimate;
+/// the exemption follows where a message came from, not what it claims: a
+/// peer on a public address cannot fill a list with entries claiming
+/// local ones, which would slip past every cap. Overlays filter every list
+/// of peers a message carries through it.
+pub fn vouches(from: &Peer, named: &Peer) -> bool {
+    from.addr.net_prefix().is_none() || named.addr.net_prefix().is_some()
+}
+
 /// Counts peers per [`NetPrefix`] and says whether one more fits under a cap.
 pub fn prefix_has_room<'a>(existing: impl IntoIterator<Item = &'a Peer>, candidate: &Peer, cap: usize) -> bool {
     let Some(prefix) = candidate.addr.net_prefix() else { return true };

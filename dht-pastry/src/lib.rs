@@ -1,0 +1,522 @@
+//! `dht-pastry`: the Pastry overlay (Rowstron & Druschel, Middleware 2001)
+//! for the `dht` framework, written against the published surface of
+//! `dht-core` only.
+//!
+//! - [`digits`]: ids as strings of base-2^b digits (b = 4 by default).
+//! - [`table`]: the routing table — row `l`, column `d` holds a node that
+//!   shares `l` digits with this one and has `d` next.
+//! - [`leaf_set`]: the L/2 numerically nearest nodes on each side (L = 16);
+//!   keys live on the nodes numerically closest to them, so replicas lie in
+//!   the leaf set.
+//! - [`lookup`]: iterative prefix routing, one request at a time.
+//!
+//! A lookup for key `D` at a node whose leaf set covers `D` ends there: the
+//! node answers with the nodes closest to `D`. Any other node names the
+//! routing-table entry that shares one more digit with `D`, or, where that
+//! slot is empty (the paper's rare case), a known node sharing as many
+//! digits and numerically closer — so a lookup takes fewer than
+//! ⌈log_{2^b} N⌉ steps on average. A join looks up the node's own id, takes
+//! the leaf set of the node it reaches and the routing-table rows of that
+//! node (which shares the longest prefix with it), and announces itself by
+//! pinging everyone it took; every node takes a peer into its leaf set or
+//! an empty table slot only once it has answered at its address. Each
+//! maintenance round trades leaf sets with the two nearest leaves (a leaf
+//! that dies drops out of every leaf set within a few rounds), pings one
+//! more leaf, and refreshes one routing-table row from a node of that row.
+//!
+//! Not built: the neighbourhood set and proximity-aware table entries —
+//! the `Overlay` interface hands an overlay no round-trip times, so a
+//! slot keeps the first live node found for it.
+//!
+//! ```
+//! use dht_pastry::{Pastry, PastryConfig};
+//! use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Peer, Time};
+//!
+//! let me = Peer::new(Id::hash(b"node-1"), Address::Memory(1));
+//! let mut node = Node::new(Pastry::new(me, PastryConfig::default()), MemoryStore::default(), NodeConfig::default(), 7, Time::ZERO);
+//! node.bootstrap(&[], Time::ZERO);
+//! let op = node.put(Id::hash(b"greeting"), &b"hello"[..], Time::ZERO);
+//! assert_eq!(node.poll_event().unwrap().op, op);
+//! ```
+
+mod config;
+pub mod digits;
+pub mod leaf_set;
+pub mod lookup;
+pub mod table;
+
+pub use config::PastryConfig;
+pub use leaf_set::{LeafSet, Side};
+pub use lookup::PastryLookup;
+pub use table::RoutingTable;
+
+use dht_core::{vouches, Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time};
+use digits::{numeric_distance, Digits};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Pastry's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PastryMessage {
+    /// Request: route toward `key`; the asker wants the `wanted` nodes
+    /// closest to it.
+    Route {
+        /// The key.
+        key: Id,
+        /// How many of the closest nodes the asker needs.
+        wanted: u8,
+    },
+    /// Answer: the key lies within my leaf set; the nodes closest to it,
+    /// closest first.
+    Closest(Vec<Peer>),
+    /// Answer: ask these next, best first.
+    Next(Vec<Peer>),
+    /// Request: your leaf set.
+    GetLeaves,
+    /// Answer to `GetLeaves`.
+    Leaves(Vec<Peer>),
+    /// Request: the entries of your routing-table rows `first..=last`.
+    GetRows {
+        /// First row.
+        first: u8,
+        /// Last row.
+        last: u8,
+    },
+    /// Answer to `GetRows`.
+    Rows(Vec<Peer>),
+    /// Request: I am leaving; here is my leaf set.
+    Leaving(Vec<Peer>),
+    /// Request: are you alive?
+    Ping,
+    /// Answer to anything that needs no data.
+    Ack,
+}
+
+/// A Pastry node's routing logic.
+#[derive(Debug, Clone)]
+pub struct Pastry {
+    config: PastryConfig,
+    digits: Digits,
+    local: Peer,
+    leaves: LeafSet,
+    table: RoutingTable,
+    bootstrap: Vec<Peer>,
+    /// A client never takes a place in the overlay (see [`Role`]).
+    role: Role,
+    joined: bool,
+    /// Maintenance rounds run so far.
+    rounds: u64,
+    /// Requests in a row each peer has failed, and the round of the last.
+    failures: BTreeMap<Id, (u8, u64)>,
+    /// Peers that answered a request of ours at their address: only these
+    /// enter the leaf set or the table.
+    answered: BTreeSet<Peer>,
+}
+
+/// Most peers remembered as having answered; past it, those no longer in
+/// the routing state are forgotten.
+const MAX_ANSWERED: usize = 1024;
+
+/// Most entries taken from one list a peer sends (a leaf set holds 16 by
+/// default, rows 15 each).
+const MAX_LIST: usize = 128;
+
+/// Rounds after which a peer's old failures are forgotten.
+const FAILURE_MEMORY_ROUNDS: u64 = 20;
+
+impl Pastry {
+    /// The overlay for node `local`.
+    pub fn new(local: Peer, config: PastryConfig) -> Pastry {
+        let digits = Digits::new(config.bits());
+        Pastry {
+            leaves: LeafSet::new(local, config.half_leaf_set(), config.max_per_prefix),
+            table: RoutingTable::new(local.id, digits),
+            digits,
+            local,
+            config,
+            bootstrap: Vec::new(),
+            role: Role::Member,
+            joined: false,
+            rounds: 0,
+            failures: BTreeMap::new(),
+            answered: BTreeSet::new(),
+        }
+    }
+
+    /// The leaf set, for inspection and pictures.
+    pub fn leaf_set(&self) -> &LeafSet {
+        &self.leaves
+    }
+
+    /// The routing table, for inspection and pictures.
+    pub fn routing_table(&self) -> &RoutingTable {
+        &self.table
+    }
+
+    /// Leaves beyond a key that a node needs to answer for `wanted` nodes
+    /// closest to it.
+    fn margin(&self, wanted: usize) -> usize {
+        wanted.min(self.config.half_leaf_set() - 1)
+    }
+
+    /// The nodes closest to `key`, if this node's leaf set covers it with
+    /// `wanted` nodes to spare.
+    fn answer_locally(&self, key: &Id, wanted: usize) -> Option<Vec<Peer>> {
+        (self.joined && self.leaves.covers(key, self.margin(wanted))).then(|| self.leaves.closest(key))
+    }
+
+    /// Every node in the routing state, leaves first.
+    fn known(&self) -> Vec<Peer> {
+        let mut known = self.leaves.all();
+        known.extend(self.table.entries().filter(|p| !self.leaves.contains(p)));
+        known
+    }
+
+    /// Known nodes nearer to `key` than this one in Pastry's order — more
+    /// digits shared with it, or as many and numerically closer — best
+    /// first: the routing-table entry for the key's next digit leads when
+    /// there is one; the others are the paper's rare case, and fall-backs.
+    fn next_hops(&self, key: &Id) -> Vec<Peer> {
+        let rank = |p: &Peer| {
+            let unshared = self.digits.count() - self.digits.shared_prefix(&p.id, key);
+            (unshared, numeric_distance(&p.id, key))
+        };
+        let own = rank(&self.local);
+        let mut better: Vec<Peer> = self.known().into_iter().filter(|p| rank(p) < own).collect();
+        better.sort_by_key(|p| (rank(p), p.id));
+        better.truncate(self.config.next_hops);
+        better
+    }
+
+    /// Takes an answering peer into the leaf set and the table where it fits.
+    fn admit(&mut self, peer: Peer) {
+        if self.role.is_client() || peer.id == self.local.id {
+            return;
+        }
+        self.leaves.offer(peer);
+        self.table.offer(peer);
+    }
+
+    /// The entries of a list from `from` this node takes now (those that
+    /// answered it at their address); a ping goes to each other entry the
+    /// leaf set or the table wants, which is taken once it answers.
+    fn checked(&self, from: &Peer, list: Vec<Peer>, actions: &mut Vec<Action<PastryMessage>>) -> Vec<Peer> {
+        let mut taken = Vec::new();
+        for peer in list.into_iter().filter(|p| vouches(from, p) && p.id != self.local.id).take(MAX_LIST) {
+            if self.answered.contains(&peer) {
+                taken.push(peer);
+            } else if self.leaves.wants(&peer) || self.table.wants(&peer) {
+                actions.push(Action::Send(peer, PastryMessage::Ping));
+            }
+        }
+        taken
+    }
+
+    /// Whether `peer`'s id is in the routing state at another address: its
+    /// failures there say nothing about the entry (a liar can name any id
+    /// at a dead address).
+    fn holds_elsewhere(&self, peer: &Peer) -> bool {
+        self.known().iter().any(|p| p.id == peer.id && p.addr != peer.addr)
+    }
+
+    /// Requests that fetch the state a joining node needs from `root`, the
+    /// node numerically closest to it: its leaf set, and the table rows it
+    /// shares a prefix with this node for.
+    fn fetch_state(&self, root: Peer) -> Vec<Action<PastryMessage>> {
+        let last = self.digits.shared_prefix(&root.id, &self.local.id).min(usize::from(u8::MAX)) as u8;
+        vec![
+            Action::Send(root, PastryMessage::GetLeaves),
+            Action::Send(root, PastryMessage::GetRows { first: 0, last }),
+        ]
+    }
+}
+
+impl Overlay for Pastry {
+    type Message = PastryMessage;
+    type Lookup = PastryLookup;
+    const NAME: &'static str = "pastry";
+
+    fn local(&self) -> Peer {
+        self.local
+    }
+
+    /// A node has joined once it holds a leaf set from the network; a
+    /// client, never in the overlay, as soon as it knows whom to ask.
+    fn is_joined(&self) -> bool {
+        self.joined || self.role.is_client()
+    }
+
+    fn bootstrap(&mut self, peers: &[Peer], role: Role, _now: Time) -> Vec<Action<PastryMessage>> {
+        self.role = role;
+        self.bootstrap = peers.iter().filter(|p| p.id != self.local.id).copied().collect();
+        if self.role.is_client() {
+            return Vec::new();
+        }
+        if self.bootstrap.is_empty() {
+            self.joined = true;
+            return Vec::new();
+        }
+        vec![Action::Lookup(self.local.id)]
+    }
+
+    fn handle_request(&mut self, from: &Peer, message: PastryMessage, _now: Time) -> PastryMessage {
+        if !self.joined {
+            return match message {
+                PastryMessage::Route { .. } => PastryMessage::Next(Vec::new()),
+                _ => PastryMessage::Ack,
+            };
+        }
+        match message {
+            PastryMessage::Route { key, wanted } => match self.answer_locally(&key, usize::from(wanted)) {
+                Some(closest) => PastryMessage::Closest(closest),
+                None => match self.next_hops(&key) {
+                    next if next.is_empty() => PastryMessage::Closest(self.leaves.closest(&key)),
+                    next => PastryMessage::Next(next),
+                },
+            },
+            PastryMessage::GetLeaves => PastryMessage::Leaves(self.leaves.all()),
+            PastryMessage::GetRows { first, last } => PastryMessage::Rows(
+                (usize::from(first)..=usize::from(last).min(self.table.rows()))
+                    .flat_map(|row| self.table.row(row))
+                    .take(MAX_LIST)
+                    .collect(),
+            ),
+            PastryMessage::Leaving(leaves) => {
+                self.leaves.remove(&from.id);
+                self.table.remove(&from.id);
+                // No ping can go out from here: only leaves that answered
+                // us already fill the gap; maintenance finds the rest.
+                let answered: Vec<Peer> = leaves
+                    .into_iter()
+                    .filter(|p| vouches(from, p) && self.answered.contains(p))
+                    .take(MAX_LIST)
+                    .collect();
+                for peer in answered {
+                    self.admit(peer);
+                }
+                PastryMessage::Ack
+            }
+            PastryMessage::Ping
+            | PastryMessage::Ack
+            | PastryMessage::Closest(_)
+            | PastryMessage::Next(_)
+            | PastryMessage::Leaves(_)
+            | PastryMessage::Rows(_) => PastryMessage::Ack,
+        }
+    }
+
+    fn handle_response(&mut self, from: &Peer, message: PastryMessage, _now: Time) -> Vec<Action<PastryMessage>> {
+        let mut actions = Vec::new();
+        match message {
+            PastryMessage::Leaves(list) => {
+                let taken = self.checked(from, list, &mut actions);
+                let nearest = [Side::Right, Side::Left].into_iter().find(|s| self.leaves.nearest(*s) == Some(*from));
+                if let Some(side) = nearest {
+                    self.leaves.rebuild(side, *from, taken.iter().copied());
+                }
+                for peer in taken {
+                    self.admit(peer);
+                }
+                if !self.joined && !self.leaves.is_empty() {
+                    self.joined = true;
+                }
+            }
+            PastryMessage::Rows(list) => {
+                for peer in self.checked(from, list, &mut actions) {
+                    self.admit(peer);
+                }
+            }
+            _ => {}
+        }
+        actions
+    }
+
+    fn lookup(&mut self, target: Id, wanted: usize, _now: Time) -> PastryLookup {
+        if let Some(closest) = self.answer_locally(&target, wanted) {
+            return PastryLookup::resolved(target, self.digits, closest, wanted);
+        }
+        let mut first = self.next_hops(&target);
+        if first.is_empty() {
+            first = self.leaves.closest(&target);
+        }
+        first.extend(self.bootstrap.iter().copied());
+        if self.role.is_client() {
+            // A client's seeds may each have failed once and gone from its
+            // list; the peers that answered it lately are where it starts.
+            first.extend(self.answered.iter().copied());
+        }
+        first.retain(|p| p.id != self.local.id);
+        PastryLookup::new(target, self.digits, first, wanted)
+    }
+
+    fn lookup_done(&mut self, target: Id, outcome: &LookupOutcome, _now: Time) -> Vec<Action<PastryMessage>> {
+        if target != self.local.id || self.joined {
+            return Vec::new();
+        }
+        let mut actions = Vec::new();
+        let Some(root) = outcome.closest.iter().find(|p| p.id != self.local.id).copied() else { return actions };
+        for peer in self.checked(&root, outcome.closest.clone(), &mut actions) {
+            self.admit(peer);
+        }
+        actions.extend(self.fetch_state(root));
+        actions
+    }
+
+    fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer> {
+        let mut all = self.known();
+        all.push(self.local);
+        all.sort_by_key(|p| (numeric_distance(&p.id, key), p.id));
+        all.truncate(n);
+        all
+    }
+
+    /// A node knows a key's replicas when its leaf set covers the key with
+    /// `n` leaves beyond it.
+    fn knows_replica_set(&self, key: &Id, n: usize) -> bool {
+        self.leaves.covers(key, self.margin(n))
+    }
+
+    fn tick(&mut self, _now: Time, rng: &mut Rng) -> Vec<Action<PastryMessage>> {
+        self.rounds += 1;
+        let recent = self.rounds.saturating_sub(FAILURE_MEMORY_ROUNDS);
+        self.failures.retain(|_, (_, last)| *last >= recent);
+        if self.role.is_client() {
+            return Vec::new();
+        }
+        if !self.joined {
+            return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local.id)] };
+        }
+        let mut actions = Vec::new();
+        // Trade leaf sets with the nearest leaf on each side.
+        let mut nearest: Vec<Peer> = [Side::Right, Side::Left].iter().filter_map(|s| self.leaves.nearest(*s)).collect();
+        nearest.dedup();
+        actions.extend(nearest.iter().map(|p| Action::Send(*p, PastryMessage::GetLeaves)));
+        // Ping one more leaf, in turn: a dead leaf further out is found
+        // even before its own neighbours drop it.
+        let all = self.leaves.all();
+        if !all.is_empty() {
+            let leaf = all[(self.rounds as usize) % all.len()];
+            if !nearest.contains(&leaf) {
+                actions.push(Action::Send(leaf, PastryMessage::Ping));
+            }
+        }
+        // Refresh one routing-table row from one of its entries (a leaf
+        // while the row is empty), in turn down the table.
+        let row = (self.rounds as usize) % (self.table.rows() + 1);
+        let entries = self.table.row(row);
+        let pool = if entries.is_empty() { &all } else { &entries };
+        if let Some(source) = (!pool.is_empty()).then(|| pool[rng.index(pool.len())]) {
+            let row = row.min(usize::from(u8::MAX)) as u8;
+            actions.push(Action::Send(source, PastryMessage::GetRows { first: row, last: row }));
+        }
+        actions
+    }
+
+    fn tick_interval(&self) -> Duration {
+        self.config.maintenance_interval
+    }
+
+    fn peer_alive(&mut self, peer: &Peer, _now: Time) {
+        self.failures.remove(&peer.id);
+        if self.answered.len() >= MAX_ANSWERED {
+            let known: BTreeSet<Peer> = self.known().into_iter().collect();
+            self.answered.retain(|p| known.contains(p));
+        }
+        self.answered.insert(*peer);
+        self.admit(*peer);
+    }
+
+    /// A node that asks something is taken only once it has answered a
+    /// ping at its address, and is pinged only if it would fill a place.
+    fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<PastryMessage>> {
+        self.failures.remove(&peer.id);
+        if !self.joined || self.role.is_client() || self.known().contains(peer) {
+            return Vec::new();
+        }
+        if !(self.leaves.wants(peer) || self.table.wants(peer)) {
+            return Vec::new();
+        }
+        if self.answered.contains(peer) {
+            self.admit(*peer);
+            return Vec::new();
+        }
+        vec![Action::Send(*peer, PastryMessage::Ping)]
+    }
+
+    fn peer_failed(&mut self, peer: &Peer, _now: Time) {
+        self.bootstrap.retain(|p| p != peer);
+        self.answered.remove(peer);
+        if self.holds_elsewhere(peer) {
+            return;
+        }
+        let (failures, last) = self.failures.entry(peer.id).or_insert((0, self.rounds));
+        *failures = failures.saturating_add(1);
+        *last = self.rounds;
+        if *failures < self.config.failures_to_drop {
+            return;
+        }
+        self.failures.remove(&peer.id);
+        self.leaves.remove(&peer.id);
+        self.table.remove(&peer.id);
+    }
+
+    fn leave(&mut self, _now: Time) -> Vec<Action<PastryMessage>> {
+        let leaves = self.leaves.all();
+        leaves.iter().map(|p| Action::Send(*p, PastryMessage::Leaving(leaves.clone()))).collect()
+    }
+
+    fn neighbours(&self) -> Vec<Peer> {
+        self.known()
+    }
+
+    /// Keys a node holds are placed by its leaf set alone.
+    fn view_epoch(&self) -> u64 {
+        dht_core::fingerprint(&self.leaves.all())
+    }
+}
+
+impl SimOverlay for Pastry {
+    fn routing_entries(&self) -> usize {
+        self.leaves.all().len() + self.table.len()
+    }
+
+    /// The paper's bound: fewer than ⌈log_{2^b} N⌉ steps on average.
+    fn hop_bound(&self, nodes: usize) -> f64 {
+        (nodes.max(2) as f64).log(self.digits.base() as f64).ceil()
+    }
+
+    /// The leaf set is the nearest nodes on each side; each table slot
+    /// holds a node drawn at random from those whose ids fall in it (as
+    /// the proximity rule would spread them), row by row while the node's
+    /// own prefix is shared by others.
+    fn warm_start(&mut self, directory: &Directory, _now: Time, rng: &mut Rng) -> bool {
+        if self.role.is_client() {
+            return false;
+        }
+        let (local, half) = (self.local.id, self.config.half_leaf_set());
+        let near = directory.successors(&local, half + 1).chain(directory.predecessors(&local, half + 1));
+        for peer in near.filter(|p| p.id != local).copied().collect::<Vec<_>>() {
+            self.leaves.offer(peer);
+        }
+        for row in 0..self.digits.count() {
+            let own = self.digits.digit(&local, row);
+            for column in (0..self.digits.base()).filter(|c| *c != own) {
+                let (first, last) = self.digits.slot_range(&local, row, column);
+                let slot = directory.range(&first, &last);
+                if !slot.is_empty() {
+                    self.table.offer(slot[rng.index(slot.len())]);
+                }
+            }
+            // Rows below are filled from the nodes sharing one more digit.
+            let (first, last) = self.digits.slot_range(&local, row, own);
+            if directory.range(&first, &last).len() <= 1 {
+                break;
+            }
+        }
+        // As if the protocol had run: every entry has answered.
+        self.answered = self.known().into_iter().collect();
+        self.joined = true;
+        true
+    }
+}
