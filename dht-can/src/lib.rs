@@ -570,4 +570,8 @@ impl SimOverlay for Can {
         let d = self.view.space().dims() as f64;
         d / 4.0 * (nodes.max(2) as f64).powf(1.0 / d)
     }
+
+    fn hop_bound_formula(&self) -> String {
+        format!("(d/4)·N^(1/d), d = {}", self.view.space().dims())
+    }
 }

@@ -6,6 +6,8 @@ use crate::measure::{peak_rss_mib, Progress};
 use crate::report;
 use crate::{OverlayKind, Pace};
 use anyhow::{bail, Context};
+use dht_overlays::core::{Address, SimOverlay};
+use dht_overlays::{Id, Peer};
 use dht_testkit::measure::{measure_observed, Build, MeasureConfig};
 use dht_testkit::sim::{Lifetime, SimProgress};
 use std::path::PathBuf;
@@ -14,8 +16,8 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
-    /// Overlays to compare, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "kademlia,chord,can")]
+    /// Overlays to compare, comma-separated (default: every overlay).
+    #[arg(long, value_enum, value_delimiter = ',')]
     overlays: Vec<OverlayKind>,
     /// Network sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000")]
@@ -109,12 +111,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.nodes.iter().any(|&n| !(2..=MAX_NODES).contains(&n)) {
         bail!("--nodes: each size must be between 2 and {MAX_NODES}");
     }
-    if args.overlays.is_empty() {
-        bail!("--overlays: name at least one overlay");
-    }
+    let overlays = if args.overlays.is_empty() { OverlayKind::ALL } else { &args.overlays[..] };
     let progress = Progress::new(args.json);
     let mut rows = Vec::new();
-    for &overlay in &args.overlays {
+    for &overlay in overlays {
         for &nodes in &args.nodes {
             let row = run_one(overlay, nodes, &args, &progress);
             if args.json {
@@ -164,9 +164,14 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
             }
         }
     };
-    let measured = with_overlay!(overlay, Pace::Normal, |make| measure_observed(make, &config, observer.clone()));
+    let (measured, bound, formula) = with_overlay!(overlay, Pace::Normal, |make| {
+        let probe = make(Peer::new(Id::ZERO, Address::Memory(0)));
+        (measure_observed(make, &config, observer.clone()), probe.hop_bound(nodes), probe.hop_bound_formula())
+    });
     bar.finish();
     let mut row = serde_json::to_value(&measured).unwrap_or_default();
+    row["hop_bound"] = bound.into();
+    row["hop_bound_formula"] = formula.into();
     row["churn"] = args.churn.text.clone().into();
     row["churn_for_s"] = if args.churn.lifetime.is_some() { args.churn_for } else { 0 }.into();
     row["fail"] = args.fail.into();

@@ -3,31 +3,8 @@
 // The command line is an I/O edge: it reads clocks and prints.
 #![allow(clippy::disallowed_methods, clippy::print_stdout)]
 
-/// Evaluates `$body` with `$make` bound to a constructor (`Fn(Peer) -> O`,
-/// cloneable) of the overlay `$kind` at the given [`Pace`]: the one place a
-/// command turns its `--overlay` choice into a type.
-macro_rules! with_overlay {
-    ($kind:expr, $pace:expr, |$make:ident| $body:expr) => {{
-        let pace: $crate::Pace = $pace;
-        match $kind {
-            $crate::OverlayKind::Kademlia => {
-                let config = pace.kademlia();
-                let $make = move |p: dht_overlays::Peer| dht_overlays::Kademlia::new(p, config.clone());
-                $body
-            }
-            $crate::OverlayKind::Chord => {
-                let config = pace.chord();
-                let $make = move |p: dht_overlays::Peer| dht_overlays::Chord::new(p, config.clone());
-                $body
-            }
-            $crate::OverlayKind::Can => {
-                let config = pace.can();
-                let $make = move |p: dht_overlays::Peer| dht_overlays::Can::new(p, config.clone());
-                $body
-            }
-        }
-    }};
-}
+#[macro_use]
+mod registry;
 
 mod address;
 mod bench;
@@ -42,7 +19,8 @@ mod report;
 mod soak;
 mod topology;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+pub use registry::OverlayKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,35 +30,13 @@ use std::time::Duration;
 #[command(
     name = "dht",
     version,
-    about = "Distributed hash tables over QUIC: Kademlia, Chord and CAN",
+    about = "Distributed hash tables over QUIC: Kademlia, Chord, CAN and Pastry",
     after_help = "Exit status: 0 done; 1 failed (unreachable network, refused write, I/O error, lost writes in a \
                   soak); 2 bad usage or settings (flags, RUST_LOG, --config file); 3 `get` found no value."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Which overlay a node runs.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum OverlayKind {
-    /// Kademlia: XOR metric, k-buckets, α-parallel lookups.
-    Kademlia,
-    /// Chord: identifier ring, fingers, successor lists.
-    Chord,
-    /// CAN: zones of a 4-dimensional torus, greedy routing.
-    Can,
-}
-
-impl OverlayKind {
-    /// The overlay's name as its crate spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            OverlayKind::Kademlia => "kademlia",
-            OverlayKind::Chord => "chord",
-            OverlayKind::Can => "can",
-        }
-    }
 }
 
 /// How often a command's overlay runs its maintenance.
@@ -95,30 +51,12 @@ pub enum Pace {
 }
 
 impl Pace {
-    fn period(self, default: Duration) -> Duration {
+    /// A maintenance period: the overlay's default, or the quick one.
+    pub fn period(self, default: Duration) -> Duration {
         match self {
             Pace::Normal => default,
             Pace::Quick => Duration::from_millis(500),
         }
-    }
-
-    /// Kademlia's settings (its refresh runs on demand, at no set pace).
-    pub fn kademlia(self) -> dht_overlays::KademliaConfig {
-        dht_overlays::KademliaConfig::default()
-    }
-
-    /// Chord's settings.
-    pub fn chord(self) -> dht_overlays::ChordConfig {
-        let mut config = dht_overlays::ChordConfig::default();
-        config.stabilize_interval = self.period(config.stabilize_interval);
-        config
-    }
-
-    /// CAN's settings.
-    pub fn can(self) -> dht_overlays::CanConfig {
-        let mut config = dht_overlays::CanConfig::default();
-        config.update_interval = self.period(config.update_interval);
-        config
     }
 }
 

@@ -1,7 +1,7 @@
 //! What `dht compare` shows: the terminal table, and with `--out`, SVG
 //! plots beside the papers' curves and an `index.html` with them all.
 
-use crate::topology;
+use crate::OverlayKind;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -266,28 +266,22 @@ fn per_overlay(rows: &[Value], field: &str) -> Vec<Series> {
         .collect()
 }
 
-/// The papers' path-length curves over the sizes measured.
-fn paper_curves(rows: &[Value]) -> Vec<Series> {
-    let mut sizes: Vec<f64> = rows.iter().map(|r| number(r, "nodes")).collect();
-    sizes.sort_by(f64::total_cmp);
-    sizes.dedup();
-    let has = |name: &str| rows.iter().any(|r| r["overlay"].as_str() == Some(name));
-    let mut curves = Vec::new();
-    let mut curve = |label: &str, f: &dyn Fn(f64) -> f64| {
-        curves.push(Series {
-            name: label.to_owned(),
-            points: sizes.iter().map(|&n| (n, f(n))).collect(),
-            reference: true,
-        });
-    };
-    if has("kademlia") {
-        curve("log2 N (Kademlia bound)", &|n| n.log2());
+/// Each overlay's own hop bound ([`SimOverlay::hop_bound`](dht_overlays::core::SimOverlay::hop_bound))
+/// over the sizes measured, named by its formula.
+fn bound_curves(rows: &[Value]) -> Vec<Series> {
+    let mut curves: Vec<Series> = Vec::new();
+    for row in rows {
+        let (Some(overlay), Some(bound)) = (row["overlay"].as_str(), row["hop_bound"].as_f64()) else { continue };
+        let name = format!("{overlay}: {}", row["hop_bound_formula"].as_str().unwrap_or("bound"));
+        let point = (number(row, "nodes"), bound);
+        match curves.iter_mut().find(|c| c.name == name) {
+            Some(curve) if !curve.points.contains(&point) => curve.points.push(point),
+            Some(_) => {}
+            None => curves.push(Series { name, points: vec![point], reference: true }),
+        }
     }
-    if has("chord") {
-        curve("½·log2 N (Chord paper)", &|n| n.log2() / 2.0);
-    }
-    if has("can") {
-        curve("(d/4)·N^(1/d), d=4 (CAN)", &|n| n.powf(0.25));
+    for curve in &mut curves {
+        curve.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     curves
 }
@@ -328,7 +322,6 @@ fn csv(rows: &[Value]) -> String {
 }
 
 /// Draws one overlay's topology picture from a seed.
-type Picture = fn(u64) -> String;
 
 /// Writes the plots, the pictures of each compared overlay's topology and
 /// `index.html` into `dir`.
@@ -339,7 +332,7 @@ pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> s
     std::fs::write(dir.join("rows.csv"), csv(rows))?;
     let condition = format!("churn {churn}, failed fraction {fail}");
     let mut hops = per_overlay(rows, "hops_mean");
-    hops.extend(paper_curves(rows));
+    hops.extend(bound_curves(rows));
     let plots = [
         (
             "hops.svg",
@@ -408,14 +401,11 @@ pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> s
     }
     html.push_str("<h2>Topology of one small network</h2>");
     let has = |name: &str| rows.iter().any(|r| r["overlay"].as_str() == Some(name));
-    let pictures: [(&str, &str, Picture); 3] = [
-        ("can", "can-zones.svg", topology::can_zones),
-        ("chord", "chord-ring.svg", topology::chord_ring),
-        ("kademlia", "kademlia-buckets.svg", topology::kademlia_buckets),
-    ];
-    for (overlay, file, draw) in pictures.into_iter().filter(|(o, _, _)| has(o)) {
-        std::fs::write(dir.join(file), draw(seed))?;
-        let _ = write!(html, "<img src=\"{file}\" alt=\"{overlay} topology\">");
+    for overlay in OverlayKind::ALL.iter().filter(|o| has(o.name())) {
+        if let Some((file, draw)) = overlay.picture() {
+            std::fs::write(dir.join(file), draw(seed))?;
+            let _ = write!(html, "<img src=\"{file}\" alt=\"{} topology\">", overlay.name());
+        }
     }
     std::fs::write(dir.join("index.html"), html)
 }

@@ -8,6 +8,9 @@ use dht_testkit::sim::{SimConfig, Simulation};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// Draws one overlay's picture of a network grown from a seed, as SVG.
+pub type Picture = fn(u64) -> String;
+
 /// Nodes in each pictured network.
 const NODES: usize = 64;
 /// Side of the square pictures, in pixels.

@@ -352,7 +352,7 @@ fn compare_rows(extra: &[&str]) -> Vec<serde_json::Value> {
 #[test]
 fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
     let rows = compare_rows(&["--fail", "0.1"]);
-    assert_eq!(rows.len(), 6, "three overlays at two sizes");
+    assert_eq!(rows.len(), 8, "every overlay at two sizes");
     for row in &rows {
         for field in COMPARE_FIELDS.iter().chain(&["wall_s", "peak_rss_mib"]) {
             assert!(row.get(field).is_some(), "no `{field}` in {row}");
@@ -360,7 +360,7 @@ fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
         assert!(row["success_rate"].as_f64().is_some_and(|s| s > 0.5), "{row}");
     }
     let names: Vec<&str> = rows.iter().filter_map(|r| r["overlay"].as_str()).collect();
-    assert_eq!(names, ["kademlia", "kademlia", "chord", "chord", "can", "can"]);
+    assert_eq!(names, ["kademlia", "kademlia", "chord", "chord", "can", "can", "pastry", "pastry"]);
     let again = compare_rows(&["--fail", "0.1"]);
     for (a, b) in rows.iter().zip(&again) {
         for field in COMPARE_FIELDS {
@@ -427,7 +427,8 @@ fn compare_writes_plots_and_an_html_report() {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{plot}");
         assert!(html.contains(plot), "index.html shows {plot}");
     }
-    assert!(std::fs::read_to_string(dir.join("hops.svg")).unwrap().contains("½·log2 N (Chord paper)"));
+    let hops = std::fs::read_to_string(dir.join("hops.svg")).unwrap();
+    assert!(hops.contains("chord: log2 N") && hops.contains("can: (d/4)·N^(1/d), d = 4"), "each overlay's own bound");
     for (picture, shows) in [("can-zones.svg", "<rect x="), ("chord-ring.svg", "distinct fingers")] {
         let svg = std::fs::read_to_string(dir.join(picture)).expect("a topology picture");
         assert!(svg.contains(shows) && html.contains(picture), "{picture}");

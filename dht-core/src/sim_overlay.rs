@@ -26,6 +26,12 @@ pub trait SimOverlay: Overlay {
         (nodes.max(2) as f64).log2()
     }
 
+    /// [`SimOverlay::hop_bound`] as a formula, for the legend of a plot
+    /// that draws it beside the measured path lengths (default `log2 N`).
+    fn hop_bound_formula(&self) -> String {
+        "log2 N".to_owned()
+    }
+
     /// A simulator's warm start, in place of [`Overlay::bootstrap`]: take
     /// the routing state this node would hold once a network of every peer
     /// in `directory` (this node included) has settled, and count as

@@ -6,8 +6,8 @@
 //! compiles only the overlays, transport and store its features select.
 //!
 //! - [`Builder`] (feature `quic`): describe a node and start it over QUIC.
-//! - [`Kademlia`] (feature `kademlia`, default), [`Chord`] (feature `chord`)
-//!   and [`Can`] (feature `can`).
+//! - [`Kademlia`] (feature `kademlia`, default), [`Chord`] (feature `chord`),
+//!   [`Can`] (feature `can`) and [`Pastry`] (feature `pastry`).
 //! - [`quic`] (feature `quic`, default): the QUIC transport and
 //!   [`quic::start`], the function the builder calls.
 //! - [`RedbStore`] (feature `redb`): a persistent, crash-safe record store,
@@ -36,6 +36,9 @@ pub use dht_chord::{Chord, ChordConfig};
 #[cfg(feature = "kademlia")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kademlia")))]
 pub use dht_kademlia::{Kademlia, KademliaConfig};
+#[cfg(feature = "pastry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pastry")))]
+pub use dht_pastry::{Pastry, PastryConfig};
 
 #[cfg(feature = "quic")]
 mod builder;

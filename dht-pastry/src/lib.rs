@@ -486,6 +486,10 @@ impl SimOverlay for Pastry {
         (nodes.max(2) as f64).log(self.digits.base() as f64).ceil()
     }
 
+    fn hop_bound_formula(&self) -> String {
+        format!("⌈log{} N⌉", self.digits.base())
+    }
+
     /// The leaf set is the nearest nodes on each side; each table slot
     /// holds a node drawn at random from those whose ids fall in it (as
     /// the proximity rule would spread them), row by row while the node's
