@@ -321,8 +321,6 @@ fn csv(rows: &[Value]) -> String {
     out
 }
 
-/// Draws one overlay's topology picture from a seed.
-
 /// Writes the plots, the pictures of each compared overlay's topology and
 /// `index.html` into `dir`.
 pub fn write(dir: &Path, rows: &[Value], churn: &str, fail: f64, seed: u64) -> std::io::Result<()> {

@@ -51,6 +51,11 @@ fn can_put_through_one_node_and_get_through_another() {
 }
 
 #[test]
+fn pastry_put_through_one_node_and_get_through_another() {
+    put_through_one_node_and_get_through_another("pastry");
+}
+
+#[test]
 fn a_node_restarted_with_its_data_dir_keeps_its_identity() {
     let dir = temp_dir("identity");
     let addr = free_addr().to_string();

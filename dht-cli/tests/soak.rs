@@ -46,6 +46,11 @@ fn chord_loses_no_acknowledged_write_while_nodes_are_killed_and_restarted() {
     check(&soak("chord"));
 }
 
+#[test]
+fn pastry_loses_no_acknowledged_write_while_nodes_are_killed_and_restarted() {
+    check(&soak("pastry"));
+}
+
 /// A quarter of the nodes killed at the same moment, again and again.
 #[test]
 fn no_acknowledged_write_is_lost_when_a_quarter_of_the_nodes_die_at_once() {

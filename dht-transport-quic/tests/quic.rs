@@ -7,6 +7,7 @@ use dht_can::{Can, CanConfig};
 use dht_chord::{Chord, ChordConfig};
 use dht_core::{wire, Address, Id, Overlay, Peer, Request, Role, Transport, TransportError};
 use dht_kademlia::{KadMessage, Kademlia, KademliaConfig};
+use dht_pastry::{Pastry, PastryConfig};
 use dht_testkit::live::{self, LiveConfig};
 use dht_transport_quic::{Identity, QuicConfig, QuicTransport};
 use std::sync::Arc;
@@ -54,6 +55,14 @@ async fn can_passes_the_network_cases_over_quic() {
     fast.update_interval = Duration::from_millis(250);
     let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
     passes_the_network_cases(move |peer| Can::new(peer, fast.clone()), config).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pastry_passes_the_network_cases_over_quic() {
+    let mut fast = PastryConfig::default();
+    fast.maintenance_interval = Duration::from_millis(250);
+    let config = LiveConfig { settle: Duration::from_secs(4), ..LiveConfig::default() };
+    passes_the_network_cases(move |peer| Pastry::new(peer, fast.clone()), config).await;
 }
 
 fn fetch_frame() -> Bytes {
