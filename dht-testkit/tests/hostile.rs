@@ -19,6 +19,10 @@ fn can(p: dht_core::Peer) -> dht_can::Can {
     dht_can::Can::new(p, dht_can::CanConfig::default())
 }
 
+fn pastry(p: dht_core::Peer) -> dht_pastry::Pastry {
+    dht_pastry::Pastry::new(p, dht_pastry::PastryConfig::default())
+}
+
 /// Well-formed frames of every overlay to start mutations from.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let key = Id::hash(&[1]);
@@ -29,6 +33,8 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("chord", seed_frame::<dht_chord::ChordMessage>("chord", &Request::Fetch(key))),
         ("can", seed_frame::<dht_can::CanMessage>("can", &Request::Fetch(key))),
         ("can", seed_frame("can", &Request::Overlay(dht_can::CanMessage::Join { redirected: None }))),
+        ("pastry", seed_frame("pastry", &Request::Overlay(dht_pastry::PastryMessage::Route { key, wanted: 3 }))),
+        ("pastry", seed_frame("pastry", &Request::Overlay(dht_pastry::PastryMessage::GetRows { first: 0, last: 255 }))),
     ]
 }
 
@@ -57,7 +63,8 @@ fn mutate(mut frame: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
 fn feed_all(frame: &[u8]) -> Result<(), String> {
     feed("kademlia", kademlia, frame)?;
     feed("chord", chord, frame)?;
-    feed("can", can, frame)
+    feed("can", can, frame)?;
+    feed("pastry", pastry, frame)
 }
 
 proptest! {
@@ -70,7 +77,7 @@ proptest! {
 
     #[test]
     fn mutated_frames_never_panic_or_change_records(
-        seed in 0usize..6,
+        seed in 0usize..8,
         edits in proptest::collection::vec(mutation(), 1..4),
     ) {
         let (name, frame) = seeds().swap_remove(seed);
@@ -78,7 +85,8 @@ proptest! {
         let result = match name {
             "kademlia" => feed(name, kademlia, &frame),
             "chord" => feed(name, chord, &frame),
-            _ => feed(name, can, &frame),
+            "can" => feed(name, can, &frame),
+            _ => feed(name, pastry, &frame),
         };
         prop_assert_eq!(result, Ok(()));
     }
