@@ -572,6 +572,6 @@ impl SimOverlay for Can {
     }
 
     fn hop_bound_formula(&self) -> String {
-        format!("(d/4)·N^(1/d), d = {}", self.view.space().dims())
+        format!("(d/4)·N^(1/d) at d = {}", self.view.space().dims())
     }
 }

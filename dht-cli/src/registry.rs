@@ -92,5 +92,5 @@ registry! { $;
         config.maintenance_interval = pace.period(config.maintenance_interval);
         move |p: dht_overlays::Peer| dht_overlays::Pastry::new(p, config.clone())
     },
-    picture = None;
+    picture = Some(("pastry-state.svg", topology::pastry_state as Picture));
 }

@@ -149,7 +149,13 @@ impl Plot<'_> {
         );
         let measured = self.series.iter().filter(|l| !l.reference).count();
         for (i, Series { name, points: pts, reference }) in self.series.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
+            // A bound is drawn in the colour of its overlay's measurements.
+            let owner = reference
+                .then(|| {
+                    self.series.iter().position(|m| !m.reference && name.split(':').next() == Some(m.name.as_str()))
+                })
+                .flatten();
+            let colour = COLOURS[owner.unwrap_or(i) % COLOURS.len()];
             let dash = if *reference { r#" stroke-dasharray="5,4""# } else { "" };
             // Earlier lines are drawn wider, so one that another covers
             // still shows at its edges; points are marked by shape as well.

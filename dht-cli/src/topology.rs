@@ -1,9 +1,10 @@
 //! Pictures of one small simulated network per overlay, for the compare
 //! report: the CAN zone map in two dimensions with one lookup's path, the
-//! Chord ring with one node's fingers, and one Kademlia node's bucket fill.
+//! Chord ring with one node's fingers, one Kademlia node's bucket fill, and
+//! one Pastry node's leaf set and routing table.
 
 use dht_overlays::core::SimOverlay;
-use dht_overlays::{Can, CanConfig, Chord, ChordConfig, Kademlia, KademliaConfig};
+use dht_overlays::{Can, CanConfig, Chord, ChordConfig, Kademlia, KademliaConfig, Pastry, PastryConfig};
 use dht_testkit::sim::{SimConfig, Simulation};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -87,35 +88,72 @@ pub fn can_zones(seed: u64) -> String {
     svg
 }
 
-/// The Chord ring, and one node's fingers as chords across it.
-pub fn chord_ring(seed: u64) -> String {
-    let sim = grown(seed, |p| Chord::new(p, ChordConfig::default()));
+/// The nodes of a simulated network on the id circle, with lines from one
+/// node to the peers it keeps (`links`, each with its colour) and a caption.
+fn id_circle<O: SimOverlay>(
+    sim: &Simulation<O>,
+    title: &str,
+    links: &[(dht_overlays::Peer, &str)],
+    caption: &str,
+) -> String {
     let (cx, cy, r) = (SIDE / 2.0, SIDE / 2.0 + 10.0, SIDE / 2.0 - 40.0);
     let at = |id: &dht_overlays::Id| {
         let angle = id.prefix_u64() as f64 / 2f64.powi(64) * std::f64::consts::TAU;
         (cx + r * angle.sin(), cy - r * angle.cos())
     };
-    let mut svg = open(&format!("Chord ring, {NODES} nodes, one node's fingers"), SIDE);
+    let mut svg = open(title, SIDE);
     let _ = write!(svg, r##"<circle cx="{cx}" cy="{cy}" r="{r}" fill="none" stroke="#999"/>"##);
     for peer in sim.live_nodes().into_iter().filter_map(|i| sim.peer(i)) {
         let (x, y) = at(&peer.id);
         let _ = write!(svg, r##"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="#4a6fa5"/>"##);
     }
-    if let Some(node) = sim.live_nodes().first().and_then(|&i| sim.node(i)) {
-        let ring = node.overlay().ring();
-        let (x0, y0) = at(&ring.local().id);
-        for finger in ring.fingers().values() {
-            let (x, y) = at(&finger.id);
-            let _ = write!(svg, r##"<line x1="{x0:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{y:.1}" stroke="#d62728"/>"##);
+    if let Some(local) = sim.live_nodes().first().and_then(|&i| sim.peer(i)) {
+        let (x0, y0) = at(&local.id);
+        for (peer, colour) in links {
+            let (x, y) = at(&peer.id);
+            let _ = write!(svg, r##"<line x1="{x0:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{y:.1}" stroke="{colour}"/>"##);
         }
         let _ = write!(
             svg,
-            r##"<circle cx="{x0:.1}" cy="{y0:.1}" r="5" fill="#d62728"/><text x="20" y="{}">{} distinct fingers (red)</text>"##,
-            SIDE - 4.0,
-            ring.fingers().values().map(|p| p.id).collect::<std::collections::BTreeSet<_>>().len()
+            r##"<circle cx="{x0:.1}" cy="{y0:.1}" r="5" fill="#d62728"/><text x="20" y="{}">{caption}</text>"##,
+            SIDE - 4.0
         );
     }
     svg + "</svg>\n"
+}
+
+/// The Chord ring, and one node's fingers as chords across it.
+pub fn chord_ring(seed: u64) -> String {
+    let sim = grown(seed, |p| Chord::new(p, ChordConfig::default()));
+    let fingers: Vec<dht_overlays::Peer> = sim
+        .live_nodes()
+        .first()
+        .and_then(|&i| sim.node(i))
+        .map(|n| n.overlay().ring().fingers().values().copied().collect())
+        .unwrap_or_default();
+    let distinct = fingers.iter().map(|p| p.id).collect::<std::collections::BTreeSet<_>>().len();
+    let links: Vec<_> = fingers.into_iter().map(|p| (p, "#d62728")).collect();
+    let title = format!("Chord ring, {NODES} nodes, one node's fingers");
+    id_circle(&sim, &title, &links, &format!("{distinct} distinct fingers (red)"))
+}
+
+/// One Pastry node's state on the id circle: its leaf set (green) hugging
+/// it, and its routing-table entries (red for row 0, orange for row 1 and
+/// deeper), which reach across the circle.
+pub fn pastry_state(seed: u64) -> String {
+    let sim = grown(seed, |p| Pastry::new(p, PastryConfig::default()));
+    let Some(pastry) = sim.live_nodes().first().and_then(|&i| sim.node(i)).map(|n| n.overlay().clone()) else {
+        return id_circle(&sim, "Pastry", &[], "");
+    };
+    let table = pastry.routing_table();
+    let mut links: Vec<(dht_overlays::Peer, &str)> = (0..table.rows())
+        .flat_map(|row| table.row(row).into_iter().map(move |p| (p, if row == 0 { "#d62728" } else { "#f28e2b" })))
+        .collect();
+    let leaves = pastry.leaf_set().all();
+    links.extend(leaves.iter().map(|p| (*p, "#2ca02c")));
+    let caption =
+        format!("{} leaves (green), {} table entries (red: row 0, orange: row 1+)", leaves.len(), table.len());
+    id_circle(&sim, &format!("Pastry, {NODES} nodes, one node's leaf set and table"), &links, &caption)
 }
 
 /// How full one Kademlia node's k-buckets are, farthest bucket first.

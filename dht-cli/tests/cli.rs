@@ -423,7 +423,7 @@ fn compare_counts_the_keys_a_network_lost() {
 fn compare_writes_plots_and_an_html_report() {
     let dir = temp_dir("compare-report");
     let out = run(dht()
-        .args(["compare", "--overlays", "chord,can", "--nodes", "50,100", "--lookups", "50", "--out"])
+        .args(["compare", "--overlays", "chord,can,pastry", "--nodes", "50,100", "--lookups", "50", "--out"])
         .arg(&dir));
     assert!(out.status.success(), "{}", stderr(&out));
     let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
@@ -433,21 +433,25 @@ fn compare_writes_plots_and_an_html_report() {
         assert!(html.contains(plot), "index.html shows {plot}");
     }
     let hops = std::fs::read_to_string(dir.join("hops.svg")).unwrap();
-    assert!(hops.contains("chord: log2 N") && hops.contains("can: (d/4)·N^(1/d), d = 4"), "each overlay's own bound");
-    for (picture, shows) in [("can-zones.svg", "<rect x="), ("chord-ring.svg", "distinct fingers")] {
+    assert!(hops.contains("chord: log2 N") && hops.contains("can: (d/4)·N^(1/d) at d = 4"), "each overlay's own bound");
+    for (picture, shows) in [
+        ("can-zones.svg", "<rect x="),
+        ("chord-ring.svg", "distinct fingers"),
+        ("pastry-state.svg", "16 leaves (green)"),
+    ] {
         let svg = std::fs::read_to_string(dir.join(picture)).expect("a topology picture");
         assert!(svg.contains(shows) && html.contains(picture), "{picture}");
     }
     assert!(!dir.join("kademlia-buckets.svg").exists(), "only the compared overlays are pictured");
-    assert_eq!(html.matches("<tr>").count(), 5, "a heading and four rows");
+    assert_eq!(html.matches("<tr>").count(), 7, "a heading and six rows");
 
-    // The rows, for the user's own tools: the same four in JSON lines and CSV.
+    // The rows, for the user's own tools: the same six in JSON lines and CSV.
     let jsonl = std::fs::read_to_string(dir.join("rows.jsonl")).expect("rows.jsonl");
     let rows: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).expect("a JSON row")).collect();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 6);
     let csv = std::fs::read_to_string(dir.join("rows.csv")).expect("rows.csv");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 5, "a header and four rows");
+    assert_eq!(lines.len(), 7, "a header and six rows");
     let header: Vec<&str> = lines[0].split(',').collect();
     let column = header.iter().position(|h| *h == "overlay").expect("an overlay column");
     let nodes = header.iter().position(|h| *h == "nodes").expect("a nodes column");
