@@ -67,28 +67,48 @@ impl Id {
 
     /// `self + other` modulo 2^256.
     pub fn wrapping_add(&self, other: &Id) -> Id {
-        let mut out = [0u8; 32];
-        let mut carry = 0u16;
-        for i in (0..32).rev() {
-            let s = u16::from(self.0[i]) + u16::from(other.0[i]) + carry;
-            out[i] = s as u8;
-            carry = s >> 8;
+        let (a, b) = (self.limbs(), other.limbs());
+        let mut out = [0u64; 4];
+        let mut carry = false;
+        for i in (0..4).rev() {
+            let (s, c1) = a[i].overflowing_add(b[i]);
+            let (s, c2) = s.overflowing_add(u64::from(carry));
+            out[i] = s;
+            carry = c1 || c2;
         }
-        Id(out)
+        Id::from_limbs(out)
     }
 
     /// `self - other` modulo 2^256.
     pub fn wrapping_sub(&self, other: &Id) -> Id {
+        let (a, b) = (self.limbs(), other.limbs());
+        let mut out = [0u64; 4];
+        let mut borrow = false;
+        for i in (0..4).rev() {
+            let (d, b1) = a[i].overflowing_sub(b[i]);
+            let (d, b2) = d.overflowing_sub(u64::from(borrow));
+            out[i] = d;
+            borrow = b1 || b2;
+        }
+        Id::from_limbs(out)
+    }
+
+    /// The id as four big-endian 64-bit limbs, most significant first:
+    /// ring arithmetic a word at a time instead of a byte at a time.
+    fn limbs(&self) -> [u64; 4] {
+        let mut limbs = [0u64; 4];
+        for (limb, bytes) in limbs.iter_mut().zip(self.0.chunks_exact(8)) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            *limb = u64::from_be_bytes(word);
+        }
+        limbs
+    }
+
+    fn from_limbs(limbs: [u64; 4]) -> Id {
         let mut out = [0u8; 32];
-        let mut borrow = 0i16;
-        for i in (0..32).rev() {
-            let mut d = i16::from(self.0[i]) - i16::from(other.0[i]) - borrow;
-            borrow = 0;
-            if d < 0 {
-                d += 256;
-                borrow = 1;
-            }
-            out[i] = d as u8;
+        for (bytes, limb) in out.chunks_exact_mut(8).zip(limbs) {
+            bytes.copy_from_slice(&limb.to_be_bytes());
         }
         Id(out)
     }
@@ -243,6 +263,19 @@ mod tests {
         #[test]
         fn add_then_sub_is_identity(a in id(), b in id()) {
             prop_assert_eq!(a.wrapping_add(&b).wrapping_sub(&b), a);
+        }
+
+        #[test]
+        fn addition_carries_like_schoolbook_bytes(a in id(), b in id()) {
+            let mut sum = [0u8; 32];
+            let mut carry = 0u16;
+            for i in (0..32).rev() {
+                let s = u16::from(a.0[i]) + u16::from(b.0[i]) + carry;
+                sum[i] = s as u8;
+                carry = s >> 8;
+            }
+            prop_assert_eq!(a.wrapping_add(&b), Id(sum));
+            prop_assert_eq!(Id(sum).wrapping_sub(&a), b);
         }
 
         #[test]

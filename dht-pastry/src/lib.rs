@@ -183,10 +183,12 @@ impl Pastry {
             (unshared, numeric_distance(&p.id, key))
         };
         let own = rank(&self.local);
-        let mut better: Vec<Peer> = self.known().into_iter().filter(|p| rank(p) < own).collect();
-        better.sort_by_key(|p| (rank(p), p.id));
-        better.truncate(self.config.next_hops);
-        better
+        let candidates = self.leaves.all().into_iter().chain(self.table.entries().copied());
+        let mut better: Vec<((usize, Id), Peer)> =
+            candidates.map(|p| (rank(&p), p)).filter(|(r, _)| *r < own).collect();
+        better.sort_unstable_by_key(|(r, p)| (*r, p.id));
+        better.dedup_by_key(|(_, p)| p.id);
+        better.into_iter().take(self.config.next_hops).map(|(_, p)| p).collect()
     }
 
     /// Takes an answering peer into the leaf set and the table where it fits.
@@ -217,7 +219,8 @@ impl Pastry {
     /// failures there say nothing about the entry (a liar can name any id
     /// at a dead address).
     fn holds_elsewhere(&self, peer: &Peer) -> bool {
-        self.known().iter().any(|p| p.id == peer.id && p.addr != peer.addr)
+        let elsewhere = |p: &Peer| p.id == peer.id && p.addr != peer.addr;
+        self.leaves.all().iter().any(elsewhere) || self.table.at_slot_of(&peer.id).is_some_and(|p| elsewhere(&p))
     }
 
     /// Requests that fetch the state a joining node needs from `root`, the
@@ -431,7 +434,7 @@ impl Overlay for Pastry {
     /// ping at its address, and is pinged only if it would fill a place.
     fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<PastryMessage>> {
         self.failures.remove(&peer.id);
-        if !self.joined || self.role.is_client() || self.known().contains(peer) {
+        if !self.joined || self.role.is_client() || self.leaves.contains(peer) || self.table.holds(peer) {
             return Vec::new();
         }
         if !(self.leaves.wants(peer) || self.table.wants(peer)) {

@@ -43,6 +43,16 @@ impl RoutingTable {
         true
     }
 
+    /// Whether `peer` (this id at this address) is an entry.
+    pub fn holds(&self, peer: &Peer) -> bool {
+        self.slot(&peer.id).and_then(|(row, column)| self.get(row, column)) == Some(*peer)
+    }
+
+    /// The entry with `id`'s slot, whatever its id.
+    pub fn at_slot_of(&self, id: &Id) -> Option<Peer> {
+        self.slot(id).and_then(|(row, column)| self.get(row, column))
+    }
+
     /// Whether `peer` would fill an empty slot.
     pub fn wants(&self, peer: &Peer) -> bool {
         self.slot(&peer.id).is_some_and(|(row, column)| self.get(row, column).is_none())
