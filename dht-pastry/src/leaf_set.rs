@@ -55,9 +55,20 @@ impl LeafSet {
         }
     }
 
-    /// The side's nodes, nearest first.
+    /// The side's nearest node.
     pub fn nearest(&self, side: Side) -> Option<Peer> {
         self.side(side).first().copied()
+    }
+
+    /// The side's furthest node, if the side has fewer than `half` (after
+    /// failures): the one whose leaf set reaches furthest beyond it.
+    pub fn furthest_if_short(&self, side: Side) -> Option<Peer> {
+        let list = self.side(side);
+        if list.len() < self.half {
+            list.last().copied()
+        } else {
+            None
+        }
     }
 
     /// Takes `peer` on each side where it is among the nearest `half`;

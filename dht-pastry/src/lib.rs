@@ -20,9 +20,12 @@
 //! node (which shares the longest prefix with it), and announces itself by
 //! pinging everyone it took; every node takes a peer into its leaf set or
 //! an empty table slot only once it has answered at its address. Each
-//! maintenance round trades leaf sets with the two nearest leaves (a leaf
-//! that dies drops out of every leaf set within a few rounds), pings one
-//! more leaf, and refreshes one routing-table row from a node of that row.
+//! maintenance round trades leaf sets with the two nearest leaves (and the
+//! furthest of a side that failures left short), pings a
+//! quarter of the other leaves and a twelfth of the table in turn and any
+//! entry that failed once (a leaf that dies drops out of every leaf set
+//! within a few rounds, a table entry within about a minute), and
+//! refreshes one routing-table row from a node of that row.
 //!
 //! Not built: the neighbourhood set and proximity-aware table entries —
 //! the `Overlay` interface hands an overlay no round-trip times, so a
@@ -391,19 +394,37 @@ impl Overlay for Pastry {
             return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local.id)] };
         }
         let mut actions = Vec::new();
-        // Trade leaf sets with the nearest leaf on each side.
-        let mut nearest: Vec<Peer> = [Side::Right, Side::Left].iter().filter_map(|s| self.leaves.nearest(*s)).collect();
+        // Trade leaf sets with the nearest leaf on each side, and, on a side
+        // that failures have left short, ask its furthest leaf too (the
+        // paper's leaf-set repair): its set reaches past ours.
+        let sides = [Side::Right, Side::Left];
+        let mut nearest: Vec<Peer> = sides.iter().filter_map(|s| self.leaves.nearest(*s)).collect();
         nearest.dedup();
-        actions.extend(nearest.iter().map(|p| Action::Send(*p, PastryMessage::GetLeaves)));
-        // Ping one more leaf, in turn: a dead leaf further out is found
+        let mut asked = nearest.clone();
+        asked.extend(sides.iter().filter_map(|s| self.leaves.furthest_if_short(*s)));
+        asked.sort_unstable();
+        asked.dedup();
+        actions.extend(asked.iter().map(|p| Action::Send(*p, PastryMessage::GetLeaves)));
+        // Ping a quarter of the other leaves, in turn, so every leaf is
+        // probed every four rounds, and again at once any entry that has
+        // just failed once: a dead leaf is dropped within a few rounds,
         // even before its own neighbours drop it.
         let all = self.leaves.all();
-        if !all.is_empty() {
-            let leaf = all[(self.rounds as usize) % all.len()];
-            if !nearest.contains(&leaf) {
-                actions.push(Action::Send(leaf, PastryMessage::Ping));
-            }
-        }
+        let per_round = all.len().div_ceil(4);
+        let start = (self.rounds as usize).wrapping_mul(per_round);
+        let mut probed: Vec<Peer> = (0..per_round).map(|i| all[(start + i) % all.len()]).collect();
+        // Routing-table entries are probed the same way, a twelfth of them
+        // a round (each about once a minute at the default interval): a
+        // dead entry would otherwise be named to every lookup passing by.
+        let entries: Vec<Peer> = self.table.entries().copied().collect();
+        let per_round = entries.len().div_ceil(12);
+        let start = (self.rounds as usize).wrapping_mul(per_round);
+        probed.extend((0..per_round).map(|i| entries[(start + i) % entries.len()]));
+        probed.extend(self.known().into_iter().filter(|p| self.failures.contains_key(&p.id)));
+        probed.retain(|p| !asked.contains(p));
+        probed.sort_unstable();
+        probed.dedup();
+        actions.extend(probed.into_iter().map(|p| Action::Send(p, PastryMessage::Ping)));
         // Refresh one routing-table row from one of its entries (a leaf
         // while the row is empty), in turn down the table.
         let row = (self.rounds as usize) % (self.table.rows() + 1);
