@@ -14,7 +14,7 @@
 //!   maintenance, each checked against the live root.
 
 use dht_core::{Id, OpOutcome, SimOverlay};
-use dht_pastry::digits::numeric_distance;
+use dht_pastry::digits::root_of;
 use dht_pastry::{Pastry, PastryConfig};
 use dht_testkit::metrics::Summary;
 use dht_testkit::sim::{SimConfig, Simulation};
@@ -22,14 +22,6 @@ use std::time::Duration;
 
 fn pastry_sim(seed: u64) -> Simulation<Pastry> {
     Simulation::new(SimConfig::new(seed), |peer| Pastry::new(peer, PastryConfig::default()))
-}
-
-/// The live node numerically closest to `key`, from the live ids sorted.
-fn root(sorted: &[Id], key: &Id) -> Option<Id> {
-    let at = sorted.partition_point(|id| id < key);
-    let after = sorted.get(at % sorted.len().max(1));
-    let before = sorted.get((at + sorted.len() - 1) % sorted.len().max(1));
-    [after, before].into_iter().flatten().min_by_key(|id| (numeric_distance(id, key), **id)).copied()
 }
 
 /// Runs `count` lookups of random keys from random nodes, a thousand at a
@@ -53,7 +45,7 @@ fn lookups(sim: &mut Simulation<Pastry>, count: usize) -> (f64, Vec<f64>) {
         for (op, key) in started {
             match sim.take_result(op).map(|e| (e.outcome, e.stats.hops)) {
                 Some((OpOutcome::FindPeers(peers), h))
-                    if peers.iter().map(|p| p.id).find(|id| live.binary_search(id).is_ok()) == root(&live, &key) =>
+                    if peers.iter().map(|p| p.id).find(|id| live.binary_search(id).is_ok()) == root_of(&live, &key) =>
                 {
                     hops.push(f64::from(h))
                 }

@@ -68,6 +68,18 @@ pub fn numeric_distance(a: &Id, b: &Id) -> Id {
     a.ring_distance(b).min(b.ring_distance(a))
 }
 
+/// The key's root among `sorted` ids (ascending): the one numerically
+/// closest to it, the lower id on a tie. For checking lookups against the
+/// truth in simulations and tests.
+pub fn root_of(sorted: &[Id], key: &Id) -> Option<Id> {
+    let len = sorted.len();
+    if len == 0 {
+        return None;
+    }
+    let at = sorted.partition_point(|id| id < key);
+    [sorted[at % len], sorted[(at + len - 1) % len]].into_iter().min_by_key(|id| (numeric_distance(id, key), *id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +114,16 @@ mod tests {
         assert_eq!(Digits::new(8).digit(&a, 0), 0xc0);
         assert_eq!(Digits::new(2).digit(&a, 0), 3);
         assert_eq!(Digits::new(2).shared_prefix(&a, &id("d0")), 1);
+    }
+
+    #[test]
+    fn the_root_is_the_numerically_closest_id_round_the_ring() {
+        let sorted = [id("1"), id("8"), id("f")];
+        assert_eq!(root_of(&sorted, &id("7")), Some(id("8")));
+        assert_eq!(root_of(&sorted, &id("3")), Some(id("1")));
+        assert_eq!(root_of(&sorted, &Id::MAX), Some(id("f")));
+        assert_eq!(root_of(&sorted, &Id::ZERO), Some(id("1")), "past zero the lowest id is nearer than f");
+        assert_eq!(root_of(&[], &Id::ZERO), None);
     }
 
     #[test]
