@@ -113,10 +113,12 @@ impl Can {
             }
         }
         self.claimed(&zones);
-        if let Some(before) = self.view.reported_zones_of(&from.id) {
+        if let Some(before) = self.view.reported_zones_of(&from.id).filter(|before| **before != zones[..]) {
             // Zones it no longer claims, and that no neighbour of its claims
             // (a newcomer it split its zone for, a taker it gave zones to),
             // wait for a taker, after a grace period for the holder's news.
+            // (A neighbour reporting the zones it reported last time, as
+            // nearly every update does, has released nothing.)
             let claims = zones.iter().chain(theirs.iter().flat_map(|o| o.zones.iter()));
             let released = carve_all(carve_all(before.to_vec(), claims), self.view.own());
             if !released.is_empty() {

@@ -66,6 +66,14 @@ pub struct View {
     cornered: BTreeSet<Id>,
     /// The neighbour list last sent ([`View::published`]).
     published: Owners,
+    /// Bumped whenever the zones or the neighbours (theirs included) may
+    /// have changed: what `published` and `fingerprint` are cached against,
+    /// so that the many updates that change nothing cost no recomputation.
+    revision: u64,
+    /// `revision` when `published` was last brought up to date.
+    published_at: u64,
+    /// `revision` and the fingerprint computed at it.
+    fingerprint: std::cell::Cell<Option<(u64, u64)>>,
 }
 
 impl View {
@@ -80,6 +88,9 @@ impl View {
             former: BTreeMap::new(),
             cornered: BTreeSet::new(),
             published: Owners::default(),
+            revision: 1,
+            published_at: 0,
+            fingerprint: std::cell::Cell::new(None),
         }
     }
 
@@ -133,6 +144,7 @@ impl View {
     /// Replaces the owned zones, merging halves of one parent, and drops
     /// neighbours that no longer abut.
     pub fn set_own(&mut self, zones: Vec<Zone>) {
+        self.revision += 1;
         self.own = merge_siblings(zones);
         self.cornered.clear();
         self.own_extents = self.own.iter().map(|z| self.space.extent(z)).collect();
@@ -201,10 +213,20 @@ impl View {
         for i in fresh {
             self.consider(&theirs[i]);
         }
-        if self.abuts_me(&zones) {
-            self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
-        } else {
-            self.neighbours.remove(&peer.id);
+        // A neighbour reporting the zones we hold for it still abuts: our
+        // own zones changing drops those that no longer do (`set_own`).
+        let same_zones = self.neighbours.get(&peer.id).is_some_and(|k| k.zones == zones);
+        if same_zones || self.abuts_me(&zones) {
+            let unchanged = self
+                .neighbours
+                .get(&peer.id)
+                .is_some_and(|k| k.verified && k.peer == peer && k.zones == zones && (same || *k.theirs == *theirs));
+            if !unchanged {
+                self.revision += 1;
+                self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
+            }
+        } else if self.neighbours.remove(&peer.id).is_some() {
+            self.revision += 1;
         }
     }
 
@@ -223,6 +245,7 @@ impl View {
         if self.abuts_me(&owner.zones) {
             let known =
                 Known { peer: owner.peer, zones: owner.zones.clone(), theirs: Owners::default(), verified: false };
+            self.revision += 1;
             self.neighbours.insert(owner.peer.id, known);
         } else if !self.cornered.contains(&owner.peer.id) && self.touches_me_at_corner(&owner.zones) {
             self.cornered.insert(owner.peer.id);
@@ -244,6 +267,7 @@ impl View {
     pub fn welcome(&mut self, owner: Owner) {
         if owner.peer.id != self.local.id && self.abuts_me(&owner.zones) {
             let known = Known { peer: owner.peer, zones: owner.zones, theirs: Owners::default(), verified: true };
+            self.revision += 1;
             self.neighbours.insert(owner.peer.id, known);
         }
     }
@@ -263,6 +287,7 @@ impl View {
 
     /// Forgets a neighbour; returns what was known of it.
     pub fn remove(&mut self, id: &Id) -> Option<(Vec<Zone>, Owners)> {
+        self.revision += 1;
         self.neighbours.remove(id).map(|k| (k.zones, k.theirs))
     }
 
@@ -271,6 +296,7 @@ impl View {
     pub fn grant(&mut self, peer: Peer, zones: &[Zone]) {
         match self.neighbours.get_mut(&peer.id) {
             Some(known) => {
+                self.revision += 1;
                 for z in zones {
                     if !known.zones.contains(z) {
                         known.zones.push(*z);
@@ -293,9 +319,12 @@ impl View {
     /// receiver sees at once that it has nothing new, and keeps one copy
     /// for all its neighbours' views.
     pub fn published(&mut self) -> Owners {
-        let now = self.neighbours.values().filter(|k| k.verified).map(|k| (&k.peer, &k.zones[..]));
-        if !now.eq(self.published.iter().map(|o| (&o.peer, &o.zones[..]))) {
-            self.published = self.neighbours().collect::<Vec<_>>().into();
+        if self.published_at != self.revision {
+            self.published_at = self.revision;
+            let now = self.neighbours.values().filter(|k| k.verified).map(|k| (&k.peer, &k.zones[..]));
+            if !now.eq(self.published.iter().map(|o| (&o.peer, &o.zones[..]))) {
+                self.published = self.neighbours().collect::<Vec<_>>().into();
+            }
         }
         self.published.clone()
     }
@@ -354,6 +383,17 @@ impl View {
     /// A fingerprint of everything [`View::ranked`] draws from: the own
     /// zones, the neighbours' and their neighbours' zones.
     pub fn fingerprint(&self) -> u64 {
+        match self.fingerprint.get() {
+            Some((at, value)) if at == self.revision => value,
+            _ => {
+                let value = self.compute_fingerprint();
+                self.fingerprint.set(Some((self.revision, value)));
+                value
+            }
+        }
+    }
+
+    fn compute_fingerprint(&self) -> u64 {
         let mut print = dht_core::Fingerprint::default();
         let mut add = |owner: &Peer, zones: &[Zone]| {
             print.add(owner.id.prefix_u64());
