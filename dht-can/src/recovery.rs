@@ -59,47 +59,11 @@ impl Can {
             return;
         }
         let mine = self.view.own().to_vec();
-        let kept = mine.iter().fold(Vec::new(), |mut kept, m| {
-            let mut left = vec![*m];
-            let given = self.giving.as_ref().is_some_and(|(to, zs, _)| *to == from.id && zs.contains(m));
-            let received: &[Zone] = self.received.get(&from.id).map_or(&[], |(zs, _)| &zs[..]);
-            for t in &zones {
-                if given && t.contains_zone(m) {
-                    // Handed over (and maybe merged there); the answer is on the way.
-                    left.clear();
-                } else if t.contains_zone(m) && t != m {
-                    // A wider claim: if we only took this over and the
-                    // claimant holds it otherwise, it is theirs (a hand-over
-                    // we had not heard of when the zone looked released).
-                    // Between two take-overs the other side carves.
-                    if self.holds_by_take_over(m) && !covered(m, &taken) {
-                        left.clear();
-                    }
-                } else if !m.contains_zone(t) {
-                    // Not a claim on this zone or a part of it.
-                } else if received.iter().any(|r| r.overlaps(t)) || !self.holds_by_take_over(t) {
-                    // Just handed to us, the giver not yet knowing; or ours
-                    // by a join or a hand-over, which no claim undoes.
-                } else if !covered(t, &taken) {
-                    // We took over what its live holder still claims.
-                    left = carve(left, t);
-                } else if t == m {
-                    // Both of us took it over: the one holding less apart
-                    // from it keeps it, ties to the lower id.
-                    let keep_mine = (volume(&mine) - m.volume(), self.local().id);
-                    let keep_theirs = (volume(&zones) - m.volume(), from.id);
-                    if keep_theirs.0.total_cmp(&keep_mine.0).then(keep_theirs.1.cmp(&keep_mine.1)).is_lt() {
-                        left.clear();
-                    }
-                } else {
-                    // Both took over: the narrower claim stands.
-                    left = carve(left, t);
-                }
-            }
-            kept.extend(left);
-            kept
-        });
-        if kept.iter().any(|m| zones.iter().any(|t| t.overlaps(m))) {
+        // Nearly every update comes from a neighbour whose zones abut ours
+        // and overlap none of them: no claim to settle.
+        let contested = zones.iter().any(|t| mine.iter().any(|m| t.overlaps(m)));
+        let kept = if !contested { mine.clone() } else { self.settle(from, &mine, &zones, &taken) };
+        if contested && kept.iter().any(|m| zones.iter().any(|t| t.overlaps(m))) {
             // Still both claiming: keep talking until one gives way.
             self.view.owe_update(*from);
         }
@@ -127,6 +91,52 @@ impl Can {
             }
         }
         self.view.heard(*from, zones, theirs);
+    }
+
+    /// Our zones after settling what a neighbour claims of them (see the
+    /// cases below); `mine` are our zones, `zones` and `taken` its claim.
+    fn settle(&self, from: &Peer, mine: &[Zone], zones: &[Zone], taken: &[Zone]) -> Vec<Zone> {
+        let mut kept = Vec::new();
+        for m in mine {
+            let mut left = vec![*m];
+            let given = self.giving.as_ref().is_some_and(|(to, zs, _)| *to == from.id && zs.contains(m));
+            let received: &[Zone] = self.received.get(&from.id).map_or(&[], |(zs, _)| &zs[..]);
+            for t in zones {
+                if given && t.contains_zone(m) {
+                    // Handed over (and maybe merged there); the answer is on the way.
+                    left.clear();
+                } else if t.contains_zone(m) && t != m {
+                    // A wider claim: if we only took this over and the
+                    // claimant holds it otherwise, it is theirs (a hand-over
+                    // we had not heard of when the zone looked released).
+                    // Between two take-overs the other side carves.
+                    if self.holds_by_take_over(m) && !covered(m, taken) {
+                        left.clear();
+                    }
+                } else if !m.contains_zone(t) {
+                    // Not a claim on this zone or a part of it.
+                } else if received.iter().any(|r| r.overlaps(t)) || !self.holds_by_take_over(t) {
+                    // Just handed to us, the giver not yet knowing; or ours
+                    // by a join or a hand-over, which no claim undoes.
+                } else if !covered(t, taken) {
+                    // We took over what its live holder still claims.
+                    left = carve(left, t);
+                } else if t == m {
+                    // Both of us took it over: the one holding less apart
+                    // from it keeps it, ties to the lower id.
+                    let keep_mine = (volume(mine) - m.volume(), self.local().id);
+                    let keep_theirs = (volume(zones) - m.volume(), from.id);
+                    if keep_theirs.0.total_cmp(&keep_mine.0).then(keep_theirs.1.cmp(&keep_mine.1)).is_lt() {
+                        left.clear();
+                    }
+                } else {
+                    // Both took over: the narrower claim stands.
+                    left = carve(left, t);
+                }
+            }
+            kept.extend(left);
+        }
+        kept
     }
 
     /// Whether `zone` lies in what we took over from a silent neighbour.
