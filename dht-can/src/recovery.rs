@@ -58,22 +58,23 @@ impl Can {
         if zones.len() > MAX_ZONES || taken.len() > MAX_ZONES {
             return;
         }
-        let mine = self.view.own().to_vec();
         // Nearly every update comes from a neighbour whose zones abut ours
         // and overlap none of them: no claim to settle.
-        let contested = zones.iter().any(|t| mine.iter().any(|m| t.overlaps(m)));
-        let kept = if !contested { mine.clone() } else { self.settle(from, &mine, &zones, &taken) };
-        if contested && kept.iter().any(|m| zones.iter().any(|t| t.overlaps(m))) {
-            // Still both claiming: keep talking until one gives way.
-            self.view.owe_update(*from);
-        }
-        if kept != mine {
-            self.view.set_own(kept);
-            self.forget_given_up();
-            if self.view.own().is_empty() {
-                // Everything we held was someone else's: start over.
-                self.joined = false;
-                self.bootstrap.push(*from);
+        if zones.iter().any(|t| self.view.own().iter().any(|m| t.overlaps(m))) {
+            let mine = self.view.own().to_vec();
+            let kept = self.settle(from, &mine, &zones, &taken);
+            if kept.iter().any(|m| zones.iter().any(|t| t.overlaps(m))) {
+                // Still both claiming: keep talking until one gives way.
+                self.view.owe_update(*from);
+            }
+            if kept != mine {
+                self.view.set_own(kept);
+                self.forget_given_up();
+                if self.view.own().is_empty() {
+                    // Everything we held was someone else's: start over.
+                    self.joined = false;
+                    self.bootstrap.push(*from);
+                }
             }
         }
         self.claimed(&zones);

@@ -213,18 +213,16 @@ impl View {
         for i in fresh {
             self.consider(&theirs[i]);
         }
+        let held = self.neighbours.get(&peer.id);
+        let same_zones = held.is_some_and(|k| k.zones == zones);
+        if held.is_some_and(|k| same_zones && k.verified && k.peer == peer && (same || *k.theirs == *theirs)) {
+            return;
+        }
         // A neighbour reporting the zones we hold for it still abuts: our
         // own zones changing drops those that no longer do (`set_own`).
-        let same_zones = self.neighbours.get(&peer.id).is_some_and(|k| k.zones == zones);
         if same_zones || self.abuts_me(&zones) {
-            let unchanged = self
-                .neighbours
-                .get(&peer.id)
-                .is_some_and(|k| k.verified && k.peer == peer && k.zones == zones && (same || *k.theirs == *theirs));
-            if !unchanged {
-                self.revision += 1;
-                self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
-            }
+            self.revision += 1;
+            self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
         } else if self.neighbours.remove(&peer.id).is_some() {
             self.revision += 1;
         }

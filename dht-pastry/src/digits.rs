@@ -56,6 +56,13 @@ impl Digits {
         (first, last)
     }
 
+    /// Where `id` stands toward `key` in Pastry's routing order: fewer
+    /// digits left unshared first, then numerically closer. A lookup moves
+    /// only to nodes that rank lower than the one it is at.
+    pub fn rank(self, id: &Id, key: &Id) -> (usize, Id) {
+        (self.count() - self.shared_prefix(id, key), numeric_distance(id, key))
+    }
+
     /// How many leading digits `a` and `b` share.
     pub fn shared_prefix(self, a: &Id, b: &Id) -> usize {
         a.distance(b).leading_zeros() / usize::from(self.bits)

@@ -117,6 +117,14 @@ pub struct Pastry {
     answered: BTreeSet<Peer>,
 }
 
+/// Round `round`'s share of `list` when all of it is gone through every
+/// `rounds` rounds, in turn.
+fn in_turn(list: &[Peer], rounds: usize, round: u64) -> Vec<Peer> {
+    let per_round = list.len().div_ceil(rounds);
+    let start = (round as usize).wrapping_mul(per_round);
+    (0..per_round).map(|i| list[(start + i) % list.len()]).collect()
+}
+
 /// Most peers remembered as having answered; past it, those no longer in
 /// the routing state are forgotten.
 const MAX_ANSWERED: usize = 1024;
@@ -181,14 +189,10 @@ impl Pastry {
     /// first: the routing-table entry for the key's next digit leads when
     /// there is one; the others are the paper's rare case, and fall-backs.
     fn next_hops(&self, key: &Id) -> Vec<Peer> {
-        let rank = |p: &Peer| {
-            let unshared = self.digits.count() - self.digits.shared_prefix(&p.id, key);
-            (unshared, numeric_distance(&p.id, key))
-        };
-        let own = rank(&self.local);
+        let own = self.digits.rank(&self.local.id, key);
         let candidates = self.leaves.all().into_iter().chain(self.table.entries().copied());
         let mut better: Vec<((usize, Id), Peer)> =
-            candidates.map(|p| (rank(&p), p)).filter(|(r, _)| *r < own).collect();
+            candidates.map(|p| (self.digits.rank(&p.id, key), p)).filter(|(r, _)| *r < own).collect();
         better.sort_unstable_by_key(|(r, p)| (*r, p.id));
         better.dedup_by_key(|(_, p)| p.id);
         better.into_iter().take(self.config.next_hops).map(|(_, p)| p).collect()
@@ -398,9 +402,7 @@ impl Overlay for Pastry {
         // that failures have left short, ask its furthest leaf too (the
         // paper's leaf-set repair): its set reaches past ours.
         let sides = [Side::Right, Side::Left];
-        let mut nearest: Vec<Peer> = sides.iter().filter_map(|s| self.leaves.nearest(*s)).collect();
-        nearest.dedup();
-        let mut asked = nearest.clone();
+        let mut asked: Vec<Peer> = sides.iter().filter_map(|s| self.leaves.nearest(*s)).collect();
         asked.extend(sides.iter().filter_map(|s| self.leaves.furthest_if_short(*s)));
         asked.sort_unstable();
         asked.dedup();
@@ -410,16 +412,12 @@ impl Overlay for Pastry {
         // just failed once: a dead leaf is dropped within a few rounds,
         // even before its own neighbours drop it.
         let all = self.leaves.all();
-        let per_round = all.len().div_ceil(4);
-        let start = (self.rounds as usize).wrapping_mul(per_round);
-        let mut probed: Vec<Peer> = (0..per_round).map(|i| all[(start + i) % all.len()]).collect();
+        let mut probed = in_turn(&all, 4, self.rounds);
         // Routing-table entries are probed the same way, a twelfth of them
         // a round (each about once a minute at the default interval): a
         // dead entry would otherwise be named to every lookup passing by.
         let entries: Vec<Peer> = self.table.entries().copied().collect();
-        let per_round = entries.len().div_ceil(12);
-        let start = (self.rounds as usize).wrapping_mul(per_round);
-        probed.extend((0..per_round).map(|i| entries[(start + i) % entries.len()]));
+        probed.extend(in_turn(&entries, 12, self.rounds));
         probed.extend(self.known().into_iter().filter(|p| self.failures.contains_key(&p.id)));
         probed.retain(|p| !asked.contains(p));
         probed.sort_unstable();

@@ -7,7 +7,7 @@
 //! a lookup away from the key. A silent node is asked once more, then
 //! passed over for the next-best candidate.
 
-use crate::digits::{numeric_distance, Digits};
+use crate::digits::Digits;
 use crate::PastryMessage;
 use dht_core::{Id, Lookup, LookupOutcome, Peer};
 use std::collections::BTreeMap;
@@ -70,8 +70,8 @@ impl PastryLookup {
     }
 
     fn rank(&self, peer: &Peer) -> Rank {
-        let unshared = self.digits.count() - self.digits.shared_prefix(&peer.id, &self.target);
-        (unshared, numeric_distance(&peer.id, &self.target), peer.id)
+        let (unshared, distance) = self.digits.rank(&peer.id, &self.target);
+        (unshared, distance, peer.id)
     }
 
     /// Adds `peers` at `depth`, only those ranking above `above` if given.

@@ -11,13 +11,12 @@ pub struct RoutingTable {
     local: Id,
     digits: Digits,
     rows: Vec<Vec<Option<Peer>>>,
-    entries: usize,
 }
 
 impl RoutingTable {
     /// An empty table for node `local`.
     pub fn new(local: Id, digits: Digits) -> RoutingTable {
-        RoutingTable { local, digits, rows: Vec::new(), entries: 0 }
+        RoutingTable { local, digits, rows: Vec::new() }
     }
 
     /// The slot `peer` belongs in (none for the local id).
@@ -39,7 +38,6 @@ impl RoutingTable {
             return false;
         }
         *cell = Some(peer);
-        self.entries += 1;
         true
     }
 
@@ -64,7 +62,6 @@ impl RoutingTable {
         let Some(cell) = self.rows.get_mut(row).map(|r| &mut r[column]) else { return false };
         if cell.is_some_and(|p| p.id == *id) {
             *cell = None;
-            self.entries -= 1;
             while self.rows.last().is_some_and(|r| r.iter().all(Option::is_none)) {
                 self.rows.pop();
             }
@@ -102,12 +99,12 @@ impl RoutingTable {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries
+        self.entries().count()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.entries().next().is_none()
     }
 }
 
