@@ -11,9 +11,11 @@
 //!   per-network caps, disjoint paths.
 //!
 //! Joining inserts the bootstrap peers, looks up the node's own id, then
-//! refreshes every bucket further away than its closest neighbour. A bucket
-//! not looked up for `refresh_interval` is refreshed by a lookup of a random
-//! id in it. The replicas of a key are the `r` closest live nodes by XOR.
+//! refreshes the bucket beyond its closest neighbour's; the buckets further
+//! away fill from the peers the node meets (or, with
+//! `KademliaConfig::join_refresh_buckets`, are refreshed at once, as in the
+//! paper's join). A bucket not looked up for `refresh_interval` is refreshed by
+//! a lookup of a random id in it. The replicas of a key are the `r` closest live nodes by XOR.
 //!
 //! ```
 //! use dht_core::{Address, Id, MemoryStore, Node, NodeConfig, Peer, Time};
@@ -91,12 +93,13 @@ impl Kademlia {
         &self.table
     }
 
-    /// Lookups that refresh every bucket from the one holding the closest
-    /// neighbour outwards: the last step of a join.
+    /// Lookups that refresh `join_refresh_buckets` buckets, from the one
+    /// beyond the closest neighbour's outwards: the last step of a join.
     fn refresh_beyond_closest(&self, now: Time) -> Vec<Action<KadMessage>> {
         let closest = self.table.closest(&self.local.id, 1, false);
         let Some(deepest) = closest.first().and_then(|p| self.table.bucket_of(&p.id)) else { return Vec::new() };
-        (0..deepest).map(|index| Action::Lookup(self.table.id_in_bucket(index, &self.seed(index, now)))).collect()
+        let nearest = deepest.saturating_sub(self.config.join_refresh_buckets);
+        (nearest..deepest).map(|index| Action::Lookup(self.table.id_in_bucket(index, &self.seed(index, now)))).collect()
     }
 
     /// Seeded randomness for ids to refresh, derived from state every run
@@ -170,6 +173,8 @@ impl Overlay for Kademlia {
     fn lookup_done(&mut self, target: Id, _outcome: &LookupOutcome, now: Time) -> Vec<Action<KadMessage>> {
         if target == self.local.id {
             self.joined = true;
+            // The other buckets' refresh is due a refresh interval from now.
+            self.table.touch_all(now);
             self.refresh_beyond_closest(now)
         } else {
             Vec::new()
@@ -331,6 +336,42 @@ mod tests {
             // So the closest peer of all is known.
             let nearest = peers.iter().filter(|p| p.id != me.id).min_by_key(|p| p.id.distance(&me.id)).unwrap();
             assert_eq!(table.closest(&me.id, 1, true), vec![*nearest]);
+        }
+    }
+
+    /// The end of a join's own lookup: a lookup in each of the
+    /// `join_refresh_buckets` buckets beyond the closest neighbour's
+    /// (every one of them for the paper's join), and every other bucket's
+    /// refresh due an interval later.
+    #[test]
+    fn a_join_refreshes_the_buckets_it_is_told_to() {
+        let mut rng = Rng::new(5);
+        let me = Peer::new(rng.id(), Address::Memory(0));
+        let peers: Vec<Peer> = (1..200).map(|i| Peer::new(rng.id(), Address::Memory(i))).collect();
+        for refreshed in [0, 1, 3, usize::MAX] {
+            let config = KademliaConfig { join_refresh_buckets: refreshed, ..KademliaConfig::default() };
+            let mut kad = Kademlia::new(me, config.clone());
+            for p in &peers {
+                kad.table.seen(p, Time::ZERO);
+            }
+            let joined_at = Time::ZERO + Duration::from_secs(30);
+            let outcome = LookupOutcome { closest: Vec::new(), hops: 0 };
+            let actions = kad.lookup_done(me.id, &outcome, joined_at);
+            assert!(kad.is_joined());
+            let nearest = kad.table.closest(&me.id, 1, false)[0];
+            let deepest = kad.table.bucket_of(&nearest.id).unwrap();
+            let buckets: Vec<usize> = actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Lookup(target) => kad.table.bucket_of(target),
+                    Action::Send(..) => None,
+                })
+                .collect();
+            let expected: Vec<usize> = (deepest.saturating_sub(refreshed)..deepest).collect();
+            assert_eq!(buckets, expected, "refreshing {refreshed}");
+            let due = |at: Time| kad.clone().tick(at, &mut Rng::new(1)).iter().any(|a| matches!(a, Action::Lookup(_)));
+            assert!(!due(joined_at + config.refresh_interval - Duration::from_secs(1)));
+            assert!(due(joined_at + config.refresh_interval));
         }
     }
 

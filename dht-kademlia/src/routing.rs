@@ -243,6 +243,13 @@ impl RoutingTable {
         }
     }
 
+    /// Notes a lookup in every bucket.
+    pub fn touch_all(&mut self, now: Time) {
+        for bucket in &mut self.buckets {
+            bucket.last_lookup = now;
+        }
+    }
+
     /// The lowest and highest ids bucket `index` can hold: those that
     /// share the first `index` bits with the local id and differ in the next.
     pub fn bucket_span(&self, index: usize) -> (Id, Id) {
