@@ -234,29 +234,36 @@ impl Ring {
         self.successors.iter().chain(self.fingers.values()).chain(self.predecessor.iter()).chain(&self.earlier)
     }
 
-    /// Up to `n` distinct peers among `candidates`, nearest first by
-    /// `distance`. Each distance is computed once; two peers at the same
-    /// distance are the same peer, so duplicates end up side by side.
-    fn nearest<'a>(candidates: impl Iterator<Item = &'a Peer>, distance: impl Fn(&Peer) -> Id, n: usize) -> Vec<Peer> {
-        let mut by_distance: Vec<(Id, Peer)> = candidates.map(|p| (distance(p), *p)).collect();
+    /// Up to `n` distinct peers of `(distance, peer)` pairs, nearest first.
+    /// The sort moves references, not peers (this runs for every request a
+    /// node answers); two peers at the same distance are the same peer, so
+    /// duplicates end up side by side.
+    fn nearest<'a>(by_distance: impl Iterator<Item = (Id, &'a Peer)>, n: usize) -> Vec<Peer> {
+        let mut by_distance: Vec<(Id, &Peer)> = by_distance.collect();
         by_distance.sort_unstable_by_key(|(distance, _)| *distance);
         by_distance.dedup_by(|a, b| a.1.id == b.1.id);
-        by_distance.into_iter().take(n).map(|(_, p)| p).collect()
+        by_distance.into_iter().take(n).map(|(_, p)| *p).collect()
     }
 
     /// Up to `n` known peers that most closely precede `target`, closest
     /// first (`closest_preceding_node` over fingers and successors, with
     /// the runners-up for fall-back).
     pub fn closest_preceding(&self, target: &Id, n: usize) -> Vec<Peer> {
-        let preceding = self.entries().filter(|p| p.id.in_open(&self.local.id, target));
-        Ring::nearest(preceding, |p| p.id.ring_distance(target), n)
+        // A peer precedes the target when it lies in (local, target): its
+        // offset from the local node is not zero and, unless the target is
+        // the local node itself (then the whole ring precedes it), below the
+        // target's. Its distance to the target is what remains.
+        let span = self.local.id.ring_distance(target);
+        let offsets = self.entries().map(|p| (self.local.id.ring_distance(&p.id), p));
+        let preceding = offsets.filter(|(offset, _)| *offset != Id::ZERO && (span == Id::ZERO || *offset < span));
+        Ring::nearest(preceding.map(|(offset, p)| (span.wrapping_sub(&offset), p)), n)
     }
 
     /// The `n` peers (the local node included) that follow `key` on the
     /// ring as far as this node knows: the key's successor first.
     pub fn successors_of(&self, key: &Id, n: usize) -> Vec<Peer> {
         // Distance from the key clockwise to the peer; a peer at the key is at 0.
-        Ring::nearest(self.entries().chain(std::iter::once(&self.local)), |p| key.ring_distance(&p.id), n)
+        Ring::nearest(self.entries().chain(std::iter::once(&self.local)).map(|p| (key.ring_distance(&p.id), p)), n)
     }
 
     /// Whether the `n` successors of `key` lie within the stretch of the
