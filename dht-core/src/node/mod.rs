@@ -28,7 +28,7 @@ pub use stats::{LatencyHistogram, NodeStats, RefusalCounts, RequestCounts};
 use crate::{Action, Directory, Id, Overlay, Peer, PutOutcome, Record, Rng, SimOverlay, Store, StoreError, Time};
 use limits::Limiter;
 use lost::LostPeers;
-use ops::Operation;
+use ops::Ops;
 use repair::RepairState;
 use rtt::RttEstimator;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -92,7 +92,7 @@ pub struct Node<O: Overlay, S: Store> {
     last_version: u64,
     pending: BTreeMap<RequestId, Pending>,
     deadlines: BTreeSet<(Time, RequestId)>,
-    ops: BTreeMap<OpId, Operation<O::Lookup>>,
+    ops: Ops<O::Lookup>,
     transmits: VecDeque<Transmit<O::Message>>,
     events: VecDeque<Event>,
     next_tick: Time,
@@ -126,7 +126,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             last_version: 0,
             pending: BTreeMap::new(),
             deadlines: BTreeSet::new(),
-            ops: BTreeMap::new(),
+            ops: Ops::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             repair,
