@@ -97,9 +97,10 @@ pub struct Chord {
     /// The latest caller that notified us as a better predecessor: it takes
     /// the place once it has answered a ping at its address.
     notified: Option<Peer>,
-    /// Peers that answered a request of ours at their address: entries of
-    /// lists copied from others are taken only once they are among these.
-    answered: BTreeSet<Peer>,
+    /// Peers that answered a request of ours at their address, with the
+    /// round they last did: entries of lists copied from others are taken
+    /// only once they are among these.
+    answered: BTreeMap<Peer, u64>,
 }
 
 impl Chord {
@@ -109,9 +110,22 @@ impl Chord {
     fn checked(&self, list: Vec<Peer>, actions: &mut Vec<Action<ChordMessage>>) -> Vec<Peer> {
         let local = self.local().id;
         let (known, unknown): (Vec<Peer>, Vec<Peer>) =
-            list.into_iter().partition(|p| p.id == local || self.answered.contains(p));
+            list.into_iter().partition(|p| p.id == local || self.answered.contains_key(p));
         actions.extend(unknown.into_iter().map(|p| Action::Send(p, ChordMessage::Ping)));
         known
+    }
+
+    /// Forgets the half of the answered peers outside the routing state
+    /// that were heard from longest ago (the routing state's own entries
+    /// stay: lists are checked against them).
+    fn forget_long_unheard(&mut self) {
+        let known: BTreeSet<Peer> = self.ring.known().into_iter().collect();
+        let mut outside: Vec<(u64, Peer)> =
+            self.answered.iter().filter(|(p, _)| !known.contains(p)).map(|(p, round)| (*round, *p)).collect();
+        outside.sort_unstable();
+        for (_, peer) in outside.iter().take(outside.len().div_ceil(2)) {
+            self.answered.remove(peer);
+        }
     }
 
     /// Whether `peer` lies between the predecessor and us (or we have none).
@@ -132,7 +146,7 @@ impl Chord {
             rounds: 0,
             failures: BTreeMap::new(),
             notified: None,
-            answered: BTreeSet::new(),
+            answered: BTreeMap::new(),
         }
     }
 
@@ -245,7 +259,8 @@ impl Overlay for Chord {
                     self.ring.remove(&from.id);
                     // Only entries that answered us: no ping can go out
                     // from here, and stabilize fills the list again.
-                    let successors: Vec<Peer> = successors.into_iter().filter(|p| self.answered.contains(p)).collect();
+                    let successors: Vec<Peer> =
+                        successors.into_iter().filter(|p| self.answered.contains_key(p)).collect();
                     if let Some((first, rest)) = successors.split_first() {
                         self.ring.set_successors(*first, rest);
                     }
@@ -324,7 +339,7 @@ impl Overlay for Chord {
             // is gone from its list: a long-lived client whose seeds were
             // each restarted once would have nobody left to ask. The peers
             // that answered it lately are where it starts instead.
-            let mut heard: Vec<Peer> = self.answered.iter().copied().collect();
+            let mut heard: Vec<Peer> = self.answered.keys().copied().collect();
             heard.sort_by_key(|p| p.id.ring_distance(&target));
             first.extend(heard.into_iter().take(self.config.next_hops));
         }
@@ -412,10 +427,9 @@ impl Overlay for Chord {
         self.failures.remove(&peer.id);
         self.ring.clear_suspicion(&peer.id);
         if self.answered.len() >= MAX_ANSWERED {
-            let known: BTreeSet<Peer> = self.ring.known().into_iter().collect();
-            self.answered.retain(|p| known.contains(p));
+            self.forget_long_unheard();
         }
-        self.answered.insert(*peer);
+        self.answered.insert(*peer, self.rounds);
         if self.notified == Some(*peer) {
             self.notified = None;
             self.ring.offer_predecessor(*peer);
@@ -485,9 +499,11 @@ fn vouched(from: &Peer, list: Vec<Peer>) -> Vec<Peer> {
     list.into_iter().filter(|p| vouches(from, p)).take(MAX_LIST).collect()
 }
 
-/// Most peers remembered as having answered; past it, those no longer in
-/// the routing state are forgotten.
-const MAX_ANSWERED: usize = 1024;
+/// Most peers remembered as having answered: room for the routing state
+/// (two lists of 16, the predecessor and a finger per bit of log2 N) and as
+/// many again. Every hop of every lookup answers; at 1,024 the set grew to
+/// about 80 KiB a node over ten minutes of lookups.
+const MAX_ANSWERED: usize = 128;
 
 /// Most entries taken from a list a peer sends (successor lists hold 16 by
 /// default).
@@ -517,7 +533,7 @@ impl SimOverlay for Chord {
             }
         }
         // As if the protocol had run: every entry has answered.
-        self.answered = self.ring.known().into_iter().collect();
+        self.answered = self.ring.known().into_iter().map(|p| (p, 0)).collect();
         self.joined = true;
         true
     }
@@ -553,6 +569,27 @@ mod tests {
         chord.ring.set_successors(next, &[]);
         chord.joined = true;
         (chord, local)
+    }
+
+    /// Answered peers stay bounded however many answer: past the cap, the
+    /// half outside the routing state heard from longest ago is forgotten,
+    /// while the routing state's entries and the latest peers stay.
+    #[test]
+    fn answered_peers_stay_bounded_and_the_recent_and_the_ring_stay_known() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, _) = joined_with_successor(next);
+        chord.peer_alive(&next, Time::ZERO);
+        let others: Vec<Peer> = (0..3 * MAX_ANSWERED as u32)
+            .map(|i| Peer::new(Id::hash(&i.to_be_bytes()), Address::Memory(i + 1)))
+            .collect();
+        for (round, peer) in others.iter().enumerate() {
+            chord.rounds = round as u64 + 1;
+            chord.peer_alive(peer, Time::ZERO);
+            assert!(chord.answered.len() <= MAX_ANSWERED);
+        }
+        assert!(chord.answered.contains_key(&next), "the successor stays");
+        assert!(others.iter().rev().take(MAX_ANSWERED / 4).all(|p| chord.answered.contains_key(p)), "the latest stay");
+        assert!(!chord.answered.contains_key(&others[0]), "the longest unheard went");
     }
 
     /// A long-lived client whose bootstrap peers have each failed once
