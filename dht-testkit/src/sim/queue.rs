@@ -158,8 +158,15 @@ mod tests {
                 let Reverse((want_at, want_seq)) = reference.pop().expect("the reference has it");
                 assert_eq!((at.0, u64::from(node)), (want_at, want_seq));
                 assert!(at.0 <= until);
-                now = at.0;
                 popped += 1;
+                if node % 3 == 0 {
+                    // An event scheduled while the queue is being drained, as
+                    // a delivered message schedules its answer.
+                    let delay = rng.below(2 * WINDOW_MS / (1 + u64::from(node % 2) * 40));
+                    seq += 1;
+                    queue.push(Time(at.0 + delay), EventKind::Wake { node: seq as u32 });
+                    reference.push(Reverse((at.0 + delay, seq)));
+                }
             }
             assert!(reference.peek().is_none_or(|Reverse((at, _))| *at > until));
             now = until;
