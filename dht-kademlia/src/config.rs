@@ -35,15 +35,14 @@ pub struct KademliaConfig {
     pub disjoint_paths: usize,
     /// Buckets a joining node refreshes at once after its own lookup,
     /// nearest first from the one beyond its closest neighbour's (default
-    /// 1); the rest fill from the peers it meets and are refreshed at
+    /// 2); the rest fill from the peers it meets and are refreshed at
     /// `refresh_interval`, as deployed Kademlias do. `usize::MAX` refreshes
     /// every bucket, as the paper's join does: a lookup per bucket, most of
-    /// what a join costs and most of a simulation under churn (at 10,000
-    /// nodes with ten-minute lifetimes, 102 against 36 maintenance requests
-    /// per node per minute; docs/RESULTS.md "What a join costs"). The one
-    /// bucket next to the closest neighbour's introduces the node to the
-    /// peers it shares replica sets with, which a self-lookup alone
-    /// sometimes leaves unaware of it.
+    /// what a join costs and most of a simulation under churn
+    /// (docs/RESULTS.md "What a join costs"). The buckets next to the
+    /// closest neighbour's introduce the node to the peers it shares
+    /// replica sets with, which a self-lookup alone sometimes leaves
+    /// unaware of it.
     pub join_refresh_buckets: usize,
 }
 
@@ -60,7 +59,7 @@ impl Default for KademliaConfig {
             max_per_prefix_bucket: 2,
             max_per_prefix_table: 10,
             disjoint_paths: 1,
-            join_refresh_buckets: 1,
+            join_refresh_buckets: 2,
         }
     }
 }

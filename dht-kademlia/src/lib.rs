@@ -11,7 +11,7 @@
 //!   per-network caps, disjoint paths.
 //!
 //! Joining inserts the bootstrap peers, looks up the node's own id, then
-//! refreshes the bucket beyond its closest neighbour's; the buckets further
+//! refreshes the two buckets beyond its closest neighbour's; the buckets further
 //! away fill from the peers the node meets (or, with
 //! `KademliaConfig::join_refresh_buckets`, are refreshed at once, as in the
 //! paper's join). A bucket not looked up for `refresh_interval` is refreshed by
