@@ -90,7 +90,10 @@ pub struct Node<O: Overlay, S: Store> {
     next_request: u64,
     next_op: u64,
     last_version: u64,
-    pending: BTreeMap<RequestId, Pending>,
+    /// Requests awaiting an answer, each boxed for the reason operations
+    /// are ([`Ops`]): most nodes have a few in flight, and a B-tree node
+    /// of eleven unboxed entries is 1.2 KiB.
+    pending: BTreeMap<RequestId, Box<Pending>>,
     deadlines: BTreeSet<(Time, RequestId)>,
     ops: Ops<O::Lookup>,
     transmits: VecDeque<Transmit<O::Message>>,
@@ -535,7 +538,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.stats.repair_pushes += 1;
             self.stats.repair_bytes += record.stored_size() as u64;
         }
-        self.pending.insert(id, Pending { to, purpose, sent: now, deadline });
+        self.pending.insert(id, Box::new(Pending { to, purpose, sent: now, deadline }));
         self.deadlines.insert((deadline, id));
         self.transmits.push_back(Transmit { id, to, request, timeout });
         id
@@ -544,7 +547,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn take_pending(&mut self, id: RequestId) -> Option<Pending> {
         let pending = self.pending.remove(&id)?;
         self.deadlines.remove(&(pending.deadline, id));
-        Some(pending)
+        Some(*pending)
     }
 
     fn apply_actions(&mut self, actions: Vec<Action<O::Message>>, now: Time) {
