@@ -36,7 +36,7 @@ pub use ring::Ring;
 
 use dht_core::{vouches, Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Stabilization rounds a failed peer stays suspect: long enough for news
@@ -119,9 +119,14 @@ impl Chord {
     /// that were heard from longest ago (the routing state's own entries
     /// stay: lists are checked against them).
     fn forget_long_unheard(&mut self) {
-        let known: BTreeSet<Peer> = self.ring.known().into_iter().collect();
-        let mut outside: Vec<(u64, Peer)> =
-            self.answered.iter().filter(|(p, _)| !known.contains(p)).map(|(p, round)| (*round, *p)).collect();
+        // Sorted by id, one entry per id: sorted as peers too.
+        let known = self.ring.known();
+        let mut outside: Vec<(u64, Peer)> = self
+            .answered
+            .iter()
+            .filter(|(p, _)| known.binary_search(p).is_err())
+            .map(|(p, round)| (*round, *p))
+            .collect();
         outside.sort_unstable();
         for (_, peer) in outside.iter().take(outside.len().div_ceil(2)) {
             self.answered.remove(peer);

@@ -1,5 +1,5 @@
 //! What a Kademlia join costs, the paper's (a lookup in every bucket beyond
-//! the closest neighbour's) against the default (one such bucket): a
+//! the closest neighbour's) against the default (two such buckets): a
 //! network of `NODES` warm-started nodes takes `JOINS` more, one every
 //! 100 ms, and runs on for a minute. Prints one JSON line per join kind:
 //! the requests a joining node sent (its own lookups and pings, from its
