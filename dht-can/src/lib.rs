@@ -555,6 +555,7 @@ impl SimOverlay for Can {
         let me = self.local().id;
         let Some(zone) = partition.zone_of(&me).filter(|_| !self.role.is_client()) else { return false };
         self.view.set_own(vec![zone]);
+        self.view.assume_complete();
         for (owner, theirs) in partition.neighbours_of(&me) {
             self.view.heard(owner.peer, owner.zones, theirs.into());
         }

@@ -3,7 +3,7 @@
 #![allow(clippy::expect_used, clippy::print_stdout)]
 
 use dht_can::{Can, CanConfig, Space, Zone};
-use dht_core::{Id, Overlay, Peer};
+use dht_core::{Action, Id, Overlay, Peer, SimOverlay, Time};
 use dht_testkit::sim::{SimConfig, Simulation};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -76,6 +76,38 @@ fn concurrent_joins_tile_the_space() {
         let faults = tiling_faults(&sim, Space::new(dims));
         assert!(faults.is_empty(), "d = {dims}: {faults:?}");
     }
+}
+
+/// A warm start hands every node its whole neighbour set, so its first
+/// updates go to neighbours only: none to the peers meeting its zone at a
+/// corner, which a node asks after its zones change, and which in four
+/// dimensions outnumber the neighbours several times over.
+#[test]
+fn a_warm_start_knows_every_neighbour_without_asking_the_corners() {
+    let space = Space::new(4);
+    let mut rng = dht_core::Rng::new(34);
+    let peers: Vec<Peer> = (0..300).map(|i| Peer::new(rng.id(), dht_core::Address::Memory(i))).collect();
+    let directory = dht_core::Directory::new(peers.clone());
+    let mut nodes: Vec<Can> = peers.iter().map(|p| Can::new(*p, CanConfig::default())).collect();
+    for node in &mut nodes {
+        assert!(node.warm_start(&directory, Time::ZERO, &mut rng));
+    }
+    let zones: Vec<Zone> = nodes.iter().map(|n| n.view().own()[0]).collect();
+    let (mut updates, mut elsewhere) = (0, 0);
+    for (i, node) in nodes.iter_mut().enumerate() {
+        let neighbours: BTreeSet<Id> = node.neighbours().iter().map(|p| p.id).collect();
+        let truth: BTreeSet<Id> =
+            (0..peers.len()).filter(|&j| j != i && space.abuts(&zones[i], &zones[j])).map(|j| peers[j].id).collect();
+        assert_eq!(neighbours, truth, "node {i} knows its neighbours");
+        for action in node.tick(Time::ZERO, &mut rng) {
+            if let Action::Send(to, _) = action {
+                updates += 1;
+                elsewhere += usize::from(!neighbours.contains(&to.id));
+            }
+        }
+    }
+    assert!(updates >= 300, "every node sends its neighbours an update: {updates}");
+    assert_eq!(elsewhere, 0, "{elsewhere} of {updates} updates went to peers that are not neighbours");
 }
 
 #[test]
