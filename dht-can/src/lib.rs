@@ -376,7 +376,9 @@ impl Overlay for Can {
             CanMessage::Join { redirected } => self.admit(from, redirected),
             CanMessage::Update { zones, taken, neighbours } => {
                 self.heard(from, Claim { zones, taken }, neighbours);
-                self.update()
+                let update = self.update();
+                self.view.asked_by(&from.id);
+                update
             }
             CanMessage::TakeOver { taken, zones } => {
                 let theirs = self.view.theirs(&from.id);
@@ -486,8 +488,15 @@ impl Overlay for Can {
         let mut actions = self.take_over_due();
         actions.extend(self.reassign());
         let update = self.update();
+        let round = self.view.update_round();
+        for id in round.silent {
+            // A silence alone never drops a neighbour: the update sent
+            // now must fail too.
+            let failures = self.failures.entry(id).or_insert(0);
+            *failures = failures.saturating_add(1).min(self.config.failures_to_drop.saturating_sub(1));
+        }
         let former = self.view.take_former();
-        actions.extend(self.view.contacts().chain(former).map(|p| Action::Send(p, update.clone())));
+        actions.extend(round.send.into_iter().chain(former).map(|p| Action::Send(p, update.clone())));
         actions
     }
 

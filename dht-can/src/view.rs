@@ -44,6 +44,39 @@ struct Known {
     theirs: Owners,
     /// Whether the zones are the peer's own word rather than hearsay.
     verified: bool,
+    /// Our [`View::revision`] when we last answered its update with ours,
+    /// if it sent one since our last round.
+    asked: Option<u64>,
+    /// What we did in our last round ([`View::update_round`]).
+    turn: Turn,
+}
+
+impl Known {
+    fn new(peer: Peer, zones: Vec<Zone>, theirs: Owners, verified: bool) -> Known {
+        Known { peer, zones, theirs, verified, asked: None, turn: Turn::New }
+    }
+}
+
+/// What a node did about a neighbour in its last round of updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Nothing yet: it became a neighbour since.
+    New,
+    /// Sent it our update.
+    Sent,
+    /// Sent nothing: it had just had our state in our answer to its update.
+    Skipped,
+}
+
+/// One round of soft-state updates ([`View::update_round`]).
+#[derive(Debug, Default)]
+pub struct UpdateRound {
+    /// The neighbours to send our update to.
+    pub send: Vec<Peer>,
+    /// Those of them we skipped last round and that have not sent an
+    /// update since, as they had been doing: a silence, which counts as
+    /// much as one failed request.
+    pub silent: Vec<Id>,
 }
 
 /// The routing state.
@@ -228,7 +261,8 @@ impl View {
         // own zones changing drops those that no longer do (`set_own`).
         if same_zones || self.abuts_me(&zones) {
             self.revision += 1;
-            self.neighbours.insert(peer.id, Known { peer, zones, theirs, verified: true });
+            let (asked, turn) = held.map_or((None, Turn::New), |k| (k.asked, k.turn));
+            self.neighbours.insert(peer.id, Known { asked, turn, ..Known::new(peer, zones, theirs, true) });
         } else if self.neighbours.remove(&peer.id).is_some() {
             self.revision += 1;
         }
@@ -247,8 +281,7 @@ impl View {
             return;
         }
         if self.abuts_me(&owner.zones) {
-            let known =
-                Known { peer: owner.peer, zones: owner.zones.clone(), theirs: Owners::default(), verified: false };
+            let known = Known::new(owner.peer, owner.zones.clone(), Owners::default(), false);
             self.revision += 1;
             self.neighbours.insert(owner.peer.id, known);
         } else if !self.complete && !self.cornered.contains(&owner.peer.id) && self.touches_me_at_corner(&owner.zones) {
@@ -280,7 +313,7 @@ impl View {
     /// A peer this node itself just gave zones to: known first-hand.
     pub fn welcome(&mut self, owner: Owner) {
         if owner.peer.id != self.local.id && self.abuts_me(&owner.zones) {
-            let known = Known { peer: owner.peer, zones: owner.zones, theirs: Owners::default(), verified: true };
+            let known = Known::new(owner.peer, owner.zones, Owners::default(), true);
             self.revision += 1;
             self.neighbours.insert(owner.peer.id, known);
         }
@@ -341,6 +374,43 @@ impl View {
             }
         }
         self.published.clone()
+    }
+
+    /// Notes that neighbour `id` sent us its update and had our state,
+    /// as it is now, in the answer.
+    pub fn asked_by(&mut self, id: &Id) {
+        let revision = self.revision;
+        if let Some(known) = self.neighbours.get_mut(id) {
+            known.asked = Some(revision);
+        }
+    }
+
+    /// Who gets our update this round. One update a round between two
+    /// neighbours carries both states, the request one way and the answer
+    /// the other, so a node skips a neighbour that sent it an update since
+    /// its last round if its own state has not changed since it answered —
+    /// unless it sent that neighbour one too in its last round, when only
+    /// the higher id skips (two nodes ticking together must not both).
+    /// Half the soft-state traffic goes; each side still hears the other
+    /// every round. A skipped neighbour that stops sending is sent our
+    /// update again, and its silence counts as a failure: a dead neighbour
+    /// is found as soon as when updates went both ways.
+    pub fn update_round(&mut self) -> UpdateRound {
+        let (me, revision) = (self.local.id, self.revision);
+        let mut round = UpdateRound::default();
+        for known in self.neighbours.values_mut() {
+            let fresh = known.asked == Some(revision);
+            let skip = fresh && (known.turn != Turn::Sent || me > known.peer.id);
+            if !skip {
+                if known.turn == Turn::Skipped && known.asked.is_none() {
+                    round.silent.push(known.peer.id);
+                }
+                round.send.push(known.peer);
+            }
+            known.turn = if skip { Turn::Skipped } else { Turn::Sent };
+            known.asked = None;
+        }
+        round
     }
 
     /// Every peer believed to abut, confirmed or not: the ones to send
@@ -573,5 +643,63 @@ mod tests {
         assert_eq!(view.len(), 1);
         view.set_own(vec![Zone::WHOLE.split().unwrap().0.split().unwrap().0.split().unwrap().0]);
         assert_eq!(view.len(), 0, "an eighth at 0 no longer touches the second quarter");
+    }
+
+    /// The view of a peer with a higher id than peers 1 and 2, holding the
+    /// left half, with 1 and 2 holding the two quarters of the right half:
+    /// both neighbours.
+    fn three() -> View {
+        let (left, right) = Zone::WHOLE.split().unwrap();
+        let (rl, rr) = right.split().unwrap();
+        let higher = (3..=u8::MAX).map(peer).find(|p| p.id > peer(1).id && p.id > peer(2).id).unwrap();
+        let mut view = View::new(Space::new(2), higher);
+        view.set_own(vec![left]);
+        view.heard(peer(1), vec![rl], Owners::default());
+        view.heard(peer(2), vec![rr], Owners::default());
+        assert_eq!(view.len(), 2);
+        view
+    }
+
+    fn sent_to(round: &UpdateRound) -> Vec<Id> {
+        let mut ids: Vec<Id> = round.send.iter().map(|p| p.id).collect();
+        ids.sort();
+        ids
+    }
+
+    /// One update a round between two neighbours: a node skips a neighbour
+    /// that just had its state in an answer, not one it answered before
+    /// its state changed; it sends again, counting a silence, to a skipped
+    /// neighbour that stopped sending.
+    #[test]
+    fn a_neighbour_that_sent_its_update_is_skipped_once_and_missed_when_silent() {
+        let mut view = three();
+        let (one, two) = (peer(1).id, peer(2).id);
+        let mut both = vec![one, two];
+        both.sort();
+        assert_eq!(sent_to(&view.update_round()), both, "the first round goes to every neighbour");
+        // Both sent theirs since; we answered 1 with our state as it is.
+        view.asked_by(&one);
+        view.asked_by(&two);
+        view.revision += 1;
+        view.asked_by(&one);
+        let round = view.update_round();
+        assert_eq!(sent_to(&round), vec![two], "after sending too, the higher id skips");
+        assert!(round.silent.is_empty());
+        let mut lower = three();
+        lower.local = (3..=u8::MAX).map(peer).find(|p| p.id < one).unwrap();
+        lower.update_round();
+        lower.asked_by(&one);
+        assert_eq!(sent_to(&lower.update_round()), both, "the lower id sends on");
+        // Rounds where 1 keeps sending first: skipped each time.
+        for _ in 0..3 {
+            view.asked_by(&one);
+            let round = view.update_round();
+            assert_eq!(sent_to(&round), vec![two], "1 has our state from our answer");
+        }
+        // 1 falls silent: it is sent our update, and missed.
+        let round = view.update_round();
+        assert_eq!(sent_to(&round), both);
+        assert_eq!(round.silent, vec![one]);
+        assert!(view.update_round().silent.is_empty(), "a silence counts once");
     }
 }
