@@ -506,7 +506,7 @@ impl Overlay for Can {
 
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
         self.failures.remove(&peer.id);
-        self.orphans.retain(|o| !(o.silent && o.owner == peer.id));
+        self.revived(peer);
     }
 
     fn peer_failed(&mut self, peer: &Peer, _now: Time) {
