@@ -33,6 +33,11 @@ pub struct NodeConfig {
     /// Longest a lookup may run (default 30 s); it then ends with the peers
     /// it found so far.
     pub lookup_deadline: Duration,
+    /// Times a put or get whose lookup found nobody to store on or fetch
+    /// from looks again, at the next node ticks, before it fails
+    /// (default 3). Such a path ran into a node just killed before its
+    /// neighbours noticed; the overlay mends within a round or two.
+    pub lookup_retries: u32,
     /// How often expired requests, overdue timers and store expiry are
     /// checked (default 1 s).
     pub tick_interval: Duration,
@@ -100,6 +105,7 @@ impl NodeConfig {
             join_timeout: Duration::from_secs(30),
             max_lookup_requests: 256,
             lookup_deadline: Duration::from_secs(30),
+            lookup_retries: 3,
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
             replica_check_interval: Duration::from_secs(2),

@@ -380,6 +380,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 }
             }
             self.check_replicas(now);
+            self.resume_parked(now);
         }
         self.run_repair_if_due(now);
     }

@@ -125,7 +125,21 @@ pub(super) enum Goal {
 }
 
 pub(super) enum Phase<L> {
-    Lookup { target: Id, lookup: L, goal: Goal },
+    /// `attempt` counts the lookups run before this one (see `Parked`).
+    Lookup {
+        target: Id,
+        lookup: L,
+        goal: Goal,
+        attempt: u32,
+    },
+    /// A put or get whose lookup found nobody to store on or fetch from,
+    /// waiting for the next node tick to look again
+    /// ([`super::NodeConfig::lookup_retries`]).
+    Parked {
+        target: Id,
+        goal: Goal,
+        attempt: u32,
+    },
     Storing(Storing),
     Fetching(Fetching),
 }
@@ -205,6 +219,10 @@ impl<L> Ops<L> {
     pub(super) fn remove(&mut self, op: &OpId) -> Option<Operation<L>> {
         self.0.remove(op).map(|o| *o)
     }
+
+    pub(super) fn ids_where(&self, mut wanted: impl FnMut(&Operation<L>) -> bool) -> Vec<OpId> {
+        self.0.iter().filter(|(_, o)| wanted(o)).map(|(id, _)| *id).collect()
+    }
 }
 
 impl<L> Operation<L> {
@@ -215,6 +233,10 @@ impl<L> Operation<L> {
 
 impl<O: Overlay, S: Store> Node<O, S> {
     pub(super) fn start_lookup_op(&mut self, op: OpId, target: Id, goal: Goal, now: Time) {
+        self.run_lookup(op, target, goal, 0, OpStats::at(now), now);
+    }
+
+    fn run_lookup(&mut self, op: OpId, target: Id, goal: Goal, attempt: u32, stats: OpStats, now: Time) {
         let wanted = match goal {
             Goal::Maintenance => usize::MAX,
             Goal::FindPeers | Goal::Put(_) | Goal::Relocate => self.config.replicas,
@@ -223,9 +245,19 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Goal::Get => 2 * self.config.replicas,
         };
         let lookup = self.overlay.lookup(target, wanted, now);
-        let phase = Phase::Lookup { target, lookup, goal };
-        self.ops.insert(op, Operation { phase, stats: OpStats::at(now) });
+        let phase = Phase::Lookup { target, lookup, goal, attempt };
+        self.ops.insert(op, Operation { phase, stats });
         self.drive_lookup(op, now);
+    }
+
+    /// Looks again for the puts and gets parked since the last node tick.
+    pub(super) fn resume_parked(&mut self, now: Time) {
+        let parked: Vec<OpId> = self.ops.ids_where(|o| matches!(o.phase, Phase::Parked { .. }));
+        for op in parked {
+            if let Some(Operation { phase: Phase::Parked { target, goal, attempt }, stats }) = self.ops.remove(&op) {
+                self.run_lookup(op, target, goal, attempt, stats, now);
+            }
+        }
     }
 
     pub(super) fn lookup_answered(&mut self, op: OpId, from: &Peer, answer: Option<Response<O::Message>>, now: Time) {
@@ -257,11 +289,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if !done {
             return;
         }
-        let Some(Operation { phase: Phase::Lookup { target, lookup, goal }, mut stats }) = self.ops.remove(&op) else {
+        let Some(Operation { phase: Phase::Lookup { target, lookup, goal, attempt }, mut stats }) =
+            self.ops.remove(&op)
+        else {
             return;
         };
         let outcome = lookup.outcome();
         stats.hops = outcome.hops;
+        // A path that ran into a node just killed, before its neighbours
+        // noticed, finds nobody: the overlay mends within a round or two.
+        let user_op = matches!(goal, Goal::Put(_) | Goal::Get);
+        if user_op && attempt < self.config.lookup_retries && self.storage_candidates(&outcome.closest).is_empty() {
+            let phase = Phase::Parked { target, goal, attempt: attempt + 1 };
+            self.ops.insert(op, Operation { phase, stats });
+            return;
+        }
         match goal {
             Goal::Maintenance => {
                 let actions = self.overlay.lookup_done(target, &outcome, now);

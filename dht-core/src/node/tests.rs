@@ -167,6 +167,11 @@ impl Net {
     fn op(&mut self, i: usize, start: impl FnOnce(&mut MeshNode, Time) -> OpId) -> OpOutcome {
         let now = self.now;
         let op = start(self.node(i), now);
+        self.op_event(i, op)
+    }
+
+    /// Runs until operation `op` of node `i` ends.
+    fn op_event(&mut self, i: usize, op: OpId) -> OpOutcome {
         for _ in 0..100 {
             self.deliver();
             if let Some(event) = self.node(i).poll_event() {
@@ -550,4 +555,46 @@ fn repair_sends_a_bounded_number_of_pushes_at_a_time() {
         "{} pushes out at once, with 8 allowed in flight (a key's pushes go together)",
         net.most_stores_at_once
     );
+}
+
+/// A put whose lookup finds nobody — every peer the client knew failed —
+/// waits for the next node tick and looks again, and succeeds once the
+/// overlay has mended; after `lookup_retries` tries it fails.
+#[test]
+fn a_put_that_finds_nobody_looks_again_at_the_next_ticks() {
+    let mut net = Net::new(4);
+    let client = net.join(Role::Client);
+    net.run(Duration::from_secs(10));
+    for member in 0..4 {
+        net.crash(member);
+    }
+    let key = Id::hash(b"retried");
+    let first = net.put(client, key, b"v");
+    assert!(matches!(first, Err(OpError::QuorumNotReached { acks: 0, .. })), "{first:?}");
+
+    // The client now knows nobody: its put waits instead of failing.
+    let started = net.now;
+    let op = net.node(client).put(key, &b"v"[..], started);
+    net.deliver();
+    net.run(Duration::from_millis(500));
+    assert!(net.node(client).poll_event().is_none(), "the put waits for the next tick");
+    for member in 0..4 {
+        net.restart(member);
+    }
+    let now = net.now;
+    net.node(client).bootstrap(&[peer(0)], now);
+    let outcome = net.op_event(client, op);
+    assert!(matches!(outcome, OpOutcome::Put(Ok(_))), "{outcome:?}");
+
+    // Nobody to find for good: it fails after its retries, a tick apart.
+    for member in 0..4 {
+        net.crash(member);
+    }
+    let _ = net.put(client, key, b"w");
+    let started = net.now;
+    let op = net.node(client).put(key, &b"w"[..], started);
+    let outcome = net.op_event(client, op);
+    assert_eq!(outcome, OpOutcome::Put(Err(OpError::NoPeers)));
+    let retries = net.config.lookup_retries;
+    assert!(net.now.since(started) >= Duration::from_secs(u64::from(retries) - 1), "it looked {retries} more times");
 }
