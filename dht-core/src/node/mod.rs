@@ -464,6 +464,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let actions = self.overlay.leave(now);
         self.apply_actions(actions, now);
         self.leaving = true;
+        self.fail_parked(now);
         self.hand_off_everything(op, now);
         op
     }

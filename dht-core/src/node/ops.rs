@@ -252,12 +252,33 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     /// Looks again for the puts and gets parked since the last node tick.
     pub(super) fn resume_parked(&mut self, now: Time) {
+        for (op, target, goal, attempt, stats) in self.take_parked() {
+            self.run_lookup(op, target, goal, attempt, stats, now);
+        }
+    }
+
+    /// Ends the parked puts and gets with the failure they waited to avoid:
+    /// a leaving node ticks no more.
+    pub(super) fn fail_parked(&mut self, now: Time) {
+        for (op, _, goal, _, mut stats) in self.take_parked() {
+            stats.finished = now;
+            let outcome = match goal {
+                Goal::Put(_) => super::OpOutcome::Put(Err(OpError::NoPeers)),
+                _ => super::OpOutcome::Get(Err(OpError::Unreachable)),
+            };
+            self.finish(op, outcome, stats);
+        }
+    }
+
+    fn take_parked(&mut self) -> Vec<(OpId, Id, Goal, u32, OpStats)> {
         let parked: Vec<OpId> = self.ops.ids_where(|o| matches!(o.phase, Phase::Parked { .. }));
+        let mut taken = Vec::with_capacity(parked.len());
         for op in parked {
             if let Some(Operation { phase: Phase::Parked { target, goal, attempt }, stats }) = self.ops.remove(&op) {
-                self.run_lookup(op, target, goal, attempt, stats, now);
+                taken.push((op, target, goal, attempt, stats));
             }
         }
+        taken
     }
 
     pub(super) fn lookup_answered(&mut self, op: OpId, from: &Peer, answer: Option<Response<O::Message>>, now: Time) {

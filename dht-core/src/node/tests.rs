@@ -597,4 +597,14 @@ fn a_put_that_finds_nobody_looks_again_at_the_next_ticks() {
     assert_eq!(outcome, OpOutcome::Put(Err(OpError::NoPeers)));
     let retries = net.config.lookup_retries;
     assert!(net.now.since(started) >= Duration::from_secs(u64::from(retries) - 1), "it looked {retries} more times");
+
+    // A node that leaves ticks no more: what waits fails at once.
+    let now = net.now;
+    let put = net.node(client).put(key, &b"x"[..], now);
+    net.deliver();
+    let leave = net.node(client).leave(now);
+    net.deliver();
+    let events: Vec<(OpId, OpOutcome)> =
+        std::iter::from_fn(|| net.node(client).poll_event()).map(|e| (e.op, e.outcome)).collect();
+    assert_eq!(events, vec![(put, OpOutcome::Put(Err(OpError::NoPeers))), (leave, OpOutcome::Left)]);
 }
