@@ -320,7 +320,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         // A path that ran into a node just killed, before its neighbours
         // noticed, finds nobody: the overlay mends within a round or two.
         let user_op = matches!(goal, Goal::Put(_) | Goal::Get);
-        if user_op && attempt < self.config.lookup_retries && self.storage_candidates(&outcome.closest).is_empty() {
+        if user_op && attempt < self.config.lookup_retries && !outcome.closest.iter().any(|p| self.can_hold(p)) {
             let phase = Phase::Parked { target, goal, attempt: attempt + 1 };
             self.ops.insert(op, Operation { phase, stats });
             return;
@@ -352,11 +352,15 @@ impl<O: Overlay, S: Store> Node<O, S> {
         self.store_on(op, &targets, &record, now);
     }
 
-    /// The peers of a lookup result that can hold records: all of them,
-    /// less this node when it is a client.
+    /// The peers of a lookup result that can hold records.
     fn storage_candidates(&self, closest: &[Peer]) -> Vec<Peer> {
-        let local = self.local().id;
-        closest.iter().filter(|p| !self.config.role.is_client() || p.id != local).copied().collect()
+        closest.iter().filter(|p| self.can_hold(p)).copied().collect()
+    }
+
+    /// Whether `peer` can hold records: any peer but this node when it is
+    /// a client.
+    fn can_hold(&self, peer: &Peer) -> bool {
+        !self.config.role.is_client() || peer.id != self.local().id
     }
 
     /// Sends `record` to each target of a storing operation (storing locally
