@@ -179,7 +179,9 @@ struct Tally {
     gets: u64,
     gets_ok: u64,
     stale_reads: u64,
-    latencies_ms: Vec<f64>,
+    /// Latencies of acknowledged puts and of answered gets.
+    put_ms: Vec<f64>,
+    get_ms: Vec<f64>,
 }
 
 pub async fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
@@ -271,8 +273,10 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
         "get_ok_rate": t.gets_ok as f64 / t.gets.max(1) as f64,
         "get_failures": t.get_failures,
         "restarts": restarts,
-        "p50_ms": percentile(&t.latencies_ms, 50.0),
-        "p99_ms": percentile(&t.latencies_ms, 99.0),
+        "put_p50_ms": percentile(&t.put_ms, 50.0),
+        "put_p99_ms": percentile(&t.put_ms, 99.0),
+        "get_p50_ms": percentile(&t.get_ms, 50.0),
+        "get_p99_ms": percentile(&t.get_ms, 99.0),
         "wall_s": started.elapsed().as_secs_f64(),
     }))
 }
@@ -318,7 +322,7 @@ async fn load(
                 Ok(_) => {
                     t.acked_writes += 1;
                     t.acked[index] = t.acked[index].max(version);
-                    t.latencies_ms.push(began.elapsed().as_secs_f64() * 1000.0);
+                    t.put_ms.push(began.elapsed().as_secs_f64() * 1000.0);
                 }
                 Err(e) => {
                     t.failed_writes += 1;
@@ -333,7 +337,7 @@ async fn load(
             match result {
                 Ok(found) => {
                     t.gets_ok += 1;
-                    t.latencies_ms.push(began.elapsed().as_secs_f64() * 1000.0);
+                    t.get_ms.push(began.elapsed().as_secs_f64() * 1000.0);
                     if found.map_or(0, |r| r.version) < floor {
                         t.stale_reads += 1;
                     }

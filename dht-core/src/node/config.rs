@@ -51,6 +51,12 @@ pub struct NodeConfig {
     /// takes to fail, this is the delay before a lost replica is replaced,
     /// which is what decides how much churn a key survives.
     pub replica_check_interval: Duration,
+    /// How long a node keeps a record it handed off to the key's new
+    /// replica set after the last member acknowledged it (default 30 s),
+    /// answering fetches with it as a hint, not a vote. Under churn, views
+    /// of a replica set disagree for a while; a reader whose view still
+    /// names the old holders then finds the record rather than nothing.
+    pub handoff_linger: Duration,
     /// How often every held record is pushed to its replicas whatever
     /// changed (default 1 h, as in Kademlia).
     pub republish_interval: Duration,
@@ -109,6 +115,7 @@ impl NodeConfig {
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
             replica_check_interval: Duration::from_secs(2),
+            handoff_linger: Duration::from_secs(30),
             republish_interval: Duration::from_secs(3600),
             max_repair_in_flight: 64,
             record_ttl: Duration::from_secs(24 * 3600),

@@ -37,7 +37,8 @@ pub enum Response<M> {
     Newer(Record),
     /// The record held for the key, if any, from a node that joined or
     /// restarted recently and may not have caught up on writes made while
-    /// it was away: a reader takes the record if it is the newest it sees,
+    /// it was away, or that is handing the key off to a replica set it is
+    /// no longer in: a reader takes the record if it is the newest it sees,
     /// but does not count the answer toward its read quorum.
     CatchingUp(Option<Record>),
 }

@@ -495,7 +495,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in batch {
             if peer.id == local {
-                let votes = !self.catching_up(now);
+                let votes = self.votes_for(&key, now);
                 match self.store.read(&key, now) {
                     Ok(held) => self.record_fetch_reply(op, Reply { peer, held, votes }),
                     Err(_) => self.record_fetch_failure(op),

@@ -1,9 +1,13 @@
 //! Keeping `r` replicas of every key after churn: each node periodically
 //! checks, for every key it holds, which peers should hold it now, and sends
 //! the record to those it has not sent this version to. A node that finds
-//! itself no longer among them hands the record off and deletes its copy
-//! once every member of the new replica set has acknowledged it. A graceful leave hands off
-//! everything at once.
+//! itself no longer among them hands the record off, and deletes its copy
+//! [`NodeConfig::handoff_linger`] after every member of the new replica set
+//! has acknowledged it. Until then it answers fetches of the key as a hint
+//! ([`Response::CatchingUp`]), not a vote: under churn, nodes' views of a
+//! replica set disagree for a while, and a reader whose view still names
+//! the old holders would otherwise find every copy it asks for gone. A
+//! graceful leave hands off everything at once.
 //!
 //! Repair does not wait for the periodic pass when a replica set changes.
 //! A node that holds records pings, every
@@ -79,6 +83,9 @@ struct Handoff {
     members: Vec<u64>,
     /// Members that acknowledged it.
     acked: Vec<u64>,
+    /// When the last member acknowledged it; the copy goes
+    /// [`NodeConfig::handoff_linger`] later.
+    complete_at: Option<Time>,
 }
 
 impl Handoff {
@@ -107,13 +114,35 @@ impl RepairState {
     }
 
     /// Hands `version` of `key` off to `members`, keeping the
-    /// acknowledgements of a hand-off of the same version under way.
-    fn hand_off(&mut self, key: Id, version: u64, members: Vec<u64>) {
-        let handoff = self.handoffs.entry(key).or_insert(Handoff { version, members: Vec::new(), acked: Vec::new() });
+    /// acknowledgements of a hand-off of the same version under way. The
+    /// members that have not acknowledged it when the hand-off starts or its
+    /// set changes; else none: their acknowledgements are what let the copy
+    /// go, and pushes made before the hand-off were not counted.
+    fn hand_off(&mut self, key: Id, version: u64, mut members: Vec<u64>) -> Vec<u64> {
+        let fresh = || Handoff { version, members: Vec::new(), acked: Vec::new(), complete_at: None };
+        let handoff = self.handoffs.entry(key).or_insert_with(fresh);
         if handoff.version != version {
-            *handoff = Handoff { version, members: Vec::new(), acked: Vec::new() };
+            *handoff = fresh();
         }
+        members.sort_unstable();
+        if handoff.members == members {
+            return Vec::new();
+        }
+        handoff.complete_at = None;
         handoff.members = members;
+        handoff.members.iter().filter(|m| !handoff.acked.contains(m)).copied().collect()
+    }
+
+    /// Whether every member of `key`'s new replica set acknowledged the
+    /// hand-off: the copy only lingers.
+    fn handed_off(&self, key: &Id) -> bool {
+        self.handoffs.get(key).is_some_and(|h| h.complete_at.is_some())
+    }
+
+    /// Whether this node is handing `key` off: it holds a copy but is not
+    /// in the key's replica set as it sees it, so its copy may miss writes.
+    pub(super) fn handing_off(&self, key: &Id) -> bool {
+        self.handoffs.contains_key(key)
     }
 
     /// Notes that `peer` was heard from, if it is a watched replica peer.
@@ -191,6 +220,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.repair_pass(now, false);
         }
         if check {
+            self.drop_handed_off(now);
             self.repair.next_check = now + self.config.replica_check_interval;
             let silent_for = self.config.replica_check_interval;
             let mut silent: Vec<Peer> = self
@@ -223,11 +253,16 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let mut watched = HashMap::default();
         for key in keys {
             let Some(record) = self.store.get(&key, now) else { continue };
-            if !self.overlay.knows_replica_set(&key, self.config.replicas) {
+            let handed_off = self.repair.handed_off(&key);
+            if !handed_off && !self.overlay.knows_replica_set(&key, self.config.replicas) {
                 self.start_relocation(key, now);
                 continue;
             }
             let set = self.overlay.replica_set(&key, self.config.replicas);
+            if handed_off && !set.iter().any(|p| p.id == local.id) {
+                // Lingering as a hint until it goes: repair no longer tends it.
+                continue;
+            }
             for peer in set.iter().filter(|p| p.id != local.id) {
                 // A new replica peer counts as heard from now: the push is its check.
                 let last = self.repair.watched.get(&peer.id).map_or(now, |(_, last)| *last);
@@ -237,8 +272,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // Hand off only to a full replica set, and delete only once every
             // member has acknowledged: a view that still lists a dead peer
             // then never deletes the copy that may be the last live one.
+            let mut unacked = Vec::new();
             if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
-                self.repair.hand_off(key, record.version, targets.iter().map(|p| p.id.prefix_u64()).collect());
+                unacked =
+                    self.repair.hand_off(key, record.version, targets.iter().map(|p| p.id.prefix_u64()).collect());
             } else {
                 self.repair.handoffs.remove(&key);
             }
@@ -248,7 +285,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let fresh: Vec<Peer> = if periodic && pushed.is_none_or(|p| p.periodic != digest) {
                 targets.clone()
             } else {
-                targets.iter().filter(|t| before.is_none_or(|p| !p.to.contains(&t.id.prefix_u64()))).copied().collect()
+                let owed = |t: &&Peer| {
+                    let id = t.id.prefix_u64();
+                    unacked.contains(&id) || before.is_none_or(|p| !p.to.contains(&id))
+                };
+                targets.iter().filter(owed).copied().collect()
             };
             let periodic_digest = if periodic { digest } else { pushed.map_or(0, |p| p.periodic) };
             if fresh.is_empty() {
@@ -296,13 +337,29 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
         let Some(handoff) = self.repair.handoffs.get_mut(&key) else { return };
         handoff.acked.push(from);
-        // Delete only the version that was handed off, and only once every
-        // member of the set it went to has it; a newer write since then stays.
-        let version = handoff.version;
-        if handoff.complete() && self.store.get(&key, now).is_some_and(|r| r.version == version) {
+        if handoff.complete() && handoff.complete_at.is_none() {
+            handoff.complete_at = Some(now);
+        }
+    }
+
+    /// Deletes the copies whose hand-off completed
+    /// [`NodeConfig::handoff_linger`] ago — only the version that was handed
+    /// off: a newer write since then stays.
+    fn drop_handed_off(&mut self, now: Time) {
+        let linger = self.config.handoff_linger;
+        let due: Vec<(Id, u64)> = self
+            .repair
+            .handoffs
+            .iter()
+            .filter(|(_, h)| h.complete() && h.complete_at.is_some_and(|at| now.since(at) >= linger))
+            .map(|(key, h)| (*key, h.version))
+            .collect();
+        for (key, version) in due {
             self.repair.handoffs.remove(&key);
-            self.drop_record(&key);
-            self.repair.pushed.remove(&key);
+            if self.store.get(&key, now).is_some_and(|r| r.version == version) {
+                self.drop_record(&key);
+                self.repair.pushed.remove(&key);
+            }
         }
     }
 
@@ -326,6 +383,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if set.len() < self.config.replicas || set.iter().any(|p| p.id == self.local().id) {
             return;
         }
+        // Every member is pushed to: the lookup's set is news to the node.
         self.repair.hand_off(key, record.version, set.iter().map(|p| p.id.prefix_u64()).collect());
         self.repair.queue.push_back((key, set));
         self.send_queued_pushes(now);

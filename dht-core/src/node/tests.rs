@@ -330,6 +330,36 @@ fn a_node_that_joins_inside_a_range_gets_its_records_at_once() {
 }
 
 #[test]
+fn a_handed_off_copy_stays_a_while_as_a_hint_then_goes() {
+    let mut net = Net::with(5, hourly_repair());
+    let keys: Vec<Id> = (0..40u8).map(|i| Id::hash(&[i, 9])).collect();
+    for key in &keys {
+        net.put(0, *key, b"v").expect("stored");
+    }
+    net.run(Duration::from_secs(6));
+    let before: Vec<Vec<usize>> = keys.iter().map(|k| indices(&net.holders(k))).collect();
+    let newcomer = net.join(Role::Member);
+    net.run(Duration::from_secs(10));
+    // A holder the newcomer pushed out of a key's replica set.
+    let (key, displaced) = keys
+        .iter()
+        .zip(&before)
+        .find_map(|(key, held)| {
+            let set = net.replicas(key, 3);
+            held.iter().find(|h| !set.contains(h)).map(|h| (*key, *h))
+        })
+        .expect("the newcomer displaced a holder of one of 40 keys");
+    assert!(indices(&net.holders(&key)).contains(&newcomer), "handed to the newcomer");
+    assert!(indices(&net.holders(&key)).contains(&displaced), "the displaced copy stays a while");
+    let now = net.now;
+    let answer = net.node(displaced).handle_request(&peer(newcomer), Request::Fetch(key), now);
+    assert!(matches!(answer, Response::CatchingUp(Some(_))), "a hint, not a vote: {answer:?}");
+    net.run(net.config.handoff_linger);
+    let held = indices(&net.holders(&key));
+    assert_eq!(held, net.replicas(&key, 3), "the displaced copy went once it had lingered");
+}
+
+#[test]
 fn a_get_puts_back_a_copy_a_silent_replica_held() {
     let mut net = Net::with(8, hourly_repair());
     let key = Id::hash(b"read back");
