@@ -36,7 +36,10 @@ pub struct NodeConfig {
     /// Times a put or get whose lookup found nobody to store on or fetch
     /// from looks again, at the next node ticks, before it fails
     /// (default 3). Such a path ran into a node just killed before its
-    /// neighbours noticed; the overlay mends within a round or two.
+    /// neighbours noticed; the overlay mends within a round or two. A get
+    /// whose candidates held the record only as hints
+    /// ([`super::Response::CatchingUp`]) looks again as often before it
+    /// returns the newest hint: its path ended beside the key's replicas.
     pub lookup_retries: u32,
     /// How often expired requests, overdue timers and store expiry are
     /// checked (default 1 s).

@@ -132,9 +132,9 @@ pub(super) enum Phase<L> {
         goal: Goal,
         attempt: u32,
     },
-    /// A put or get whose lookup found nobody to store on or fetch from,
-    /// waiting for the next node tick to look again
-    /// ([`super::NodeConfig::lookup_retries`]).
+    /// A put or get whose lookup found nobody to store on or fetch from, or
+    /// a get that found the record only in hints, waiting for the next node
+    /// tick to look again ([`super::NodeConfig::lookup_retries`]).
     Parked {
         target: Id,
         goal: Goal,
@@ -167,6 +167,8 @@ impl Storing {
 
 pub(super) struct Fetching {
     key: Id,
+    /// Lookups run before the one that found these candidates.
+    attempt: u32,
     candidates: Vec<Peer>,
     next: usize,
     outstanding: usize,
@@ -336,7 +338,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
             Goal::Relocate => self.relocate(target, &outcome, now),
             Goal::Put(record) => self.start_storing(op, record, &outcome, stats, now),
-            Goal::Get => self.start_fetching(op, target, outcome, stats, now),
+            Goal::Get => self.start_fetching(op, target, outcome, attempt, stats, now),
         }
     }
 
@@ -467,9 +469,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
-    fn start_fetching(&mut self, op: OpId, key: Id, outcome: LookupOutcome, stats: OpStats, now: Time) {
+    fn start_fetching(&mut self, op: OpId, key: Id, outcome: LookupOutcome, attempt: u32, stats: OpStats, now: Time) {
         let fetching = Fetching {
             key,
+            attempt,
             candidates: self.storage_candidates(&outcome.closest),
             next: 0,
             outstanding: 0,
@@ -555,14 +558,25 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// differing versions, or fewer votes than its quorum, asks the next
     /// candidates before it answers — or, failing that, once every
     /// candidate has answered. Read-repairs stale replicas when every
-    /// answer is in.
+    /// answer is in. A get whose candidates have all answered and in which
+    /// only hints ([`Response::CatchingUp`]) hold a record looks again at
+    /// the next node tick, up to [`super::NodeConfig::lookup_retries`]
+    /// times: its path ended beside the key's replicas, at nodes that
+    /// handed the key off or just came back, not at them.
     fn check_fetching(&mut self, op: OpId, now: Time) {
-        let quorum = self.config.read_quorum;
+        let (quorum, retries) = (self.config.read_quorum, self.config.lookup_retries);
         let validator = &self.config.validator;
         let Some(Operation { phase: Phase::Fetching(f), stats }) = self.ops.get_mut(&op) else { return };
         let newest = newest(&f.replies, validator);
         if !f.reported {
             let asked_all = f.outstanding == 0 && f.next >= f.candidates.len();
+            let hints_only = newest.as_ref().is_some_and(|r| votes_for(&f.replies, r, validator) == 0);
+            if asked_all && hints_only && f.attempt < retries {
+                let phase = Phase::Parked { target: f.key, goal: Goal::Get, attempt: f.attempt + 1 };
+                let stats = *stats;
+                self.ops.insert(op, Operation { phase, stats });
+                return;
+            }
             let report = match &newest {
                 Some(r) if asked_all || votes_for(&f.replies, r, validator) >= quorum => {
                     Some(Ok(Some(r.clone()).filter(|r| !r.tombstone)))

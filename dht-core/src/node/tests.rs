@@ -422,6 +422,29 @@ fn a_get_does_not_take_the_old_copies_of_restarted_replicas_for_a_quorum() {
 }
 
 #[test]
+fn a_get_that_finds_the_record_only_in_hints_looks_again_before_it_answers() {
+    let ticks_taken = |retries: u32| {
+        let mut net = Net::with(8, NodeConfig { lookup_retries: retries, ..config() });
+        let key = Id::hash(b"hints only");
+        net.put(0, key, b"v").expect("stored");
+        let holders = indices(&net.holders(&key));
+        for &i in &holders {
+            net.crash(i);
+        }
+        // Back on their stores, every holder answers as catching up: a hint.
+        for &i in &holders {
+            net.restart_on_store(i);
+        }
+        let reader = (0..8).find(|i| !holders.contains(i)).expect("a node that holds nothing");
+        let began = net.now;
+        assert_eq!(&net.get(reader, key).expect("found in the end").value[..], b"v");
+        net.now.since(began).as_millis() / net.config.tick_interval.as_millis()
+    };
+    assert_eq!(ticks_taken(0), 0, "without retries it answers at once");
+    assert!(ticks_taken(3) >= 1, "it looked again at the next tick");
+}
+
+#[test]
 fn a_forged_newer_version_does_not_fail_a_signed_put() {
     let mut net = Net::new(6);
     let (signer, _) = crate::SigningKey::generate().expect("a key");
