@@ -447,7 +447,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// Finds the newest record for `key` on its replicas.
     pub fn get(&mut self, key: Id, now: Time) -> OpId {
         let op = self.new_op();
-        self.start_lookup_op(op, key, ops::Goal::Get, now);
+        self.start_lookup_op(op, key, ops::Goal::Get(None), now);
         op
     }
 

@@ -116,7 +116,9 @@ impl OpStats {
 #[derive(Debug)]
 pub(super) enum Goal {
     Put(Record),
-    Get,
+    /// A get, with the newest record an earlier attempt found only in
+    /// hints: a later attempt returns nothing older.
+    Get(Option<Record>),
     FindPeers,
     Maintenance,
     /// Finding the replica set of a held key whose set the overlay does
@@ -169,6 +171,8 @@ pub(super) struct Fetching {
     key: Id,
     /// Lookups run before the one that found these candidates.
     attempt: u32,
+    /// The newest record those earlier lookups found only in hints.
+    hinted: Option<Record>,
     candidates: Vec<Peer>,
     next: usize,
     outstanding: usize,
@@ -244,7 +248,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Goal::FindPeers | Goal::Put(_) | Goal::Relocate => self.config.replicas,
             // Twice the set: when the replicas it asks first have no copy
             // (their views lag a churning network), the next ones may.
-            Goal::Get => 2 * self.config.replicas,
+            Goal::Get(_) => 2 * self.config.replicas,
         };
         let lookup = self.overlay.lookup(target, wanted, now);
         let phase = Phase::Lookup { target, lookup, goal, attempt };
@@ -321,7 +325,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         stats.hops = outcome.hops;
         // A path that ran into a node just killed, before its neighbours
         // noticed, finds nobody: the overlay mends within a round or two.
-        let user_op = matches!(goal, Goal::Put(_) | Goal::Get);
+        let user_op = matches!(goal, Goal::Put(_) | Goal::Get(_));
         if user_op && attempt < self.config.lookup_retries && !outcome.closest.iter().any(|p| self.can_hold(p)) {
             let phase = Phase::Parked { target, goal, attempt: attempt + 1 };
             self.ops.insert(op, Operation { phase, stats });
@@ -338,7 +342,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
             Goal::Relocate => self.relocate(target, &outcome, now),
             Goal::Put(record) => self.start_storing(op, record, &outcome, stats, now),
-            Goal::Get => self.start_fetching(op, target, outcome, attempt, stats, now),
+            Goal::Get(earlier) => self.start_fetching(op, target, outcome, (attempt, earlier), stats, now),
         }
     }
 
@@ -469,10 +473,22 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
-    fn start_fetching(&mut self, op: OpId, key: Id, outcome: LookupOutcome, attempt: u32, stats: OpStats, now: Time) {
+    /// `earlier`: the lookups run before this one, and the newest record
+    /// they found only in hints.
+    fn start_fetching(
+        &mut self,
+        op: OpId,
+        key: Id,
+        outcome: LookupOutcome,
+        earlier: (u32, Option<Record>),
+        stats: OpStats,
+        now: Time,
+    ) {
+        let (attempt, hinted) = earlier;
         let fetching = Fetching {
             key,
             attempt,
+            hinted,
             candidates: self.storage_candidates(&outcome.closest),
             next: 0,
             outstanding: 0,
@@ -558,21 +574,28 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// differing versions, or fewer votes than its quorum, asks the next
     /// candidates before it answers — or, failing that, once every
     /// candidate has answered. Read-repairs stale replicas when every
-    /// answer is in. A get whose candidates have all answered and in which
-    /// only hints ([`Response::CatchingUp`]) hold a record looks again at
+    /// answer is in. A get whose candidates have all answered, and in which
+    /// only hints ([`Response::CatchingUp`]) hold a record — or nobody does
+    /// while a member of the replica set failed to answer or answered with
+    /// a hint — looks again at
     /// the next node tick, up to [`super::NodeConfig::lookup_retries`]
     /// times: its path ended beside the key's replicas, at nodes that
-    /// handed the key off or just came back, not at them.
+    /// handed the key off or just came back, or the replicas were too busy
+    /// to answer in time; "no such key" from the others is no answer.
     fn check_fetching(&mut self, op: OpId, now: Time) {
-        let (quorum, retries) = (self.config.read_quorum, self.config.lookup_retries);
+        let (quorum, retries, replicas) = (self.config.read_quorum, self.config.lookup_retries, self.config.replicas);
         let validator = &self.config.validator;
         let Some(Operation { phase: Phase::Fetching(f), stats }) = self.ops.get_mut(&op) else { return };
-        let newest = newest(&f.replies, validator);
+        let newest = newest(&f.replies, f.hinted.as_ref(), validator);
         if !f.reported {
             let asked_all = f.outstanding == 0 && f.next >= f.candidates.len();
-            let hints_only = newest.as_ref().is_some_and(|r| votes_for(&f.replies, r, validator) == 0);
-            if asked_all && hints_only && f.attempt < retries {
-                let phase = Phase::Parked { target: f.key, goal: Goal::Get, attempt: f.attempt + 1 };
+            let weak = match &newest {
+                Some(r) => votes_for(&f.replies, r, validator) == 0,
+                None => f.candidates.iter().take(replicas).any(|p| !f.replies.iter().any(|r| r.peer == *p && r.votes)),
+            };
+            if asked_all && weak && f.attempt < retries {
+                let goal = Goal::Get(newest);
+                let phase = Phase::Parked { target: f.key, goal, attempt: f.attempt + 1 };
                 let stats = *stats;
                 self.ops.insert(op, Operation { phase, stats });
                 return;
@@ -659,10 +682,13 @@ fn votes_for(replies: &[Reply], newest: &Record, validator: &SharedValidator) ->
     replies.iter().filter(|r| r.votes && r.held.as_ref().is_some_and(|h| !validator.wins(newest, h))).count()
 }
 
-fn newest(replies: &[Reply], validator: &SharedValidator) -> Option<Record> {
+/// The newest record among the replies and `hinted`, found by an earlier
+/// attempt.
+fn newest(replies: &[Reply], hinted: Option<&Record>, validator: &SharedValidator) -> Option<Record> {
     replies
         .iter()
         .filter_map(|r| r.held.as_ref())
+        .chain(hinted)
         .fold(None::<&Record>, |best, r| match best {
             Some(b) if !validator.wins(r, b) => Some(b),
             _ => Some(r),

@@ -421,27 +421,44 @@ fn a_get_does_not_take_the_old_copies_of_restarted_replicas_for_a_quorum() {
     assert_eq!(&net.get(reader, key).expect("found").value[..], b"new");
 }
 
+/// Puts a key on 8 nodes with `retries` lookup retries, does `to_holders`
+/// to its holders, then gets it from a node that holds nothing: what the
+/// get returned and the node ticks it took.
+fn get_after(retries: u32, to_holders: impl Fn(&mut Net, usize)) -> (Option<Record>, u128) {
+    let mut net = Net::with(8, NodeConfig { lookup_retries: retries, ..config() });
+    let key = Id::hash(b"weak answers");
+    net.put(0, key, b"v").expect("stored");
+    let holders = indices(&net.holders(&key));
+    for &i in &holders {
+        to_holders(&mut net, i);
+    }
+    let reader = (0..8).find(|i| !holders.contains(i)).expect("a node that holds nothing");
+    let began = net.now;
+    let found = net.get(reader, key);
+    (found, net.now.since(began).as_millis() / net.config.tick_interval.as_millis())
+}
+
 #[test]
 fn a_get_that_finds_the_record_only_in_hints_looks_again_before_it_answers() {
-    let ticks_taken = |retries: u32| {
-        let mut net = Net::with(8, NodeConfig { lookup_retries: retries, ..config() });
-        let key = Id::hash(b"hints only");
-        net.put(0, key, b"v").expect("stored");
-        let holders = indices(&net.holders(&key));
-        for &i in &holders {
-            net.crash(i);
-        }
-        // Back on their stores, every holder answers as catching up: a hint.
-        for &i in &holders {
-            net.restart_on_store(i);
-        }
-        let reader = (0..8).find(|i| !holders.contains(i)).expect("a node that holds nothing");
-        let began = net.now;
-        assert_eq!(&net.get(reader, key).expect("found in the end").value[..], b"v");
-        net.now.since(began).as_millis() / net.config.tick_interval.as_millis()
+    // Back on their stores, every holder answers as catching up: a hint.
+    let restart = |net: &mut Net, i: usize| {
+        net.crash(i);
+        net.restart_on_store(i);
     };
-    assert_eq!(ticks_taken(0), 0, "without retries it answers at once");
-    assert!(ticks_taken(3) >= 1, "it looked again at the next tick");
+    let (found, ticks) = get_after(0, restart);
+    assert_eq!((found.map(|r| r.value), ticks), (Some(bytes::Bytes::from_static(b"v")), 0), "no retry: at once");
+    let (found, ticks) = get_after(3, restart);
+    assert_eq!(found.map(|r| r.value), Some(bytes::Bytes::from_static(b"v")), "found in the end");
+    assert!(ticks >= 1, "it looked again at the next tick");
+}
+
+#[test]
+fn a_get_whose_replicas_are_silent_looks_again_before_it_says_no_such_key() {
+    let (found, ticks) = get_after(0, Net::crash);
+    assert_eq!((found, ticks), (None, 0), "no retry: \"no such key\" at once");
+    let (found, ticks) = get_after(3, Net::crash);
+    assert!(found.is_none());
+    assert!(ticks >= 1, "it looked again, once its view had let the silent replicas go");
 }
 
 #[test]
