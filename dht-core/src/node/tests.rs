@@ -310,14 +310,21 @@ fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
     assert!(!now_held.contains(&holders[0]));
 }
 
-#[test]
-fn a_node_that_joins_inside_a_range_gets_its_records_at_once() {
+/// Five members on hourly repair holding 40 keys (`salt` tells one test's
+/// keys from another's), their replica peers watched.
+fn five_with_keys(salt: u8) -> (Net, Vec<Id>) {
     let mut net = Net::with(5, hourly_repair());
-    let keys: Vec<Id> = (0..40u8).map(|i| Id::hash(&[i, 7])).collect();
+    let keys: Vec<Id> = (0..40u8).map(|i| Id::hash(&[i, salt])).collect();
     for key in &keys {
         net.put(0, *key, b"v").expect("stored");
     }
     net.run(Duration::from_secs(6));
+    (net, keys)
+}
+
+#[test]
+fn a_node_that_joins_inside_a_range_gets_its_records_at_once() {
+    let (mut net, keys) = five_with_keys(7);
     let newcomer = net.join(Role::Member);
     // Gossip spreads the newcomer; every holder's view moves, and it
     // pushes the keys whose replica set now holds the newcomer.
@@ -331,12 +338,7 @@ fn a_node_that_joins_inside_a_range_gets_its_records_at_once() {
 
 #[test]
 fn a_handed_off_copy_stays_a_while_as_a_hint_then_goes() {
-    let mut net = Net::with(5, hourly_repair());
-    let keys: Vec<Id> = (0..40u8).map(|i| Id::hash(&[i, 9])).collect();
-    for key in &keys {
-        net.put(0, *key, b"v").expect("stored");
-    }
-    net.run(Duration::from_secs(6));
+    let (mut net, keys) = five_with_keys(9);
     let before: Vec<Vec<usize>> = keys.iter().map(|k| indices(&net.holders(k))).collect();
     let newcomer = net.join(Role::Member);
     net.run(Duration::from_secs(10));
