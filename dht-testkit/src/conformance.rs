@@ -61,9 +61,9 @@ pub enum Case {
     ///     it takes to notice one death and push a new copy — at the
     ///     default churn about once in three runs of 500 nodes and keys,
     ///     whatever the overlay — so "none" would pass or fail by seed.
-    ///     Without repair passes 304 of 500 are lost. (How many keys a get then finds is
-    ///     reported, not required: that is availability under churn, not
-    ///     loss.)
+    ///     Without repair passes 304 of 500 are lost. (How many keys a get
+    ///     then finds is reported, not required: that is availability under
+    ///     churn, not loss.)
     KeysSurviveChurn,
     /// 11. Under that churn, while a tenth of the nodes at a time are
     ///     stopped, miss writes and restart on their stores, a get started

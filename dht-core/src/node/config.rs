@@ -38,8 +38,9 @@ pub struct NodeConfig {
     /// (default 3). Such a path ran into a node just killed before its
     /// neighbours noticed; the overlay mends within a round or two. A get
     /// whose candidates held the record only as hints
-    /// ([`super::Response::CatchingUp`]) looks again as often before it
-    /// returns the newest hint: its path ended beside the key's replicas.
+    /// ([`super::Response::CatchingUp`]), or said "no such key" while a
+    /// member of the replica set was silent or a hint, looks again as often
+    /// before it answers: its path ended beside the key's replicas.
     pub lookup_retries: u32,
     /// How often expired requests, overdue timers and store expiry are
     /// checked (default 1 s).

@@ -251,7 +251,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => match self.store.read(&key, now) {
-                Ok(record) if !self.votes_for(&key, now) => Response::CatchingUp(record),
+                Ok(record) if !self.counts_toward_quorum(&key, now) => Response::CatchingUp(record),
                 Ok(record) => Response::Value(record),
                 Err(e) => {
                     // Answering "nothing here" would count as a miss in the
@@ -305,7 +305,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// not while the node may still be missing writes made while it was
     /// away (see [`Node::bootstrap`]), nor while it hands the key off to a
     /// replica set it is not in — writes go there, not here.
-    fn votes_for(&self, key: &Id, now: Time) -> bool {
+    fn counts_toward_quorum(&self, key: &Id, now: Time) -> bool {
         now >= self.catching_up_until && !self.repair.handing_off(key)
     }
 

@@ -514,7 +514,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in batch {
             if peer.id == local {
-                let votes = self.votes_for(&key, now);
+                let votes = self.counts_toward_quorum(&key, now);
                 match self.store.read(&key, now) {
                     Ok(held) => self.record_fetch_reply(op, Reply { peer, held, votes }),
                     Err(_) => self.record_fetch_failure(op),
@@ -577,11 +577,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// answer is in. A get whose candidates have all answered, and in which
     /// only hints ([`Response::CatchingUp`]) hold a record — or nobody does
     /// while a member of the replica set failed to answer or answered with
-    /// a hint — looks again at
-    /// the next node tick, up to [`super::NodeConfig::lookup_retries`]
-    /// times: its path ended beside the key's replicas, at nodes that
-    /// handed the key off or just came back, or the replicas were too busy
-    /// to answer in time; "no such key" from the others is no answer.
+    /// a hint — looks again at the next node tick, up to
+    /// [`super::NodeConfig::lookup_retries`] times: its path ended beside
+    /// the key's replicas, at nodes that handed the key off or just came
+    /// back, or the replicas were too busy to answer in time; "no such key"
+    /// from the others is no answer.
     fn check_fetching(&mut self, op: OpId, now: Time) {
         let (quorum, retries, replicas) = (self.config.read_quorum, self.config.lookup_retries, self.config.replicas);
         let validator = &self.config.validator;
@@ -589,11 +589,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let newest = newest(&f.replies, f.hinted.as_ref(), validator);
         if !f.reported {
             let asked_all = f.outstanding == 0 && f.next >= f.candidates.len();
-            let weak = match &newest {
-                Some(r) => votes_for(&f.replies, r, validator) == 0,
+            let votes = newest.as_ref().map_or(0, |r| votes_for(&f.replies, r, validator));
+            let weak = || match &newest {
+                Some(_) => votes == 0,
                 None => f.candidates.iter().take(replicas).any(|p| !f.replies.iter().any(|r| r.peer == *p && r.votes)),
             };
-            if asked_all && weak && f.attempt < retries {
+            if asked_all && f.attempt < retries && weak() {
                 let goal = Goal::Get(newest);
                 let phase = Phase::Parked { target: f.key, goal, attempt: f.attempt + 1 };
                 let stats = *stats;
@@ -601,9 +602,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 return;
             }
             let report = match &newest {
-                Some(r) if asked_all || votes_for(&f.replies, r, validator) >= quorum => {
-                    Some(Ok(Some(r.clone()).filter(|r| !r.tombstone)))
-                }
+                Some(r) if asked_all || votes >= quorum => Some(Ok(Some(r.clone()).filter(|r| !r.tombstone))),
                 None if asked_all => Some(if f.answered == 0 { Err(OpError::Unreachable) } else { Ok(None) }),
                 _ => None,
             };

@@ -83,8 +83,8 @@ struct Handoff {
     members: Vec<u64>,
     /// Members that acknowledged it.
     acked: Vec<u64>,
-    /// When the last member acknowledged it; the copy goes
-    /// [`NodeConfig::handoff_linger`] later.
+    /// When the last member acknowledged it (reset when the set changes);
+    /// the copy goes [`NodeConfig::handoff_linger`] later.
     complete_at: Option<Time>,
 }
 
@@ -259,7 +259,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 continue;
             }
             let set = self.overlay.replica_set(&key, self.config.replicas);
-            if handed_off && !set.iter().any(|p| p.id == local.id) {
+            let member = set.iter().any(|p| p.id == local.id);
+            if handed_off && !member {
                 // Lingering as a hint until it goes: repair no longer tends it.
                 continue;
             }
@@ -273,7 +274,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // member has acknowledged: a view that still lists a dead peer
             // then never deletes the copy that may be the last live one.
             let mut unacked = Vec::new();
-            if !set.iter().any(|p| p.id == local.id) && targets.len() >= self.config.replicas {
+            if !member && targets.len() >= self.config.replicas {
                 unacked =
                     self.repair.hand_off(key, record.version, targets.iter().map(|p| p.id.prefix_u64()).collect());
             } else {
@@ -351,7 +352,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             .repair
             .handoffs
             .iter()
-            .filter(|(_, h)| h.complete() && h.complete_at.is_some_and(|at| now.since(at) >= linger))
+            .filter(|(_, h)| h.complete_at.is_some_and(|at| now.since(at) >= linger))
             .map(|(key, h)| (*key, h.version))
             .collect();
         for (key, version) in due {
