@@ -35,6 +35,7 @@ mod config;
 pub mod disjoint;
 pub mod lookup;
 pub mod routing;
+mod slots;
 
 pub use config::KademliaConfig;
 pub use disjoint::KadLookup;
@@ -44,6 +45,7 @@ pub use routing::RoutingTable;
 use dht_core::{Action, Directory, Id, LookupOutcome, NetPrefix, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Kademlia's messages.
@@ -192,15 +194,12 @@ impl Overlay for Kademlia {
     fn tick(&mut self, now: Time, rng: &mut Rng) -> Vec<Action<KadMessage>> {
         let mut actions = Vec::new();
         let refresh = self.config.refresh_interval;
-        for (index, bucket) in self.table.buckets().iter().enumerate() {
-            if now.since(bucket.last_lookup) >= refresh {
+        for (index, (last_lookup, head)) in self.table.bucket_heads().enumerate() {
+            if now.since(last_lookup) >= refresh {
                 actions.push(Action::Lookup(self.table.id_in_bucket(index, &rng.id())));
             }
-            let head = bucket.contacts.first();
-            if let Some(head) = head.filter(|h| !bucket.replacements.is_empty() || h.failures > 0) {
-                if now.since(head.last_seen) >= self.config.ping_interval {
-                    actions.push(Action::Send(head.peer, KadMessage::Ping));
-                }
+            if let Some(head) = head.filter(|h| now.since(h.last_seen) >= self.config.ping_interval) {
+                actions.push(Action::Send(head.peer, KadMessage::Ping));
             }
         }
         for action in &actions {
@@ -265,8 +264,12 @@ impl Overlay for Kademlia {
 impl SimOverlay for Kademlia {
     /// Fills each bucket with up to k peers drawn at random from its span
     /// (a settled table holds the longest-lived peers it heard of, in no
-    /// order of id), down to the deepest bucket that has any.
+    /// order of id), down to the deepest bucket that has any. The table
+    /// refers to the directory's peers by slot, one list for every node.
     fn warm_start(&mut self, directory: &Directory, now: Time, rng: &mut Rng) -> bool {
+        if let Some(peers) = directory.shared(|d| Arc::<[Peer]>::from(d.peers())) {
+            self.table.share_peers(peers.clone());
+        }
         for index in 0..ID_BITS {
             let (low, high) = self.table.bucket_span(index);
             let span = directory.range(&low, &high);

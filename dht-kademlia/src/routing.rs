@@ -9,9 +9,11 @@
 //! [`dht_core::Address::net_prefix`]) are capped per bucket and per table,
 //! so a host minting ids cannot fill the table.
 
+use crate::slots::{PeerSlots, Slot};
 use dht_core::{prefix_has_room, Distance, Id, Peer, Time};
+use std::sync::Arc;
 
-/// One entry of a bucket.
+/// One entry of a bucket, as [`RoutingTable::contacts`] shows it.
 #[derive(Debug, Clone, Copy)]
 pub struct Contact {
     /// The peer.
@@ -22,24 +24,34 @@ pub struct Contact {
     pub last_seen: Time,
 }
 
+/// A [`Contact`] as a bucket stores it: 16 bytes, the peer by slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    slot: Slot,
+    failures: u32,
+    last_seen: Time,
+}
+
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Bucket {
     /// Least recently seen first.
-    pub(crate) contacts: Vec<Contact>,
+    pub(crate) contacts: Vec<Entry>,
     /// Newcomers waiting for a place, most recent last.
-    pub(crate) replacements: Vec<Peer>,
+    pub(crate) replacements: Vec<Slot>,
     pub(crate) last_lookup: Time,
 }
 
 /// k-buckets around a local id. Bucket `b` holds peers whose XOR distance
 /// has `b` leading zero bits, so bucket 0 covers half the id space and high
 /// buckets the close neighbourhood. Buckets are allocated only up to the
-/// deepest one used, which keeps a table small in a 100,000-node simulation.
+/// deepest one used, and hold their peers by slot ([`crate::slots`]), which
+/// keeps a table small in a million-node simulation.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     local: Id,
     k: usize,
     buckets: Vec<Bucket>,
+    slots: PeerSlots,
     /// Most peers of one network per bucket (contacts and replacements
     /// together) and per table (contacts).
     prefix_caps: (usize, usize),
@@ -66,7 +78,14 @@ pub enum Seen {
 impl RoutingTable {
     /// An empty table for `local` with buckets of `k`.
     pub fn new(local: Id, k: usize) -> RoutingTable {
-        RoutingTable { local, k: k.max(1), buckets: Vec::new(), prefix_caps: (usize::MAX, usize::MAX), changes: 0 }
+        RoutingTable {
+            local,
+            k: k.max(1),
+            buckets: Vec::new(),
+            slots: PeerSlots::default(),
+            prefix_caps: (usize::MAX, usize::MAX),
+            changes: 0,
+        }
     }
 
     /// Caps the peers one network may hold: `per_bucket` in a bucket,
@@ -76,12 +95,33 @@ impl RoutingTable {
         self
     }
 
+    /// Refers to the peers of `shared` (sorted by id, as a simulator's
+    /// directory is) in place of copies of its own: every table of a
+    /// warm-started simulation shares one list. Entries already held move.
+    pub fn share_peers(&mut self, shared: Arc<[Peer]>) {
+        let old = std::mem::replace(&mut self.slots, PeerSlots::sharing(shared));
+        let slots = &mut self.slots;
+        for bucket in &mut self.buckets {
+            for slot in bucket.contacts.iter_mut().map(|e| &mut e.slot).chain(&mut bucket.replacements) {
+                *slot = slots.insert(old.get(*slot));
+            }
+        }
+    }
+
+    fn peer(&self, slot: Slot) -> &Peer {
+        self.slots.get(slot)
+    }
+
+    fn contact(&self, entry: &Entry) -> Contact {
+        Contact { peer: *self.peer(entry.slot), failures: entry.failures, last_seen: entry.last_seen }
+    }
+
     fn prefix_has_room(&self, index: usize, peer: &Peer) -> bool {
         let (per_bucket, per_table) = self.prefix_caps;
         let Some(bucket) = self.buckets.get(index) else { return true };
-        let in_bucket = bucket.contacts.iter().map(|c| &c.peer).chain(&bucket.replacements);
-        prefix_has_room(in_bucket, peer, per_bucket)
-            && prefix_has_room(self.contacts().map(|c| &c.peer), peer, per_table)
+        let in_bucket = bucket.contacts.iter().map(|e| e.slot).chain(bucket.replacements.iter().copied());
+        prefix_has_room(in_bucket.map(|s| self.peer(s)), peer, per_bucket)
+            && prefix_has_room(self.entries().map(|e| self.peer(e.slot)), peer, per_table)
     }
 
     /// The bucket index for `id`, or `None` for the local id.
@@ -90,19 +130,13 @@ impl RoutingTable {
         (lz < dht_core::ID_BITS).then_some(lz)
     }
 
-    fn bucket_mut(&mut self, index: usize) -> &mut Bucket {
-        if self.buckets.len() <= index {
-            self.buckets.resize_with(index + 1, Bucket::default);
-        }
-        &mut self.buckets[index]
-    }
-
     /// Whether `id` is a contact or waits in a replacement cache.
     pub fn knows(&self, id: &Id) -> bool {
         let Some(index) = self.bucket_of(id) else { return false };
-        self.buckets
-            .get(index)
-            .is_some_and(|b| b.contacts.iter().any(|c| c.peer.id == *id) || b.replacements.iter().any(|p| p.id == *id))
+        self.buckets.get(index).is_some_and(|b| {
+            b.contacts.iter().any(|e| self.peer(e.slot).id == *id)
+                || b.replacements.iter().any(|&s| self.peer(s).id == *id)
+        })
     }
 
     /// Whether `peer`'s bucket has a free place, as a contact or in the
@@ -115,32 +149,40 @@ impl RoutingTable {
     /// Records that `peer` was heard from.
     pub fn seen(&mut self, peer: &Peer, now: Time) -> Seen {
         let Some(index) = self.bucket_of(&peer.id) else { return Seen::Ignored };
+        if self.buckets.len() <= index {
+            self.buckets.resize_with(index + 1, Bucket::default);
+        }
         let k = self.k;
-        let bucket = self.bucket_mut(index);
-        if let Some(pos) = bucket.contacts.iter().position(|c| c.peer.id == peer.id) {
-            let mut contact = bucket.contacts.remove(pos);
-            let revived = contact.failures > 0;
-            contact.failures = 0;
-            contact.last_seen = now;
-            contact.peer = *peer;
-            bucket.contacts.push(contact);
-            self.changes += u64::from(revived);
+        let Self { buckets, slots, changes, .. } = self;
+        let bucket = &mut buckets[index];
+        if let Some(pos) = bucket.contacts.iter().position(|e| slots.get(e.slot).id == peer.id) {
+            let mut entry = bucket.contacts.remove(pos);
+            *changes += u64::from(entry.failures > 0);
+            entry.failures = 0;
+            entry.last_seen = now;
+            if slots.get(entry.slot) != peer {
+                slots.release(entry.slot);
+                entry.slot = slots.insert(peer);
+            }
+            bucket.contacts.push(entry);
             return Seen::Refreshed;
         }
         if peer.addr.net_prefix().is_some() && !self.prefix_has_room(index, peer) {
             return Seen::Refused;
         }
-        let bucket = self.bucket_mut(index);
-        bucket.replacements.retain(|p| p.id != peer.id);
+        let Self { buckets, slots, changes, .. } = self;
+        let bucket = &mut buckets[index];
+        release_where(&mut bucket.replacements, slots, |p| p.id == peer.id);
+        let slot = slots.insert(peer);
         if bucket.contacts.len() < k {
-            push_within(&mut bucket.contacts, Contact { peer: *peer, failures: 0, last_seen: now }, k);
-            self.changes += 1;
+            push_within(&mut bucket.contacts, Entry { slot, failures: 0, last_seen: now }, k);
+            *changes += 1;
             return Seen::Added;
         }
         if bucket.replacements.len() >= k {
-            bucket.replacements.remove(0);
+            slots.release(bucket.replacements.remove(0));
         }
-        push_within(&mut bucket.replacements, *peer, k);
+        push_within(&mut bucket.replacements, slot, k);
         Seen::Waiting
     }
 
@@ -150,22 +192,23 @@ impl RoutingTable {
     /// peer was dropped.
     pub fn failed(&mut self, peer: &Peer, stale_after: u32, stale_with_replacement: u32, now: Time) -> bool {
         let Some(index) = self.bucket_of(&peer.id) else { return false };
-        let Some(bucket) = self.buckets.get_mut(index) else { return false };
+        let Self { buckets, slots, changes, .. } = self;
+        let Some(bucket) = buckets.get_mut(index) else { return false };
         // By id and address: a request to an honest id at a wrong address
         // (named by a liar) fails without costing the real contact its place.
-        bucket.replacements.retain(|p| p != peer);
-        let Some(pos) = bucket.contacts.iter().position(|c| c.peer == *peer) else { return false };
-        let contact = &mut bucket.contacts[pos];
-        contact.failures += 1;
-        let failures = contact.failures;
-        self.changes += 1;
+        release_where(&mut bucket.replacements, slots, |p| p == peer);
+        let Some(pos) = bucket.contacts.iter().position(|e| slots.get(e.slot) == peer) else { return false };
+        let entry = &mut bucket.contacts[pos];
+        entry.failures += 1;
+        let failures = entry.failures;
+        *changes += 1;
         let limit = if bucket.replacements.is_empty() { stale_after } else { stale_with_replacement };
         if failures < limit {
             return false;
         }
-        bucket.contacts.remove(pos);
-        if let Some(newcomer) = bucket.replacements.pop() {
-            bucket.contacts.push(Contact { peer: newcomer, failures: 0, last_seen: now });
+        slots.release(bucket.contacts.remove(pos).slot);
+        if let Some(slot) = bucket.replacements.pop() {
+            bucket.contacts.push(Entry { slot, failures: 0, last_seen: now });
         }
         true
     }
@@ -183,8 +226,9 @@ impl RoutingTable {
             buckets
                 .iter()
                 .flat_map(|bk| bk.contacts.iter())
-                .filter(|c| !live_only || c.failures == 0)
-                .map(|c| (c.peer.id.distance(target), c.peer))
+                .filter(|e| !live_only || e.failures == 0)
+                .map(|e| *self.peer(e.slot))
+                .map(|p| (p.id.distance(target), p))
                 .collect()
         };
         let split = b.min(self.buckets.len());
@@ -211,8 +255,22 @@ impl RoutingTable {
     }
 
     /// Every contact.
-    pub fn contacts(&self) -> impl Iterator<Item = &Contact> {
+    pub fn contacts(&self) -> impl Iterator<Item = Contact> + '_ {
+        self.entries().map(|e| self.contact(e))
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.buckets.iter().flat_map(|b| b.contacts.iter())
+    }
+
+    /// For each allocated bucket: when it was last looked up, and its
+    /// least recently seen contact if that one is due a ping before a
+    /// newcomer may replace it (a replacement waits, or it failed).
+    pub(crate) fn bucket_heads(&self) -> impl Iterator<Item = (Time, Option<Contact>)> + '_ {
+        self.buckets.iter().map(|b| {
+            let head = b.contacts.first().filter(|h| !b.replacements.is_empty() || h.failures > 0);
+            (b.last_lookup, head.map(|h| self.contact(h)))
+        })
     }
 
     /// Number of contacts.
@@ -228,10 +286,6 @@ impl RoutingTable {
     /// Fill of each allocated bucket: (contacts, waiting replacements).
     pub fn bucket_fill(&self) -> Vec<(usize, usize)> {
         self.buckets.iter().map(|b| (b.contacts.len(), b.replacements.len())).collect()
-    }
-
-    pub(crate) fn buckets(&self) -> &[Bucket] {
-        &self.buckets
     }
 
     /// Notes a lookup towards `target`, which counts as refreshing its bucket.
@@ -282,6 +336,17 @@ impl RoutingTable {
         }
         Id(out)
     }
+}
+
+/// Removes the slots of `list` whose peer matches, giving them back.
+fn release_where(list: &mut Vec<Slot>, slots: &mut PeerSlots, matches: impl Fn(&Peer) -> bool) {
+    list.retain(|&slot| {
+        let gone = matches(slots.get(slot));
+        if gone {
+            slots.release(slot);
+        }
+        !gone
+    });
 }
 
 /// Pushes onto a list that never holds more than `k`, growing its room by
@@ -391,6 +456,50 @@ mod tests {
                 assert_eq!(got, known, "target {target:?}, n {n}");
             }
         }
+    }
+
+    /// Slots are an encoding, not a behaviour: a table referring to a shared
+    /// list answers exactly as one holding copies, through additions,
+    /// moves to new addresses, failures, evictions and replacements.
+    #[test]
+    fn a_table_sharing_its_peers_answers_as_one_that_copies_them() {
+        let mut rng = Rng::new(12);
+        let local = rng.id();
+        let mut listed: Vec<Peer> = (0..400).map(|_| peer(&mut rng)).collect();
+        listed.sort_by_key(|p| p.id);
+        let strangers: Vec<Peer> = (0..400).map(|_| peer(&mut rng)).collect();
+        let mut copying = RoutingTable::new(local, 3);
+        let mut sharing = RoutingTable::new(local, 3);
+        sharing.seen(&strangers[0], Time(0));
+        sharing.share_peers(listed.clone().into());
+        copying.seen(&strangers[0], Time(0));
+        for t in 1..4000u64 {
+            let pick = rng.below(800) as usize;
+            let mut p = if pick < 400 { listed[pick] } else { strangers[pick - 400] };
+            if rng.below(10) == 0 {
+                p.addr = Address::Memory(2_000 + rng.below(5) as u32);
+            }
+            if rng.below(3) == 0 {
+                assert_eq!(copying.failed(&p, 2, 1, Time(t)), sharing.failed(&p, 2, 1, Time(t)));
+            } else {
+                assert_eq!(copying.seen(&p, Time(t)), sharing.seen(&p, Time(t)));
+            }
+            let target = rng.id();
+            assert_eq!(copying.closest(&target, 8, t % 2 == 0), sharing.closest(&target, 8, t % 2 == 0));
+        }
+        let peers = |t: &RoutingTable| t.contacts().map(|c| (c.peer, c.failures, c.last_seen)).collect::<Vec<_>>();
+        assert_eq!(peers(&copying), peers(&sharing));
+        assert_eq!(copying.bucket_fill(), sharing.bucket_fill());
+        let held: Vec<Peer> = sharing
+            .buckets
+            .iter()
+            .flat_map(|b| b.contacts.iter().map(|e| e.slot).chain(b.replacements.iter().copied()))
+            .map(|slot| *sharing.peer(slot))
+            .collect();
+        assert_eq!(copying.slots.own_len(), held.len(), "a slot is given back as its entry leaves");
+        let unlisted = held.iter().filter(|p| !listed.contains(p)).count();
+        assert!(unlisted < held.len());
+        assert_eq!(sharing.slots.own_len(), unlisted, "listed peers take no room of their own");
     }
 
     #[test]
