@@ -2,7 +2,7 @@
 //! workload and seed — a table or JSON rows, and with `--out`, SVG plots and
 //! an `index.html` that shows them with the table.
 
-use crate::measure::{peak_rss_mib, Progress};
+use crate::measure::{cpu_time, peak_rss_mib, Progress};
 use crate::report;
 use crate::{OverlayKind, Pace};
 use anyhow::{bail, Context};
@@ -147,7 +147,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
         BuildArg::Joins => config.build = Build::Joins,
         BuildArg::Warm => config.build = Build::Warm,
     }
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time());
     // One bar per row: the nodes added, then the operations finished.
     let bar = progress.run(&format!("{} {nodes}", overlay.name()), nodes + config.operations());
     let observer = {
@@ -178,5 +178,9 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
     row["replicas"] = args.replicas.into();
     row["wall_s"] = started.elapsed().as_secs_f64().into();
     row["peak_rss_mib"] = peak_rss_mib().into();
+    if let Some(cpu) = cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before)) {
+        row["cpu_s"] = cpu.as_secs_f64().into();
+        row["us_per_message"] = (cpu.as_secs_f64() * 1e6 / measured.messages.max(1) as f64).into();
+    }
     row
 }

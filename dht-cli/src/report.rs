@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// The table's columns: heading, JSON field, decimals, and whether the
 /// terminal table shows it without `--wide`.
-const COLUMNS: [(&str, &str, usize, bool); 20] = [
+const COLUMNS: [(&str, &str, usize, bool); 22] = [
     ("overlay", "overlay", 0, true),
     ("nodes", "nodes", 0, true),
     ("build", "build", 0, false),
@@ -28,6 +28,8 @@ const COLUMNS: [(&str, &str, usize, bool); 20] = [
     ("records/node", "records_per_node_mean", 1, false),
     ("rec p99", "records_per_node_p99", 0, false),
     ("wall s", "wall_s", 1, true),
+    ("cpu s", "cpu_s", 1, false),
+    ("µs/msg", "us_per_message", 1, false),
     ("MiB", "peak_rss_mib", 0, true),
 ];
 

@@ -322,7 +322,7 @@ fn bench_prints_one_json_line_with_every_field() {
 }
 
 /// The fields of a `dht compare --json` row that depend on the seed alone.
-const COMPARE_FIELDS: [&str; 21] = [
+const COMPARE_FIELDS: [&str; 22] = [
     "overlay",
     "nodes",
     "churn",
@@ -343,6 +343,7 @@ const COMPARE_FIELDS: [&str; 21] = [
     "get_success_rate",
     "records_per_node_mean",
     "records_per_node_p99",
+    "messages",
     "fail",
 ];
 
@@ -359,9 +360,11 @@ fn compare_prints_one_row_per_overlay_and_size_and_repeats_itself() {
     let rows = compare_rows(&["--fail", "0.1"]);
     assert_eq!(rows.len(), 8, "every overlay at two sizes");
     for row in &rows {
-        for field in COMPARE_FIELDS.iter().chain(&["wall_s", "peak_rss_mib"]) {
+        for field in COMPARE_FIELDS.iter().chain(&["wall_s", "peak_rss_mib", "cpu_s", "us_per_message"]) {
             assert!(row.get(field).is_some(), "no `{field}` in {row}");
         }
+        let cost = row["cpu_s"].as_f64().unwrap() * 1e6 / row["messages"].as_f64().unwrap();
+        assert!((row["us_per_message"].as_f64().unwrap() - cost).abs() < 1e-6 * cost.max(1.0), "{row}");
         assert!(row["success_rate"].as_f64().is_some_and(|s| s > 0.5), "{row}");
     }
     let names: Vec<&str> = rows.iter().filter_map(|r| r["overlay"].as_str()).collect();

@@ -129,6 +129,10 @@ pub struct Measurement {
     pub records_per_node_p99: f64,
     /// Virtual seconds the run simulated, build included.
     pub sim_s: f64,
+    /// Messages the simulator delivered, requests and answers, build
+    /// included: what a run's CPU time is divided by for its cost per
+    /// simulated message.
+    pub messages: u64,
 }
 
 /// Builds the network, puts the keys, times the lookups and gets.
@@ -199,5 +203,6 @@ pub fn measure_observed<O: SimOverlay>(
         records_per_node_mean: records.mean,
         records_per_node_p99: records.p99,
         sim_s: sim.now().as_millis() as f64 / 1000.0,
+        messages: sim.delivered(),
     }
 }
