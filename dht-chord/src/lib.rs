@@ -9,7 +9,9 @@
 //! The periodic protocol runs on every tick: `stabilize` (ask the successor
 //! for its predecessor and successor list, adopt the predecessor if it lies
 //! between, reconcile the list, then `notify`), `check_predecessor`, and one
-//! `fix_fingers` step. A join looks up the node's own id through a bootstrap
+//! `fix_fingers` step (the finger held is asked first whether it still
+//! follows the finger's start; only a missing finger, or one that says no,
+//! is looked up). A join looks up the node's own id through a bootstrap
 //! node, takes the successors it finds, then fixes every useful finger at
 //! once. A graceful leave tells the predecessor and the successor. Keys live
 //! on their successor and the next `r - 1` nodes after it, so keys move only
@@ -89,6 +91,9 @@ pub struct Chord {
     role: Role,
     joined: bool,
     next_finger: u16,
+    /// The finger bit being checked and the finger asked whether it still
+    /// follows the bit's start.
+    checking: Option<(u16, Peer)>,
     /// Ticks run so far: the clock suspicions age by.
     rounds: u64,
     /// Requests in a row each peer has failed, and the round of the last
@@ -148,6 +153,7 @@ impl Chord {
             role: Role::Member,
             joined: false,
             next_finger: 255,
+            checking: None,
             rounds: 0,
             failures: BTreeMap::new(),
             notified: None,
@@ -192,6 +198,36 @@ impl Chord {
     fn fix_all_fingers(&self) -> Vec<Action<ChordMessage>> {
         let lowest = self.lowest_useful_finger();
         (lowest..ID_BITS as u16).map(|bit| Action::Lookup(self.finger_start(bit))).collect()
+    }
+
+    /// One `fix_fingers` step. The finger held for `bit` is asked for the
+    /// successor of the bit's start: under churn it is still right most of
+    /// the time, and then one request does what a lookup does in about
+    /// ½·log2 N. A missing finger is looked up, and so is one that answers
+    /// that another node follows the start (`handle_response`).
+    fn fix_finger(&mut self, bit: u16) -> Action<ChordMessage> {
+        let start = self.finger_start(bit);
+        match self.ring.fingers().get(&bit) {
+            Some(finger) => {
+                self.checking = Some((bit, *finger));
+                Action::Send(*finger, ChordMessage::FindSuccessor(start))
+            }
+            None => Action::Lookup(start),
+        }
+    }
+
+    /// The answer of a finger asked by [`Chord::fix_finger`]: nothing to do
+    /// if it names itself the start's successor, a lookup of the start
+    /// otherwise. `None` if this is not such an answer (a finger may be the
+    /// successor too, and answer `Stabilize` as well).
+    fn finger_checked(&mut self, from: &Peer, message: &ChordMessage) -> Option<Vec<Action<ChordMessage>>> {
+        if !matches!(message, ChordMessage::Successors(_) | ChordMessage::Closer(_)) {
+            return None;
+        }
+        let (bit, _) = self.checking.filter(|(_, finger)| finger == from)?;
+        self.checking = None;
+        let still = matches!(message, ChordMessage::Successors(list) if list.first() == Some(from));
+        Some(if still { Vec::new() } else { vec![Action::Lookup(self.finger_start(bit))] })
     }
 
     fn finger_start(&self, bit: u16) -> Id {
@@ -288,6 +324,9 @@ impl Overlay for Chord {
     }
 
     fn handle_response(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> Vec<Action<ChordMessage>> {
+        if let Some(actions) = self.finger_checked(from, &message) {
+            return actions;
+        }
         let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
         let (successors, earlier) = (vouched(from, successors), vouched(from, earlier));
         let predecessor = predecessor.filter(|p| vouches(from, p));
@@ -417,7 +456,7 @@ impl Overlay for Chord {
             if self.next_finger < lowest || self.next_finger >= ID_BITS as u16 {
                 self.next_finger = ID_BITS as u16 - 1;
             }
-            actions.push(Action::Lookup(self.finger_start(self.next_finger)));
+            actions.push(self.fix_finger(self.next_finger));
             self.next_finger = self.next_finger.checked_sub(1).unwrap_or(ID_BITS as u16 - 1);
             actions.push(Action::Lookup(self.local().id));
         }
@@ -628,6 +667,37 @@ mod tests {
         assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
         let answer = chord.handle_request(&finger, ChordMessage::FindSuccessor(at(50, [0; 4]).id), Time::ZERO);
         assert!(matches!(answer, ChordMessage::Closer(_)), "{answer:?}");
+    }
+
+    /// A finger held is asked whether it still follows its start: one
+    /// request, and no lookup while it says so. A finger that names another
+    /// node is looked up, and so is a bit with no finger.
+    #[test]
+    fn a_finger_is_asked_before_it_is_looked_up() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, _) = joined_with_successor(next);
+        let finger = at(120, [203, 0, 113, 2]);
+        chord.ring.set_finger(119, finger);
+        let start = chord.finger_start(119);
+        let Action::Send(asked, ChordMessage::FindSuccessor(target)) = chord.fix_finger(119) else {
+            panic!("no request")
+        };
+        assert_eq!((asked, target), (finger, start));
+        let state = ChordMessage::State { predecessor: None, successors: vec![finger], earlier: Vec::new() };
+        assert!(chord.finger_checked(&finger, &state).is_none(), "a stabilize answer is not the check's");
+        let confirmed = chord.handle_response(&finger, ChordMessage::Successors(vec![finger, next]), Time::ZERO);
+        assert!(confirmed.is_empty(), "{confirmed:?}");
+        assert_eq!(chord.ring.fingers().get(&119), Some(&finger));
+
+        let newcomer = at(119, [203, 0, 113, 3]);
+        chord.fix_finger(119);
+        let moved = chord.handle_response(&finger, ChordMessage::Successors(vec![newcomer, finger]), Time::ZERO);
+        assert!(matches!(moved[..], [Action::Lookup(t)] if t == start), "{moved:?}");
+        chord.fix_finger(119);
+        let routed = chord.handle_response(&finger, ChordMessage::Closer(vec![newcomer]), Time::ZERO);
+        assert!(matches!(routed[..], [Action::Lookup(t)] if t == start), "{routed:?}");
+        assert!(chord.handle_response(&finger, ChordMessage::Successors(vec![finger]), Time::ZERO).is_empty());
+        assert!(matches!(chord.fix_finger(90), Action::Lookup(t) if t == chord.finger_start(90)));
     }
 
     fn at(id: u64, ip: [u8; 4]) -> Peer {
