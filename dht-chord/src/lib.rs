@@ -204,7 +204,8 @@ impl Chord {
     /// successor of the bit's start: under churn it is still right most of
     /// the time, and then one request does what a lookup does in about
     /// ½·log2 N. A missing finger is looked up, and so is one that answers
-    /// that another node follows the start (`handle_response`).
+    /// that another node follows the start (`handle_response`) or has not
+    /// answered by the next round (`tick`).
     fn fix_finger(&mut self, bit: u16) -> Action<ChordMessage> {
         let start = self.finger_start(bit);
         match self.ring.fingers().get(&bit) {
@@ -456,6 +457,12 @@ impl Overlay for Chord {
             if self.next_finger < lowest || self.next_finger >= ID_BITS as u16 {
                 self.next_finger = ID_BITS as u16 - 1;
             }
+            // A finger that has not answered its check since the last round
+            // is likely gone: it is looked up now, not a whole cycle of
+            // fingers later.
+            if let Some((bit, _)) = self.checking.take() {
+                actions.push(Action::Lookup(self.finger_start(bit)));
+            }
             actions.push(self.fix_finger(self.next_finger));
             self.next_finger = self.next_finger.checked_sub(1).unwrap_or(ID_BITS as u16 - 1);
             actions.push(Action::Lookup(self.local().id));
@@ -671,7 +678,8 @@ mod tests {
 
     /// A finger held is asked whether it still follows its start: one
     /// request, and no lookup while it says so. A finger that names another
-    /// node is looked up, and so is a bit with no finger.
+    /// node is looked up, and so is a bit with no finger or a finger that
+    /// has not answered by the next round.
     #[test]
     fn a_finger_is_asked_before_it_is_looked_up() {
         let next = at(1, [203, 0, 113, 1]);
@@ -698,6 +706,11 @@ mod tests {
         assert!(matches!(routed[..], [Action::Lookup(t)] if t == start), "{routed:?}");
         assert!(chord.handle_response(&finger, ChordMessage::Successors(vec![finger]), Time::ZERO).is_empty());
         assert!(matches!(chord.fix_finger(90), Action::Lookup(t) if t == chord.finger_start(90)));
+
+        // Asked and silent until the next round: looked up then.
+        chord.fix_finger(119);
+        let next_round = chord.tick(Time::ZERO, &mut Rng::new(1));
+        assert!(next_round.iter().any(|a| matches!(a, Action::Lookup(t) if *t == start)), "{next_round:?}");
     }
 
     fn at(id: u64, ip: [u8; 4]) -> Peer {
