@@ -108,6 +108,7 @@ pub async fn run(
     options.node = node;
     let running = with_overlay!(net.overlay, crate::Pace::Normal, |make| quic::start(make, options).await)?;
     let me = running.handle.local();
+    let stop = stop_signal()?;
     if report.json {
         let ready = serde_json::json!({
             "event": "ready",
@@ -134,7 +135,7 @@ pub async fn run(
         }
     };
     let signal = tokio::select! {
-        signal = stop_signal() => signal?,
+        signal = stop => signal?,
         never = report_status(&running.handle, report.status_every) => match never {},
         never = serve_metrics => match never {},
     };
@@ -175,21 +176,29 @@ async fn report_status(node: &NodeHandle, every: std::time::Duration) -> std::co
 const LEAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM, what `docker stop` and
-/// `systemctl stop` send, and names the one that came.
-async fn stop_signal() -> anyhow::Result<&'static str> {
+/// `systemctl stop` send, and names the one that came. Both are caught
+/// from the call on, not from the first wait: the node calls this before it
+/// says it is ready, so a signal sent the moment it does is not left to the
+/// default action, which would end the process without a leave.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<&'static str>>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "interrupted").context("waiting for Ctrl-C"),
-            _ = term.recv() => Ok("terminated"),
-        }
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => Ok("interrupted"),
+                _ = term.recv() => Ok("terminated"),
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-        Ok("interrupted")
+        Ok(async {
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            Ok("interrupted")
+        })
     }
 }
 
