@@ -44,7 +44,7 @@ pub(crate) struct Bucket {
 /// k-buckets around a local id. Bucket `b` holds peers whose XOR distance
 /// has `b` leading zero bits, so bucket 0 covers half the id space and high
 /// buckets the close neighbourhood. Buckets are allocated only up to the
-/// deepest one used, and hold their peers by slot ([`crate::slots`]), which
+/// deepest one used, and hold their peers by four-byte slot, which
 /// keeps a table small in a million-node simulation.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
