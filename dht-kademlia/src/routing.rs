@@ -26,19 +26,19 @@ pub struct Contact {
 
 /// A [`Contact`] as a bucket stores it: 16 bytes, the peer by slot.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Entry {
+struct Entry {
     slot: Slot,
     failures: u32,
     last_seen: Time,
 }
 
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Bucket {
+struct Bucket {
     /// Least recently seen first.
-    pub(crate) contacts: Vec<Entry>,
+    contacts: Vec<Entry>,
     /// Newcomers waiting for a place, most recent last.
-    pub(crate) replacements: Vec<Slot>,
-    pub(crate) last_lookup: Time,
+    replacements: Vec<Slot>,
+    last_lookup: Time,
 }
 
 /// k-buckets around a local id. Bucket `b` holds peers whose XOR distance
@@ -98,7 +98,7 @@ impl RoutingTable {
     /// Refers to the peers of `shared` (sorted by id, as a simulator's
     /// directory is) in place of copies of its own: every table of a
     /// warm-started simulation shares one list. Entries already held move.
-    pub fn share_peers(&mut self, shared: Arc<[Peer]>) {
+    pub(crate) fn share_peers(&mut self, shared: Arc<[Peer]>) {
         let old = std::mem::replace(&mut self.slots, PeerSlots::sharing(shared));
         let slots = &mut self.slots;
         for bucket in &mut self.buckets {
