@@ -370,7 +370,7 @@ impl Overlay for Chord {
         // routes it all the way round the ring through its fingers; on a
         // loopy ring the answer is a node that belongs between us and our
         // successor.
-        if target == self.local().id && self.joined {
+        if target == self.local().id && self.joined && !self.ring.successors().is_empty() {
             return ChordLookup::new(target, vec![self.ring.successor()]);
         }
         if let Some(list) = self.answer_locally(&target) {
@@ -444,6 +444,12 @@ impl Overlay for Chord {
         let mut actions = Vec::new();
         if !self.ring.successors().is_empty() {
             actions.push(Action::Send(self.ring.successor(), ChordMessage::Stabilize));
+        } else if !self.ring.is_empty() || !self.bootstrap.is_empty() {
+            // Every successor was found dead (a short list, its nodes killed
+            // together): stabilize has nobody to ask, and the node would
+            // stay cut off, answering lookups with no successors. It looks
+            // its own id up through the peers it still knows instead.
+            actions.push(Action::Lookup(self.local().id));
         }
         if let Some(p) = self.ring.predecessor() {
             // check_predecessor, which also copies the predecessor's predecessors.
@@ -485,8 +491,9 @@ impl Overlay for Chord {
             self.notified = None;
             self.ring.offer_predecessor(*peer);
         }
-        // A live node between us and our successor is a better successor.
-        if self.joined && !self.ring.successors().is_empty() {
+        // A live node between us and our successor is a better successor;
+        // to a node that has lost every successor, any live node is.
+        if self.joined {
             self.ring.offer_successor(*peer);
         }
     }
@@ -497,9 +504,10 @@ impl Overlay for Chord {
         self.failures.remove(&peer.id);
         self.ring.clear_suspicion(&peer.id);
         let local = self.local().id;
+        // With no successor, `successor()` is the node itself and every
+        // other node is closer.
         let closer = peer.id != local && peer.id.in_open(&local, &self.ring.successor().id);
-        let ringed = !self.ring.successors().is_empty();
-        if self.joined && ((ringed && closer) || self.better_predecessor(peer)) {
+        if self.joined && (closer || self.better_predecessor(peer)) {
             vec![Action::Send(*peer, ChordMessage::Ping)]
         } else {
             Vec::new()
@@ -674,6 +682,34 @@ mod tests {
         assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
         let answer = chord.handle_request(&finger, ChordMessage::FindSuccessor(at(50, [0; 4]).id), Time::ZERO);
         assert!(matches!(answer, ChordMessage::Closer(_)), "{answer:?}");
+    }
+
+    /// A joined node whose successors were all found dead is not left cut
+    /// off: its next round looks its own id up through the peers it still
+    /// knows (not through a successor it no longer has) and takes the
+    /// answer's first node; and a live peer that contacts it meanwhile
+    /// becomes its successor once it answers a ping.
+    #[test]
+    fn a_node_that_lost_every_successor_finds_one_again() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, local) = joined_with_successor(next);
+        let finger = at(100, [203, 0, 113, 2]);
+        chord.ring.set_finger(100, finger);
+        chord.ring.fail(&next.id, 0);
+        assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
+        let round = chord.tick(Time::ZERO, &mut Rng::new(1));
+        assert!(round.contains(&Action::Lookup(local.id)), "{round:?}");
+        let asked: Vec<Peer> = chord.lookup(local.id, 1, Time::ZERO).poll().into_iter().map(|(p, _)| p).collect();
+        assert!(!asked.is_empty() && !asked.contains(&local), "asked through known peers: {asked:?}");
+        let found = LookupOutcome { closest: vec![local, finger], hops: 2 };
+        chord.lookup_done(local.id, &found, Time::ZERO);
+        assert_eq!(chord.ring.successors(), &[finger][..]);
+
+        chord.ring.fail(&finger.id, 0);
+        let caller = at(7, [203, 0, 113, 3]);
+        assert_eq!(chord.peer_contacted(&caller, Time::ZERO), vec![Action::Send(caller, ChordMessage::Ping)]);
+        chord.peer_alive(&caller, Time::ZERO);
+        assert_eq!(chord.ring.successor(), caller);
     }
 
     /// A finger held is asked whether it still follows its start: one
