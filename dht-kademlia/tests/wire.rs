@@ -19,6 +19,7 @@ fn request() -> impl Strategy<Value = Request<KadMessage>> {
     prop_oneof![
         message().prop_map(Request::Overlay),
         strategies::record().prop_map(Request::Store),
+        strategies::record().prop_map(Request::Replicate),
         strategies::key().prop_map(Request::Fetch),
     ]
 }

@@ -68,7 +68,13 @@ impl Collector for Snapshot {
         gauge(&mut encoder, "record_bytes", "Stored size of the records held.", s.record_bytes)?;
         gauge(&mut encoder, "connections", "QUIC connections open.", self.connections)?;
         let kinds = |c: &dht_core::RequestCounts| {
-            [("overlay", c.overlay), ("store", c.store), ("fetch", c.fetch), ("ping", c.ping)]
+            [
+                ("overlay", c.overlay),
+                ("store", c.store),
+                ("replicate", c.replicate),
+                ("fetch", c.fetch),
+                ("ping", c.ping),
+            ]
         };
         counters(&mut encoder, "requests_received", "Requests received, by kind.", "kind", kinds(&s.requests_in))?;
         counters(&mut encoder, "requests_sent", "Requests sent, by kind.", "kind", kinds(&s.requests_out))?;

@@ -34,7 +34,7 @@ pub fn feed<O: Overlay>(name: &str, make: impl Fn(Peer) -> O, data: &[u8]) -> Re
     }
     let before = snapshot(node.store());
     if let Ok(request) = wire::decode::<Request<O::Message>>(name, data) {
-        let store = matches!(request, Request::Store(_));
+        let store = request.offered().is_some();
         let _ = node.handle_request(&peer(3), request, Time(10));
         if !store && snapshot(node.store()) != before {
             return Err("a request that is not a store changed the records".into());

@@ -9,12 +9,30 @@ use serde::{Deserialize, Serialize};
 pub enum Request<M> {
     /// An overlay message (routing, maintenance).
     Overlay(M),
-    /// Keep this record.
+    /// Keep this record: a write, from the node that made it.
     Store(Record),
+    /// Keep this copy of a record: from another holder (a repair push, a
+    /// hand-off, a read repair), not from the writer. The copy may be
+    /// behind writes that went to the holders the writer's view named, so
+    /// the receiver answers fetches of the key as catching up
+    /// ([`Response::CatchingUp`]) until a write reaches it or one repair
+    /// interval has passed.
+    Replicate(Record),
     /// Send the record for this key, if held.
     Fetch(Id),
     /// Are you alive? (Replica liveness probes during repair.)
     Ping,
+}
+
+impl<M> Request<M> {
+    /// The record a [`Request::Store`] or [`Request::Replicate`] offers:
+    /// the requests that may change what a node holds.
+    pub fn offered(&self) -> Option<&Record> {
+        match self {
+            Request::Store(record) | Request::Replicate(record) => Some(record),
+            Request::Overlay(_) | Request::Fetch(_) | Request::Ping => None,
+        }
+    }
 }
 
 /// The answer to a [`Request`].

@@ -67,6 +67,16 @@ enum Purpose {
     Probe,
 }
 
+/// Where a record offered to the local store comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// A write: from the node that made it, or this node's own put.
+    Write,
+    /// A copy from another holder ([`Request::Replicate`]), or one this
+    /// node takes from a peer's answer.
+    Copy,
+}
+
 #[derive(Debug)]
 struct Pending {
     to: Peer,
@@ -261,15 +271,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 }
             },
             Request::Ping => Response::Pong,
-            Request::Store(_) if self.config.role.is_client() => Response::Refused(Refusal::Busy),
-            Request::Store(record) => self.store_for(Some(*from), record, now),
+            Request::Store(_) | Request::Replicate(_) if self.config.role.is_client() => {
+                Response::Refused(Refusal::Busy)
+            }
+            Request::Store(record) => self.store_for(Some(*from), record, Offer::Write, now),
+            Request::Replicate(record) => self.store_for(Some(*from), record, Offer::Copy, now),
         }
     }
 
     /// Offers `record` to the local store on behalf of peer `by` (`None`:
     /// this node itself), through the validator, the peer's storage limits
     /// and the validator's order; answers as a replica answers a store.
-    fn store_for(&mut self, by: Option<Peer>, record: Record, now: Time) -> Response<O::Message> {
+    /// A copy taken from another holder is a hint until a write of the key
+    /// reaches this node or one repair interval has passed (see
+    /// [`Request::Replicate`]).
+    fn store_for(&mut self, by: Option<Peer>, record: Record, offer: Offer, now: Time) -> Response<O::Message> {
         if let Err(reason) = self.within_bounds(&record, now).and_then(|()| self.config.validator.validate(&record)) {
             return Response::Refused(Refusal::Invalid(reason));
         }
@@ -284,13 +300,22 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match self.store.put_with(record, now, &|offered, held| validator.wins(offered, held)) {
             Ok(PutOutcome::Stored) => {
                 self.repair.stored(&key);
+                match offer {
+                    Offer::Write => self.repair.written(&key),
+                    Offer::Copy => self.repair.copied(key, now + self.config.repair_interval),
+                }
                 match by {
                     Some(peer) => self.limiter.stored(&peer, key, size),
                     None => self.limiter.forget(&key),
                 }
                 Response::Stored(true)
             }
-            Ok(PutOutcome::Unchanged) => Response::Stored(false),
+            Ok(PutOutcome::Unchanged) => {
+                if offer == Offer::Write {
+                    self.repair.written(&key);
+                }
+                Response::Stored(false)
+            }
             Ok(PutOutcome::Outdated) => self.store.get(&key, now).map_or(Response::Stored(false), Response::Newer),
             Err(e) => {
                 if matches!(e, StoreError::Backend(_)) {
@@ -306,7 +331,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// away (see [`Node::bootstrap`]), nor while it hands the key off to a
     /// replica set it is not in — writes go there, not here.
     fn counts_toward_quorum(&self, key: &Id, now: Time) -> bool {
-        now >= self.catching_up_until && !self.repair.handing_off(key)
+        now >= self.catching_up_until && !self.repair.handing_off(key) && !self.repair.copy_only(key, now)
     }
 
     /// Deletes a record this node no longer needs to hold.
@@ -538,7 +563,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.stats.op_messages += 1;
         }
         self.stats.requests_out.count(&request);
-        if let (Purpose::Repair(_), Request::Store(record)) = (&purpose, &request) {
+        if let (Purpose::Repair(_), Request::Replicate(record)) = (&purpose, &request) {
             self.stats.repair_pushes += 1;
             self.stats.repair_bytes += record.stored_size() as u64;
         }

@@ -1,7 +1,7 @@
 //! User operations (put, get, find peers) and maintenance lookups: each
 //! starts with a lookup, then stores on or fetches from the peers it found.
 
-use super::{Node, Purpose, Request, Response};
+use super::{Node, Offer, Purpose, Request, Response};
 use crate::{Id, Lookup, LookupOutcome, Overlay, Owner, Peer, Record, SharedValidator, Store, Time};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -375,7 +375,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in targets {
             if peer.id == local {
-                let answer = self.store_for(None, record.clone(), now);
+                let answer = self.store_for(None, record.clone(), Offer::Write, now);
                 let verdict = self.store_verdict(op, Some(answer));
                 self.count_store_answer(op, verdict);
             } else {
@@ -658,9 +658,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in stale {
             if peer.id == local {
-                self.store_for(None, best.clone(), now);
+                self.store_for(None, best.clone(), Offer::Copy, now);
             } else {
-                self.send(*peer, Request::Store(best.clone()), Purpose::Repair(best.key), now);
+                self.send(*peer, Request::Replicate(best.clone()), Purpose::Repair(best.key), now);
             }
         }
     }

@@ -34,7 +34,7 @@
 //! node and its peers can take, not a burst of every record × r.
 
 use super::ops::{Operation, Phase, Storing};
-use super::{random_phase, Node, NodeConfig, OpId, Purpose, Request, Response};
+use super::{random_phase, Node, NodeConfig, Offer, OpId, Purpose, Request, Response};
 use crate::{Id, IdBuildHasher, LookupOutcome, Overlay, Peer, Rng, Store, Time};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -65,6 +65,10 @@ pub(super) struct RepairState {
     queue: VecDeque<(Id, Vec<Peer>)>,
     /// Pushes sent and not yet answered.
     in_flight: usize,
+    /// Keys held only as copies from other holders, not yet written here
+    /// by a writer, and until when such a copy is a hint, not a vote
+    /// ([`super::Request::Replicate`]).
+    copies: HashMap<Id, Time, IdBuildHasher>,
 }
 
 struct Pushed {
@@ -110,6 +114,7 @@ impl RepairState {
             watched: HashMap::default(),
             queue: VecDeque::new(),
             in_flight: 0,
+            copies: HashMap::default(),
         }
     }
 
@@ -143,6 +148,25 @@ impl RepairState {
     /// in the key's replica set as it sees it, so its copy may miss writes.
     pub(super) fn handing_off(&self, key: &Id) -> bool {
         self.handoffs.contains_key(key)
+    }
+
+    /// Notes that `key` now holds a version copied from another holder:
+    /// a hint until `until`, unless a write comes first.
+    pub(super) fn copied(&mut self, key: Id, until: Time) {
+        self.copies.insert(key, until);
+    }
+
+    /// Notes that a writer wrote `key` here: its writers' views name this
+    /// node, so its copy votes again.
+    pub(super) fn written(&mut self, key: &Id) {
+        self.copies.remove(key);
+    }
+
+    /// Whether the node's copy of `key` came from another holder recently
+    /// and no write has reached it since: writes made meanwhile may have
+    /// gone to the holders the writers' views still name.
+    pub(super) fn copy_only(&self, key: &Id, now: Time) -> bool {
+        self.copies.get(key).is_some_and(|until| now < *until)
     }
 
     /// Notes that `peer` was heard from, if it is a watched replica peer.
@@ -250,6 +274,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local();
         let keys = self.store.keys();
         self.repair.pushed.retain(|k, _| keys.binary_search(k).is_ok());
+        self.repair.copies.retain(|k, until| now < *until && keys.binary_search(k).is_ok());
         let mut watched = HashMap::default();
         for key in keys {
             let Some(record) = self.store.get(&key, now) else { continue };
@@ -314,7 +339,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let Some(record) = self.store.get(&key, now) else { continue };
             for peer in targets {
                 self.repair.in_flight += 1;
-                self.send(peer, Request::Store(record.clone()), Purpose::Repair(key), now);
+                self.send(peer, Request::Replicate(record.clone()), Purpose::Repair(key), now);
             }
         }
     }
@@ -325,7 +350,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if let Some(Response::Newer(record)) = &answer {
             // This copy is behind: take the newer version (the store checks it).
             if record.key == key {
-                self.store_for(None, record.clone(), now);
+                self.store_for(None, record.clone(), Offer::Copy, now);
             }
         }
         let from = from.id.prefix_u64();
@@ -408,7 +433,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 s.targets += targets.len();
             }
             for peer in targets {
-                self.send(peer, Request::Store(record.clone()), Purpose::Store(op), now);
+                self.send(peer, Request::Replicate(record.clone()), Purpose::Store(op), now);
             }
         }
         self.check_storing(op, now);

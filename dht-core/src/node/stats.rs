@@ -59,8 +59,10 @@ impl NodeStats {
 pub struct RequestCounts {
     /// Overlay messages (routing, maintenance).
     pub overlay: u64,
-    /// Records offered for storage.
+    /// Records offered for storage by their writer.
     pub store: u64,
+    /// Copies of records offered by other holders (repair, hand-off, read repair).
+    pub replicate: u64,
     /// Records asked for.
     pub fetch: u64,
     /// Liveness probes.
@@ -73,6 +75,7 @@ impl RequestCounts {
         let counter = match request {
             Request::Overlay(_) => &mut self.overlay,
             Request::Store(_) => &mut self.store,
+            Request::Replicate(_) => &mut self.replicate,
             Request::Fetch(_) => &mut self.fetch,
             Request::Ping => &mut self.ping,
         };
@@ -81,7 +84,7 @@ impl RequestCounts {
 
     /// Requests of every kind.
     pub fn total(&self) -> u64 {
-        self.overlay + self.store + self.fetch + self.ping
+        self.overlay + self.store + self.replicate + self.fetch + self.ping
     }
 }
 

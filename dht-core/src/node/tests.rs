@@ -106,8 +106,7 @@ impl Net {
                 return;
             }
             for node in 0..self.nodes.len() {
-                let stores =
-                    sent.iter().filter(|(from, t)| *from == node && matches!(t.request, Request::Store(_))).count();
+                let stores = sent.iter().filter(|(from, t)| *from == node && t.request.offered().is_some()).count();
                 self.most_stores_at_once = self.most_stores_at_once.max(stores);
             }
             for (from, t) in sent {
@@ -359,6 +358,58 @@ fn a_handed_off_copy_stays_a_while_as_a_hint_then_goes() {
     net.run(net.config.handoff_linger);
     let held = indices(&net.holders(&key));
     assert_eq!(held, net.replicas(&key, 3), "the displaced copy went once it had lingered");
+}
+
+#[test]
+fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
+    let mut net = Net::new(8);
+    let now = net.now;
+    let expires = now + Duration::from_secs(3600);
+    let key = Id::hash(b"a set that moved");
+    let mut ranked: Vec<usize> = (0..8).collect();
+    ranked.sort_by_key(|i| peer(*i).id.distance(&key));
+    let (set, lagging) = (&ranked[..3], &ranked[3..5]);
+    // Repair copied version 1 to the key's replica set, while a writer
+    // whose view still named the holders beyond it wrote version 2 there.
+    let copy = Record::new(key, &b"copied"[..], 1, expires);
+    let write = Record::new(key, &b"written"[..], 2, expires);
+    for &i in set {
+        let answer = net.node(i).handle_request(&peer(lagging[0]), Request::Replicate(copy.clone()), now);
+        assert_eq!(answer, Response::Stored(true));
+        let fetched = net.node(i).handle_request(&peer(ranked[7]), Request::Fetch(key), now);
+        assert!(matches!(fetched, Response::CatchingUp(Some(_))), "a copy is a hint: {fetched:?}");
+    }
+    for &i in lagging {
+        assert_eq!(
+            net.node(i).handle_request(&peer(ranked[6]), Request::Store(write.clone()), now),
+            Response::Stored(true)
+        );
+    }
+    // Three copies make no quorum: the get reads on and finds the write.
+    assert_eq!(&net.get(ranked[7], key).expect("found").value[..], b"written");
+
+    // A write reaching a holder makes its copy a vote again.
+    let newer = Record::new(key, &b"newer"[..], 3, expires);
+    let now = net.now;
+    assert_eq!(net.node(set[0]).handle_request(&peer(ranked[6]), Request::Store(newer), now), Response::Stored(true));
+    let fetched = net.node(set[0]).handle_request(&peer(ranked[7]), Request::Fetch(key), now);
+    assert!(matches!(fetched, Response::Value(Some(_))), "written here: {fetched:?}");
+
+    // So does a repair interval without one: by then the holders the
+    // writers' views named have run a pass and pushed what they had.
+    let quiet = Id::hash(b"no writes");
+    let copy = Record::new(quiet, &b"copied"[..], 1, expires);
+    let holder = net.replicas(&quiet, 1)[0];
+    assert_eq!(
+        net.node(holder).handle_request(&peer(ranked[1]), Request::Replicate(copy), now),
+        Response::Stored(true)
+    );
+    let fetched = net.node(holder).handle_request(&peer(ranked[7]), Request::Fetch(quiet), now);
+    assert!(matches!(fetched, Response::CatchingUp(Some(_))), "a copy is a hint: {fetched:?}");
+    net.run(net.config.repair_interval);
+    let now = net.now;
+    let fetched = net.node(holder).handle_request(&peer(ranked[7]), Request::Fetch(quiet), now);
+    assert!(matches!(fetched, Response::Value(Some(_))), "caught up: {fetched:?}");
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn attack(colluders: &[Peer], k: usize, request: &Request<KadMessage>) -> Option
             peers.truncate(k);
             Some(Response::Overlay(KadMessage::Nodes(peers)))
         }
-        Request::Store(_) => Some(Response::Stored(true)),
+        Request::Store(_) | Request::Replicate(_) => Some(Response::Stored(true)),
         Request::Fetch(_) => Some(Response::Value(None)),
         _ => None,
     }
