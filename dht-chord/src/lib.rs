@@ -668,18 +668,25 @@ mod tests {
         assert_eq!(asked, vec![heard]);
     }
 
+    /// A joined node whose only successor was found dead, and which still
+    /// knows one finger: the node, its own peer, the finger.
+    fn lost_every_successor() -> (Chord, Peer, Peer) {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, local) = joined_with_successor(next);
+        let finger = at(100, [203, 0, 113, 2]);
+        chord.ring.set_finger(100, finger);
+        chord.ring.fail(&next.id, 0);
+        assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
+        (chord, local, finger)
+    }
+
     /// A joined node that has lost every successor (all found dead) but
     /// knows other peers routes a lookup on; it does not answer for the
     /// whole ring with its fingers, which would end lookups far from the
     /// key's true successors.
     #[test]
     fn a_node_that_lost_every_successor_does_not_answer_for_the_whole_ring() {
-        let next = at(1, [203, 0, 113, 1]);
-        let (mut chord, _) = joined_with_successor(next);
-        let finger = at(100, [203, 0, 113, 2]);
-        chord.ring.set_finger(100, finger);
-        chord.ring.remove(&next.id);
-        assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
+        let (mut chord, _, finger) = lost_every_successor();
         let answer = chord.handle_request(&finger, ChordMessage::FindSuccessor(at(50, [0; 4]).id), Time::ZERO);
         assert!(matches!(answer, ChordMessage::Closer(_)), "{answer:?}");
     }
@@ -691,12 +698,7 @@ mod tests {
     /// becomes its successor once it answers a ping.
     #[test]
     fn a_node_that_lost_every_successor_finds_one_again() {
-        let next = at(1, [203, 0, 113, 1]);
-        let (mut chord, local) = joined_with_successor(next);
-        let finger = at(100, [203, 0, 113, 2]);
-        chord.ring.set_finger(100, finger);
-        chord.ring.fail(&next.id, 0);
-        assert!(chord.ring.successors().is_empty() && !chord.ring.is_empty());
+        let (mut chord, local, finger) = lost_every_successor();
         let round = chord.tick(Time::ZERO, &mut Rng::new(1));
         assert!(round.contains(&Action::Lookup(local.id)), "{round:?}");
         let asked: Vec<Peer> = chord.lookup(local.id, 1, Time::ZERO).poll().into_iter().map(|(p, _)| p).collect();
