@@ -23,6 +23,13 @@
 //! a set that changed since the previous periodic pass: a copy left behind
 //! hears of the newer version from them.
 //!
+//! Every record repair sends — pushes, hand-offs, a leave's, a get's read
+//! repair — travels as [`Request::Replicate`], not as a writer's
+//! [`Request::Store`]: the receiver counts such a copy as a hint until a
+//! writer's store of the key reaches it or one repair interval has passed,
+//! since writes made meanwhile may have gone to the holders the writers'
+//! views still named.
+//!
 //! Each periodic pass also pings a few peers that failed earlier (see
 //! `lost`), so that the two sides of a healed partition find each other
 //! again.
