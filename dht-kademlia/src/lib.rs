@@ -14,7 +14,9 @@
 //! refreshes the two buckets beyond its closest neighbour's; the buckets further
 //! away fill from the peers the node meets (or, with
 //! `KademliaConfig::join_refresh_buckets`, are refreshed at once, as in the
-//! paper's join). A bucket not looked up for `refresh_interval` is refreshed by
+//! paper's join). A node whose table holds fewer than k contacts after its
+//! own lookup looks itself up again through its bootstrap peers, at growing
+//! intervals. A bucket not looked up for `refresh_interval` is refreshed by
 //! a lookup of a random id in it. The replicas of a key are the `r` closest live nodes by XOR.
 //!
 //! ```
@@ -72,6 +74,14 @@ pub struct Kademlia {
     probing: BTreeMap<Id, Option<NetPrefix>>,
     /// Its own lookup has ended (or it started the network).
     joined: bool,
+    /// The peers it joined through (at most k), to join through again.
+    seeds: Vec<Peer>,
+    /// When it next looks its own id up again, because its table held
+    /// fewer than k contacts after the last such lookup.
+    rejoin_at: Option<Time>,
+    /// The wait before that lookup: one tick, doubling each time the
+    /// table is still short, up to `refresh_interval`.
+    rejoin_wait: Duration,
 }
 
 /// Most unknown peers probed at once; past it, newcomers wait until they
@@ -87,7 +97,16 @@ impl Kademlia {
     pub fn new(local: Peer, config: KademliaConfig) -> Kademlia {
         let table = RoutingTable::new(local.id, config.k)
             .with_prefix_caps(config.max_per_prefix_bucket, config.max_per_prefix_table);
-        Kademlia { local, config, table, probing: BTreeMap::new(), joined: false }
+        Kademlia {
+            local,
+            config,
+            table,
+            probing: BTreeMap::new(),
+            joined: false,
+            seeds: Vec::new(),
+            rejoin_at: None,
+            rejoin_wait: Duration::ZERO,
+        }
     }
 
     /// The routing table, for inspection and pictures of bucket fill.
@@ -102,6 +121,23 @@ impl Kademlia {
         let Some(deepest) = closest.first().and_then(|p| self.table.bucket_of(&p.id)) else { return Vec::new() };
         let nearest = deepest.saturating_sub(self.config.join_refresh_buckets);
         (nearest..deepest).map(|index| Action::Lookup(self.table.id_in_bucket(index, &self.seed(index, now)))).collect()
+    }
+
+    /// After a lookup of its own id: another one a while later if the table
+    /// still holds fewer than k contacts. A join whose bootstrap peers died
+    /// or knew only a few newcomers leaves a node in an island that holds
+    /// records for keys all over the id space and never hears of their
+    /// real replica sets; looking itself up again through the bootstrap
+    /// peers joins it to the network once one of them answers.
+    fn schedule_rejoin(&mut self, now: Time) {
+        if self.table.len() >= self.config.k || self.seeds.is_empty() {
+            self.rejoin_at = None;
+            self.rejoin_wait = Duration::ZERO;
+            return;
+        }
+        let tick = self.config.tick_interval;
+        self.rejoin_wait = (self.rejoin_wait * 2).clamp(tick, self.config.refresh_interval.max(tick));
+        self.rejoin_at = Some(now + self.rejoin_wait);
     }
 
     /// Seeded randomness for ids to refresh, derived from state every run
@@ -141,6 +177,7 @@ impl Overlay for Kademlia {
         for peer in peers {
             self.table.seen(peer, now);
         }
+        self.seeds = peers.iter().filter(|p| p.id != self.local.id).take(self.config.k).copied().collect();
         self.joined |= peers.iter().all(|p| p.id == self.local.id);
         vec![Action::Lookup(self.local.id)]
     }
@@ -167,7 +204,13 @@ impl Overlay for Kademlia {
     fn lookup(&mut self, target: Id, wanted: usize, now: Time) -> KadLookup {
         self.table.touch(&target, now);
         let seeds = self.table.closest(&target, self.config.k, true);
-        let seeds = if seeds.is_empty() { self.table.closest(&target, self.config.k, false) } else { seeds };
+        let mut seeds = if seeds.is_empty() { self.table.closest(&target, self.config.k, false) } else { seeds };
+        if target == self.local.id {
+            // A join, or a rejoin: the bootstrap peers too, which the table
+            // may have dropped when they failed to answer.
+            let known: Vec<Id> = seeds.iter().map(|p| p.id).collect();
+            seeds.extend(self.seeds.iter().filter(|p| !known.contains(&p.id)));
+        }
         let (k, alpha, paths) = (self.config.k, self.config.alpha, self.config.disjoint_paths);
         KadLookup::new(target, self.local, seeds, k, alpha, paths, wanted)
     }
@@ -177,6 +220,7 @@ impl Overlay for Kademlia {
             self.joined = true;
             // The other buckets' refresh is due a refresh interval from now.
             self.table.touch_all(now);
+            self.schedule_rejoin(now);
             self.refresh_beyond_closest(now)
         } else {
             Vec::new()
@@ -193,6 +237,10 @@ impl Overlay for Kademlia {
 
     fn tick(&mut self, now: Time, rng: &mut Rng) -> Vec<Action<KadMessage>> {
         let mut actions = Vec::new();
+        if self.rejoin_at.is_some_and(|at| now >= at) {
+            self.rejoin_at = None;
+            actions.push(Action::Lookup(self.local.id));
+        }
         let refresh = self.config.refresh_interval;
         for (index, (last_lookup, head)) in self.table.bucket_heads().enumerate() {
             if now.since(last_lookup) >= refresh {
@@ -298,7 +346,7 @@ impl SimOverlay for Kademlia {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dht_core::Address;
+    use dht_core::{Address, Lookup};
 
     /// Requests from a thousand fresh ids on one public /24 start at most
     /// a network's share of probes; a peer from elsewhere is still probed.
@@ -376,6 +424,43 @@ mod tests {
             assert!(!due(joined_at + config.refresh_interval - Duration::from_secs(1)));
             assert!(due(joined_at + config.refresh_interval));
         }
+    }
+
+    /// A join that ends with fewer than k contacts (its bootstrap peer
+    /// died, or knew only newcomers) is tried again through the bootstrap
+    /// peer, one tick later, then two, four…; a full table stops it.
+    #[test]
+    fn a_short_table_after_a_join_looks_itself_up_again_through_the_seed() {
+        let mut rng = Rng::new(6);
+        let me = Peer::new(rng.id(), Address::Memory(0));
+        let seed = Peer::new(rng.id(), Address::Memory(1));
+        let config = KademliaConfig::default();
+        let tick = config.tick_interval;
+        let mut kad = Kademlia::new(me, config.clone());
+        kad.bootstrap(&[seed], Role::Member, Time::ZERO);
+        // The seed never answers: the table drops it.
+        for _ in 0..config.stale_after {
+            kad.peer_failed(&seed, Time::ZERO);
+        }
+        assert_eq!(kad.table.len(), 0);
+        let outcome = LookupOutcome { closest: Vec::new(), hops: 0 };
+        let rejoins = |kad: &mut Kademlia, at: Time| {
+            kad.tick(at, &mut Rng::new(1)).iter().filter(|a| matches!(a, Action::Lookup(t) if *t == me.id)).count()
+        };
+        let mut at = Time::ZERO;
+        for wait in [tick, tick * 2, tick * 4] {
+            kad.lookup_done(me.id, &outcome, at);
+            assert_eq!(rejoins(&mut kad, at + wait - Duration::from_millis(1)), 0, "not before {wait:?}");
+            at = at + wait;
+            assert_eq!(rejoins(&mut kad, at), 1, "after {wait:?}");
+            let asked: Vec<Peer> = kad.lookup(me.id, 3, at).poll().into_iter().map(|(p, _)| p).collect();
+            assert_eq!(asked, vec![seed], "through the seed");
+        }
+        for i in 0..config.k {
+            kad.peer_alive(&Peer::new(rng.id(), Address::Memory(10 + i as u32)), at);
+        }
+        kad.lookup_done(me.id, &outcome, at);
+        assert_eq!(rejoins(&mut kad, at + config.refresh_interval), 0, "a full table does not look again");
     }
 
     #[test]

@@ -391,6 +391,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if self.leaving {
             return;
         }
+        self.repair_failed_replicas(now);
         if now >= self.next_overlay_tick {
             self.next_overlay_tick = now + self.overlay.tick_interval();
             let actions = self.overlay.tick(now, &mut self.rng);

@@ -230,6 +230,15 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
+    /// A pass as soon as a replica peer's request timed out, not at the next
+    /// tick: a key whose replicas fail one after another survives only if
+    /// its copies are pushed on between the failures.
+    pub(super) fn repair_failed_replicas(&mut self, now: Time) {
+        if self.repair.replica_failed && !self.store.is_empty() {
+            self.repair_pass(now, false);
+        }
+    }
+
     /// At every tick of a node that holds records: a pass at once when a
     /// replica peer failed or the overlay's view moved, and every
     /// [`NodeConfig::replica_check_interval`] a ping to each replica peer
@@ -285,17 +294,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let mut watched = HashMap::default();
         for key in keys {
             let Some(record) = self.store.get(&key, now) else { continue };
-            let handed_off = self.repair.handed_off(&key);
-            if !handed_off && !self.overlay.knows_replica_set(&key, self.config.replicas) {
-                self.start_relocation(key, now);
+            if !self.overlay.knows_replica_set(&key, self.config.replicas) {
+                // A lingering copy the node cannot see the set of went to a
+                // set a lookup found: tending it by the node's own guess
+                // would spread copies along its fingers.
+                if !self.repair.handed_off(&key) {
+                    self.start_relocation(key, now);
+                }
                 continue;
             }
+            // A copy lingering after its hand-off is still tended: should a
+            // member of the set it went to fail or be replaced meanwhile,
+            // the hand-off starts again for the set as it is now, and the
+            // copy stays until that set has it.
             let set = self.overlay.replica_set(&key, self.config.replicas);
             let member = set.iter().any(|p| p.id == local.id);
-            if handed_off && !member {
-                // Lingering as a hint until it goes: repair no longer tends it.
-                continue;
-            }
             for peer in set.iter().filter(|p| p.id != local.id) {
                 // A new replica peer counts as heard from now: the push is its check.
                 let last = self.repair.watched.get(&peer.id).map_or(now, |(_, last)| *last);
@@ -388,12 +401,33 @@ impl<O: Overlay, S: Store> Node<O, S> {
             .map(|(key, h)| (*key, h.version))
             .collect();
         for (key, version) in due {
+            if !self.handed_off_to_current_set(&key) {
+                // The set moved since its members acknowledged; the next
+                // pass hands the copy off to the set as it is now.
+                continue;
+            }
             self.repair.handoffs.remove(&key);
             if self.store.get(&key, now).is_some_and(|r| r.version == version) {
                 self.drop_record(&key);
                 self.repair.pushed.remove(&key);
             }
         }
+    }
+
+    /// Whether every member of `key`'s replica set as the overlay sees it
+    /// now, a full set without this node, acknowledged its hand-off (or the
+    /// node cannot see the set, and one a lookup found did): only then may
+    /// the copy go.
+    fn handed_off_to_current_set(&self, key: &Id) -> bool {
+        let Some(handoff) = self.repair.handoffs.get(key) else { return false };
+        if !self.overlay.knows_replica_set(key, self.config.replicas) {
+            // Handed to a set a lookup found; the node's view has no better.
+            return true;
+        }
+        let set = self.overlay.replica_set(key, self.config.replicas);
+        let local = self.local().id;
+        set.len() >= self.config.replicas
+            && set.iter().all(|p| p.id != local && handoff.acked.contains(&p.id.prefix_u64()))
     }
 
     /// Starts a lookup of `key`'s replica set, unless one is running or

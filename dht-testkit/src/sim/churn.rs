@@ -37,12 +37,57 @@ impl Lifetime {
         Duration::from_secs_f64(secs.clamp(0.001, 1e9))
     }
 
+    /// Draws the time left to a node that is already up when churn starts:
+    /// the residual lifetime of a network in its steady state, not a fresh
+    /// lifetime. The nodes up at a given moment are biased towards long
+    /// sessions (a long session is more likely to span the moment); with
+    /// fresh lifetimes, heavy-tailed churn would start as a wave of
+    /// failures — Weibull with shape 0.5 fails a twentieth of the network
+    /// in its first second — that the steady state never sees.
+    /// Exponential lifetimes are memoryless: the residual is a fresh draw.
+    pub fn sample_remaining(&self, rng: &mut Rng) -> Duration {
+        match *self {
+            Lifetime::Exponential { .. } => self.sample(rng),
+            Lifetime::Weibull { mean, shape } => {
+                // A length-biased Weibull session L has (L / scale)^shape
+                // distributed Gamma(1 + 1/shape); the time left is a uniform
+                // share of it.
+                let shape = shape.max(0.05);
+                let scale = mean.as_secs_f64() / gamma(1.0 + 1.0 / shape);
+                let session = scale * gamma_sample(1.0 + 1.0 / shape, rng).powf(1.0 / shape);
+                Duration::from_secs_f64((rng.unit() * session).clamp(0.001, 1e9))
+            }
+        }
+    }
+
     /// The mean lifetime.
     pub fn mean(&self) -> Duration {
         match *self {
             Lifetime::Exponential { mean } | Lifetime::Weibull { mean, .. } => mean,
         }
     }
+}
+
+/// A draw from the Gamma distribution of shape `a` ≥ 1 and scale 1
+/// (Marsaglia and Tsang's method: a few percent of candidates are
+/// rejected; after 64 rejections in a row, which does not happen in
+/// practice, the mode is returned).
+fn gamma_sample(a: f64, rng: &mut Rng) -> f64 {
+    let d = a - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    for _ in 0..64 {
+        // A standard normal draw (Box–Muller); 1 - unit() is in (0, 1].
+        let x = (-2.0 * (1.0 - rng.unit()).ln()).sqrt() * (2.0 * std::f64::consts::PI * rng.unit()).cos();
+        let v = (1.0 + c * x).powi(3);
+        if v <= 0.0 {
+            continue;
+        }
+        let u = 1.0 - rng.unit();
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return d * v;
+        }
+    }
+    d
 }
 
 /// The gamma function (Lanczos approximation, g = 7), accurate to about 15
@@ -91,6 +136,27 @@ mod tests {
             let total: f64 = (0..n).map(|_| model.sample(&mut rng).as_secs_f64()).sum();
             let mean = total / f64::from(n);
             assert!((mean - 100.0).abs() < 5.0, "{model:?}: mean {mean}");
+        }
+    }
+
+    /// The time left to a node up at a random moment has mean
+    /// E[L²] / 2E[L]: the mean for exponential lifetimes, three times it for
+    /// Weibull with shape 0.5 (E[L²] = scale² Γ(1 + 2/k)).
+    #[test]
+    fn remaining_lifetimes_have_the_steady_state_mean() {
+        for (model, shape) in [
+            (Lifetime::Exponential { mean: Duration::from_secs(100) }, 1.0),
+            (Lifetime::Weibull { mean: Duration::from_secs(100), shape: 0.5 }, 0.5),
+            (Lifetime::Weibull { mean: Duration::from_secs(100), shape: 0.7 }, 0.7),
+            (Lifetime::Weibull { mean: Duration::from_secs(100), shape: 2.0 }, 2.0),
+        ] {
+            let scale = 100.0 / gamma(1.0 + 1.0 / shape);
+            let expected = scale * scale * gamma(1.0 + 2.0 / shape) / 200.0;
+            let mut rng = Rng::new(12);
+            let n = 200_000;
+            let total: f64 = (0..n).map(|_| model.sample_remaining(&mut rng).as_secs_f64()).sum();
+            let mean = total / f64::from(n);
+            assert!((mean - expected).abs() < 0.03 * expected, "{model:?}: mean {mean}, expected {expected}");
         }
     }
 }

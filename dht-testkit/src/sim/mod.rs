@@ -97,6 +97,11 @@ type Observer = Box<dyn FnMut(&SimProgress)>;
 /// Events between two calls of the progress observer.
 const PROGRESS_EVERY: u64 = 16_384;
 
+/// Live members a joining node is given to join through, as a deployment's
+/// bootstrap list names several: a joiner given one, which died during the
+/// join or knew only other newcomers, could end up in an island of its own.
+const BOOTSTRAP_PEERS: usize = 3;
+
 /// A simulated network of nodes running overlay `O`.
 pub struct Simulation<O: SimOverlay> {
     config: SimConfig,
@@ -181,8 +186,9 @@ impl<O: SimOverlay> Simulation<O> {
         &mut self.rng
     }
 
-    /// Adds a node that joins through a random live node (or starts the
-    /// network if there is none). Returns its index.
+    /// Adds a node that joins through random live members (see
+    /// [`BOOTSTRAP_PEERS`]; it starts the network if there is none).
+    /// Returns its index.
     pub fn add_node(&mut self) -> u32 {
         let index = self.add_slot(Role::Member);
         if let Some((lifetime, epoch)) = self.churn {
@@ -191,8 +197,8 @@ impl<O: SimOverlay> Simulation<O> {
         index
     }
 
-    /// Adds a client ([`Role::Client`]): it joins through a random live
-    /// member and routes and runs operations, but takes no place in the
+    /// Adds a client ([`Role::Client`]): it joins through random live
+    /// members and routes and runs operations, but takes no place in the
     /// overlay and holds no records; members answer it without taking it
     /// into their routing state. Churn never stops it. Returns its index.
     pub fn add_client(&mut self) -> u32 {
@@ -208,8 +214,10 @@ impl<O: SimOverlay> Simulation<O> {
         index
     }
 
-    /// Starts a node in slot `index` on `store`, joining through a random
-    /// live node; `incarnation` varies its random seed between restarts.
+    /// Starts a node in slot `index` on `store`, joining through
+    /// [`BOOTSTRAP_PEERS`] random live members that have joined (fewer if
+    /// the network is smaller); `incarnation` varies its random seed
+    /// between restarts.
     fn boot(&mut self, index: u32, store: MemoryStore, incarnation: u64) {
         let Some(peer) = self.peer(index) else { return };
         let overlay = (self.make_overlay)(peer);
@@ -217,7 +225,14 @@ impl<O: SimOverlay> Simulation<O> {
         let mut config = self.config.node.clone();
         config.role = self.slots[index as usize].role;
         let mut node = Node::new(overlay, store, config, seed, self.now);
-        let bootstrap: Vec<Peer> = self.random_live_member().and_then(|i| self.peer(i)).into_iter().collect();
+        let mut bootstrap: Vec<Peer> = Vec::with_capacity(BOOTSTRAP_PEERS);
+        for _ in 0..BOOTSTRAP_PEERS {
+            if let Some(peer) = self.random_joined_member().and_then(|i| self.peer(i)) {
+                if !bootstrap.contains(&peer) {
+                    bootstrap.push(peer);
+                }
+            }
+        }
         node.bootstrap(&bootstrap, self.now);
         self.slots[index as usize].node = Some(node);
         self.flush(index);
@@ -311,6 +326,20 @@ impl<O: SimOverlay> Simulation<O> {
         (!live.is_empty()).then(|| live[self.rng.index(live.len())])
     }
 
+    /// A random live member that has joined, to join through — as a
+    /// bootstrap list names established nodes — or, while none has, any
+    /// live member.
+    fn random_joined_member(&mut self) -> Option<u32> {
+        let joined = |sim: &Self, i: u32| sim.slots[i as usize].node.as_ref().is_some_and(|n| n.is_joined());
+        for _ in 0..64 {
+            let index = self.random_live_member()?;
+            if joined(self, index) {
+                return Some(index);
+            }
+        }
+        self.random_live_member()
+    }
+
     /// A random live member, to join through (a client knows no overlay
     /// to hand a newcomer).
     fn random_live_member(&mut self) -> Option<u32> {
@@ -345,8 +374,8 @@ impl<O: SimOverlay> Simulation<O> {
     }
 
     /// Restarts a node stopped with [`Simulation::stop`]: same id, the
-    /// records it held, fresh routing state, joining through a random live
-    /// node. Returns whether there was such a node to restart.
+    /// records it held, fresh routing state, joining through random live
+    /// members. Returns whether there was such a node to restart.
     pub fn restart(&mut self, index: u32) -> bool {
         let Some(store) = self.slots.get_mut(index as usize).and_then(|s| s.disk.take()) else { return false };
         self.trace(&[self.now.0, 5, u64::from(index)]);
@@ -384,14 +413,17 @@ impl<O: SimOverlay> Simulation<O> {
         self.partitions.heal();
     }
 
-    /// Starts churn: every live node, and every node added later, fails
-    /// silently after a lifetime drawn from `lifetime`, and a new node joins
-    /// in its place, keeping the population steady.
+    /// Starts churn: every node added later fails silently after a
+    /// lifetime drawn from `lifetime`, every live node after the time a
+    /// node up in the steady state has left ([`Lifetime::sample_remaining`]),
+    /// and a new node joins in each one's place, keeping the population
+    /// steady.
     pub fn start_churn(&mut self, lifetime: Lifetime) {
         self.churn_epoch += 1;
         self.churn = Some((lifetime, self.churn_epoch));
         for index in self.live_nodes() {
-            self.schedule_failure(index, lifetime, self.churn_epoch);
+            let at = self.now + lifetime.sample_remaining(&mut self.rng);
+            self.queue.push(at, EventKind::ChurnFailure { node: index, epoch: self.churn_epoch });
         }
     }
 
