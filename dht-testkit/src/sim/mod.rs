@@ -186,9 +186,8 @@ impl<O: SimOverlay> Simulation<O> {
         &mut self.rng
     }
 
-    /// Adds a node that joins through random live members (see
-    /// [`BOOTSTRAP_PEERS`]; it starts the network if there is none).
-    /// Returns its index.
+    /// Adds a node that joins through three random live members that have
+    /// joined (it starts the network if there is none). Returns its index.
     pub fn add_node(&mut self) -> u32 {
         let index = self.add_slot(Role::Member);
         if let Some((lifetime, epoch)) = self.churn {
