@@ -191,7 +191,8 @@ impl<O: SimOverlay> Simulation<O> {
     pub fn add_node(&mut self) -> u32 {
         let index = self.add_slot(Role::Member);
         if let Some((lifetime, epoch)) = self.churn {
-            self.schedule_failure(index, lifetime, epoch);
+            let after = lifetime.sample(&mut self.rng);
+            self.schedule_failure(index, after, epoch);
         }
         index
     }
@@ -421,8 +422,8 @@ impl<O: SimOverlay> Simulation<O> {
         self.churn_epoch += 1;
         self.churn = Some((lifetime, self.churn_epoch));
         for index in self.live_nodes() {
-            let at = self.now + lifetime.sample_remaining(&mut self.rng);
-            self.queue.push(at, EventKind::ChurnFailure { node: index, epoch: self.churn_epoch });
+            let after = lifetime.sample_remaining(&mut self.rng);
+            self.schedule_failure(index, after, self.churn_epoch);
         }
     }
 
@@ -432,9 +433,9 @@ impl<O: SimOverlay> Simulation<O> {
         self.churn_epoch += 1;
     }
 
-    fn schedule_failure(&mut self, index: u32, lifetime: Lifetime, epoch: u64) {
-        let at = self.now + lifetime.sample(&mut self.rng);
-        self.queue.push(at, EventKind::ChurnFailure { node: index, epoch });
+    /// Fails node `index` `after` from now, unless churn `epoch` has ended.
+    fn schedule_failure(&mut self, index: u32, after: Duration, epoch: u64) {
+        self.queue.push(self.now + after, EventKind::ChurnFailure { node: index, epoch });
     }
 
     /// Makes the nodes in `malicious` answer requests through `adversary`
