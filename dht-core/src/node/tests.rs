@@ -19,6 +19,11 @@ struct Net {
     liars: Vec<usize>,
     /// The most store requests one node had out in one round of delivery.
     most_stores_at_once: usize,
+    /// Requests to a down node are dropped unanswered, as a crashed host's
+    /// are, instead of failing at once: the sender learns at its deadline.
+    silent_crashes: bool,
+    /// When each request to a down node was sent, with its target.
+    unanswered: Vec<(Time, usize)>,
     now: Time,
     config: NodeConfig,
 }
@@ -45,6 +50,8 @@ impl Net {
             down: Vec::new(),
             liars: Vec::new(),
             most_stores_at_once: 0,
+            silent_crashes: false,
+            unanswered: Vec::new(),
             now: Time(1_000),
             config,
         };
@@ -128,7 +135,13 @@ impl Net {
                             target.handle_request(&sender, t.request, self.now)
                         })
                     }
-                    None => None,
+                    None => {
+                        self.unanswered.push((self.now, to as usize));
+                        if self.silent_crashes {
+                            continue;
+                        }
+                        None
+                    }
                 };
                 if let Some(node) = self.nodes[from].as_mut() {
                     match answer {
@@ -307,6 +320,38 @@ fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
     let now_held = indices(&net.holders(&key));
     assert_eq!(now_held.len(), 3, "three live copies again: {now_held:?}");
     assert!(!now_held.contains(&holders[0]));
+}
+
+#[test]
+fn a_replica_whose_ping_times_out_is_replaced_before_the_next_tick() {
+    let mut net = Net::with(8, hourly_repair());
+    net.silent_crashes = true;
+    let key = Id::hash(b"kept");
+    net.put(0, key, b"v").expect("stored");
+    net.run(Duration::from_secs(6));
+    let holders = indices(&net.holders(&key));
+    net.crash(holders[0]);
+    // Step in 50 ms until three live copies are back (bounded: 10 s).
+    let step = Duration::from_millis(50);
+    let mut repaired = None;
+    for _ in 0..200 {
+        net.run(step);
+        if net.holders(&key).len() == 3 {
+            repaired = Some(net.now);
+            break;
+        }
+    }
+    let repaired = repaired.expect("three live copies again within 10 s");
+    // The first request a surviving holder sent the crashed one is the
+    // check's ping, sent at a tick; its deadline comes a quarter of a
+    // second later (the round trip here is nil), the next tick a second
+    // later. The pass runs at the deadline.
+    let (pinged, _) = *net.unanswered.iter().find(|(_, to)| *to == holders[0]).expect("the crashed replica was pinged");
+    let waited = repaired.since(pinged);
+    assert!(
+        waited < net.config.tick_interval,
+        "repaired {waited:?} after the ping: at the ping's deadline, not the next tick"
+    );
 }
 
 /// Five members on hourly repair holding 40 keys (`salt` tells one test's
