@@ -59,7 +59,7 @@ pub struct CompareArgs {
     /// node's keys' other copies (`NodeConfig::replica_check_interval`):
     /// the detection delay a key's last copies race against. Checks run at
     /// the node's ticks, so below one second it is every tick. Default:
-    /// the node's (2,000).
+    /// the node's (1,000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     replica_check_ms: Option<u64>,
     /// Every column in the table, not only the main ones.

@@ -38,7 +38,7 @@ pub struct ReplicationArgs {
     repair_interval: u64,
     /// Seconds between two liveness checks of the peers holding this
     /// node's keys' other copies; a silent one is replaced at once.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3_600), env = "DHT_REPLICA_CHECK_INTERVAL")]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3_600), env = "DHT_REPLICA_CHECK_INTERVAL")]
     replica_check_interval: u64,
 }
 

@@ -40,9 +40,6 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 const DOWN_FOR: Duration = Duration::from_millis(500);
 /// Repair interval of the soak's nodes: several rounds fit in a short run.
 const REPAIR_SECS: u64 = 3;
-/// Replica check interval of the soak's nodes: a killed replica is
-/// replaced within seconds.
-const REPLICA_CHECK_SECS: u64 = 1;
 /// Attempts to read one key back at the end before it counts as lost.
 const READ_BACK_ATTEMPTS: usize = 4;
 
@@ -117,7 +114,6 @@ impl Cluster {
             .arg("--data-dir")
             .arg(&node.dir)
             .args(["--repair-interval", &REPAIR_SECS.to_string()])
-            .args(["--replica-check-interval", &REPLICA_CHECK_SECS.to_string()])
             .arg("--json")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

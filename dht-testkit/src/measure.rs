@@ -129,6 +129,9 @@ pub struct Measurement {
     pub records_per_node_p99: f64,
     /// Virtual seconds the run simulated, build included.
     pub sim_s: f64,
+    /// Virtual seconds from the last put to the end of the run: how long
+    /// the keys had to outlive the churn (`keys_lost` is a rate over it).
+    pub keys_exposed_s: f64,
     /// Messages the simulator delivered, requests and answers, build
     /// included: what a run's CPU time is divided by for its cost per
     /// simulated message.
@@ -159,6 +162,7 @@ pub fn measure_observed<O: SimOverlay>(
         sim.start_churn(lifetime);
     }
     let (stored, _) = workload::put_all(&mut sim, &workload::keys(config.keys, config.sim.seed));
+    let stored_at = sim.now();
     sim.report_progress();
     if config.churn.is_some() {
         sim.run_for(config.churn_for);
@@ -203,6 +207,7 @@ pub fn measure_observed<O: SimOverlay>(
         records_per_node_mean: records.mean,
         records_per_node_p99: records.p99,
         sim_s: sim.now().as_millis() as f64 / 1000.0,
+        keys_exposed_s: sim.now().since(stored_at).as_secs_f64(),
         messages: sim.delivered(),
     }
 }

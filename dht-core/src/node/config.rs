@@ -49,11 +49,14 @@ pub struct NodeConfig {
     /// are sent the record (default 60 s).
     pub repair_interval: Duration,
     /// How often a node that holds records checks that the peers in their
-    /// replica sets are alive (default 2 s): it pings those it has not
-    /// heard from for this long, and one that fails to answer makes the
-    /// node re-replicate the keys it held at once. With the time a ping
-    /// takes to fail, this is the delay before a lost replica is replaced,
-    /// which is what decides how much churn a key survives.
+    /// replica sets are alive (default 1 s; checks run at ticks): it pings
+    /// those it has not heard from for half this long, and one that fails
+    /// to answer makes the node re-replicate the keys it held at once.
+    /// With the time a ping takes to fail, this is the delay before a lost
+    /// replica is replaced, which is what decides how much churn a key
+    /// survives: a key is lost when its other r − 1 holders fail within
+    /// that delay, so the loss grows with its (r − 1)th power
+    /// (docs/RESULTS.md, "The detection delay").
     pub replica_check_interval: Duration,
     /// How long a node keeps a record it handed off to the key's new
     /// replica set after the last member acknowledged it (default 30 s),
@@ -118,7 +121,7 @@ impl NodeConfig {
             lookup_retries: 3,
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
-            replica_check_interval: Duration::from_secs(2),
+            replica_check_interval: Duration::from_secs(1),
             handoff_linger: Duration::from_secs(30),
             republish_interval: Duration::from_secs(3600),
             max_repair_in_flight: 64,

@@ -262,7 +262,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if check {
             self.drop_handed_off(now);
             self.repair.next_check = now + self.config.replica_check_interval;
-            let silent_for = self.config.replica_check_interval;
+            // Silent for half an interval, not a whole one: a peer that
+            // answered the previous check's ping is pinged again at this
+            // one, so a dead peer is found within one interval, not two.
+            let silent_for = self.config.replica_check_interval / 2;
             let mut silent: Vec<Peer> = self
                 .repair
                 .watched

@@ -314,7 +314,7 @@ fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
     let holders = indices(&net.holders(&key));
     assert_eq!(holders.len(), 3, "{holders:?}");
     net.crash(holders[0]);
-    // A check every 2 s finds the silent replica, the pass after it
+    // A check every second finds the silent replica, the pass after it
     // pushes the record to the member that takes its place.
     net.run(Duration::from_secs(12));
     let now_held = indices(&net.holders(&key));
