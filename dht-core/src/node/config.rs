@@ -50,9 +50,11 @@ pub struct NodeConfig {
     pub repair_interval: Duration,
     /// How often a node that holds records checks that the peers in their
     /// replica sets are alive (default 1 s; checks run at ticks): it pings
-    /// those it has not heard from for half this long, and one that fails
-    /// to answer makes the node re-replicate the keys it held at once.
-    /// With the time a ping takes to fail, this is the delay before a lost
+    /// those it has not heard from for this long — an answer counts from
+    /// when its request left, so a peer that answered the last check's
+    /// ping is pinged again at this one — and one that fails to answer
+    /// makes the node re-replicate the keys it held at once. With the
+    /// time a ping takes to fail, this is the delay before a lost
     /// replica is replaced, which is what decides how much churn a key
     /// survives: a key is lost when its other r − 1 holders fail within
     /// that delay, so the loss grows with its (r − 1)th power

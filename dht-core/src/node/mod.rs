@@ -345,7 +345,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let Some(pending) = self.take_pending(id) else { return };
         self.rtt.observe(now.since(pending.sent));
         self.overlay.peer_alive(&pending.to, now);
-        self.repair.heard_from(&pending.to.id, now);
+        // An answer vouches for its peer as of when the request left: a
+        // replica peer that answered the last check's ping is due again at
+        // this one, not a round trip later, at the check after.
+        self.repair.heard_from(&pending.to.id, pending.sent);
         self.lost.heard(&pending.to.id);
         match pending.purpose {
             Purpose::Overlay => {

@@ -176,10 +176,10 @@ impl RepairState {
         self.copies.get(key).is_some_and(|until| now < *until)
     }
 
-    /// Notes that `peer` was heard from, if it is a watched replica peer.
-    pub(super) fn heard_from(&mut self, peer: &Id, now: Time) {
+    /// Notes that `peer` was alive at `at`, if it is a watched replica peer.
+    pub(super) fn heard_from(&mut self, peer: &Id, at: Time) {
         if let Some((_, last)) = self.watched.get_mut(peer) {
-            *last = now;
+            *last = (*last).max(at);
         }
     }
 
@@ -262,10 +262,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if check {
             self.drop_handed_off(now);
             self.repair.next_check = now + self.config.replica_check_interval;
-            // Silent for half an interval, not a whole one: a peer that
-            // answered the previous check's ping is pinged again at this
-            // one, so a dead peer is found within one interval, not two.
-            let silent_for = self.config.replica_check_interval / 2;
+            let silent_for = self.config.replica_check_interval;
             let mut silent: Vec<Peer> = self
                 .repair
                 .watched
