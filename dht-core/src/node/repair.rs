@@ -44,6 +44,7 @@ use super::ops::{Operation, Phase, Storing};
 use super::{random_phase, Node, NodeConfig, Offer, OpId, Purpose, Request, Response};
 use crate::{Id, IdBuildHasher, LookupOutcome, Overlay, Peer, Rng, Store, Time};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::Duration;
 
 pub(super) struct RepairState {
     next_repair: Time,
@@ -149,6 +150,16 @@ impl RepairState {
     /// hand-off: the copy only lingers.
     fn handed_off(&self, key: &Id) -> bool {
         self.handoffs.get(key).is_some_and(|h| h.complete_at.is_some())
+    }
+
+    /// Whether `version` of `key` was handed off to exactly `members`, each
+    /// of which acknowledged it at least `linger` before `now`.
+    fn lingered_at(&self, key: &Id, version: u64, members: &[u64], now: Time, linger: Duration) -> bool {
+        self.handoffs.get(key).is_some_and(|h| {
+            h.version == version
+                && h.complete_at.is_some_and(|at| now.since(at) >= linger)
+                && members.iter().all(|m| h.acked.contains(m))
+        })
     }
 
     /// Whether this node is handing `key` off: it holds a copy but is not
@@ -401,29 +412,38 @@ impl<O: Overlay, S: Store> Node<O, S> {
             .map(|(key, h)| (*key, h.version))
             .collect();
         for (key, version) in due {
+            if !self.overlay.knows_replica_set(&key, self.config.replicas) {
+                // The node cannot see whether the members that acknowledged
+                // are still there (they may all have failed since): a lookup
+                // finds the set as it is now, and `relocate` deletes the
+                // copy only if that set is the one that acknowledged it.
+                self.start_relocation(key, now);
+                continue;
+            }
             if !self.handed_off_to_current_set(&key) {
                 // The set moved since its members acknowledged; the next
                 // pass hands the copy off to the set as it is now.
                 continue;
             }
-            self.repair.handoffs.remove(&key);
-            if self.store.get(&key, now).is_some_and(|r| r.version == version) {
-                self.drop_record(&key);
-                self.repair.pushed.remove(&key);
-            }
+            self.delete_handed_off(key, version, now);
+        }
+    }
+
+    /// Deletes the local copy of a key handed off, if it is still the
+    /// version handed off.
+    fn delete_handed_off(&mut self, key: Id, version: u64, now: Time) {
+        self.repair.handoffs.remove(&key);
+        if self.store.get(&key, now).is_some_and(|r| r.version == version) {
+            self.drop_record(&key);
+            self.repair.pushed.remove(&key);
         }
     }
 
     /// Whether every member of `key`'s replica set as the overlay sees it
-    /// now, a full set without this node, acknowledged its hand-off (or the
-    /// node cannot see the set, and one a lookup found did): only then may
-    /// the copy go.
+    /// now, a full set without this node, acknowledged its hand-off: only
+    /// then may the copy go.
     fn handed_off_to_current_set(&self, key: &Id) -> bool {
         let Some(handoff) = self.repair.handoffs.get(key) else { return false };
-        if !self.overlay.knows_replica_set(key, self.config.replicas) {
-            // Handed to a set a lookup found; the node's view has no better.
-            return true;
-        }
         let set = self.overlay.replica_set(key, self.config.replicas);
         let local = self.local().id;
         set.len() >= self.config.replicas
@@ -442,16 +462,26 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     /// A relocation lookup ended: unless this node is one of the `r`
     /// peers it found, the record goes to them, and the local copy once
-    /// each has acknowledged it.
+    /// each has acknowledged it — at once if it is the set that already
+    /// did, a hand-off ago; if this node is one of them, the copy stays.
     pub(super) fn relocate(&mut self, key: Id, outcome: &LookupOutcome, now: Time) {
         self.repair.relocating.remove(&key);
         let Some(record) = self.store.get(&key, now) else { return };
         let set: Vec<Peer> = outcome.closest.iter().take(self.config.replicas).copied().collect();
-        if set.len() < self.config.replicas || set.iter().any(|p| p.id == self.local().id) {
+        if set.len() < self.config.replicas {
+            return;
+        }
+        if set.iter().any(|p| p.id == self.local().id) {
+            self.repair.handoffs.remove(&key);
+            return;
+        }
+        let members: Vec<u64> = set.iter().map(|p| p.id.prefix_u64()).collect();
+        if self.repair.lingered_at(&key, record.version, &members, now, self.config.handoff_linger) {
+            self.delete_handed_off(key, record.version, now);
             return;
         }
         // Every member is pushed to: the lookup's set is news to the node.
-        self.repair.hand_off(key, record.version, set.iter().map(|p| p.id.prefix_u64()).collect());
+        self.repair.hand_off(key, record.version, members);
         self.repair.queue.push_back((key, set));
         self.send_queued_pushes(now);
     }
