@@ -354,6 +354,39 @@ fn a_replica_whose_ping_times_out_is_replaced_before_the_next_tick() {
     );
 }
 
+#[test]
+fn a_replica_peer_is_pinged_at_every_check_though_its_answers_take_a_while() {
+    let mut net = Net::with(3, hourly_repair());
+    let key = Id::hash(b"kept");
+    net.put(0, key, b"v").expect("stored");
+    net.run(Duration::from_secs(6));
+    // Node 0 alone runs its timers, for ten seconds; every request it
+    // sends is answered 50 ms later, as over a real link.
+    let (rtt, until) = (Duration::from_millis(50), net.now + Duration::from_secs(10));
+    let mut pings = 0;
+    for _ in 0..1_000 {
+        let now = net.now;
+        if now >= until {
+            break;
+        }
+        net.node(0).handle_timeout(now);
+        let mut answers = Vec::new();
+        while let Some(t) = net.node(0).poll_transmit() {
+            let Address::Memory(to) = t.to.addr else { panic!("mesh peers are in memory") };
+            pings += usize::from(to == 1 && matches!(t.request, Request::Ping));
+            answers.push((t.id, net.node(to as usize).handle_request(&peer(0), t.request, now)));
+        }
+        let answered = now + rtt;
+        for (id, answer) in answers {
+            net.node(0).handle_response(id, answer, answered);
+        }
+        let next = net.node(0).poll_timeout().expect("a member has timers");
+        net.now = next.max(answered);
+    }
+    let checks = (Duration::from_secs(10).as_millis() / net.config.replica_check_interval.as_millis()) as usize;
+    assert!(pings + 1 >= checks, "{pings} pings to a replica peer in {checks} checks");
+}
+
 /// Five members on hourly repair holding 40 keys (`salt` tells one test's
 /// keys from another's), their replica peers watched.
 fn five_with_keys(salt: u8) -> (Net, Vec<Id>) {
