@@ -304,13 +304,19 @@ fn hourly_repair() -> NodeConfig {
     NodeConfig { repair_interval: Duration::from_secs(3600), ..config() }
 }
 
-#[test]
-fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
-    let mut net = Net::with(8, hourly_repair());
+/// `members` members on hourly repair holding one key, put through node
+/// 0, whose replicas have taken up watching each other's liveness.
+fn one_key_watched(members: usize) -> (Net, Id) {
+    let mut net = Net::with(members, hourly_repair());
     let key = Id::hash(b"kept");
     net.put(0, key, b"v").expect("stored");
-    // Let the replicas take up watching each other's liveness.
     net.run(Duration::from_secs(6));
+    (net, key)
+}
+
+#[test]
+fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
+    let (mut net, key) = one_key_watched(8);
     let holders = indices(&net.holders(&key));
     assert_eq!(holders.len(), 3, "{holders:?}");
     net.crash(holders[0]);
@@ -324,11 +330,8 @@ fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
 
 #[test]
 fn a_replica_whose_ping_times_out_is_replaced_before_the_next_tick() {
-    let mut net = Net::with(8, hourly_repair());
+    let (mut net, key) = one_key_watched(8);
     net.silent_crashes = true;
-    let key = Id::hash(b"kept");
-    net.put(0, key, b"v").expect("stored");
-    net.run(Duration::from_secs(6));
     let holders = indices(&net.holders(&key));
     net.crash(holders[0]);
     // Step in 50 ms until three live copies are back (bounded: 10 s).
@@ -356,10 +359,7 @@ fn a_replica_whose_ping_times_out_is_replaced_before_the_next_tick() {
 
 #[test]
 fn a_replica_peer_is_pinged_at_every_check_though_its_answers_take_a_while() {
-    let mut net = Net::with(3, hourly_repair());
-    let key = Id::hash(b"kept");
-    net.put(0, key, b"v").expect("stored");
-    net.run(Duration::from_secs(6));
+    let (mut net, _) = one_key_watched(3);
     // Node 0 alone runs its timers, for ten seconds; every request it
     // sends is answered 50 ms later, as over a real link.
     let (rtt, until) = (Duration::from_millis(50), net.now + Duration::from_secs(10));
