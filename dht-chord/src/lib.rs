@@ -36,9 +36,11 @@ pub use config::ChordConfig;
 pub use lookup::ChordLookup;
 pub use ring::Ring;
 
-use dht_core::{vouches, Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS};
+use dht_core::{
+    vouches, Action, Directory, Id, IdBuildHasher, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time, ID_BITS,
+};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Stabilization rounds a failed peer stays suspect: long enough for news
@@ -98,14 +100,15 @@ pub struct Chord {
     rounds: u64,
     /// Requests in a row each peer has failed, and the round of the last
     /// failure, for peers that failed lately.
-    failures: BTreeMap<Id, (u8, u64)>,
+    failures: HashMap<Id, (u8, u64), IdBuildHasher>,
     /// The latest caller that notified us as a better predecessor: it takes
     /// the place once it has answered a ping at its address.
     notified: Option<Peer>,
     /// Peers that answered a request of ours at their address, with the
     /// round they last did: entries of lists copied from others are taken
     /// only once they are among these.
-    answered: BTreeMap<Peer, u64>,
+    /// Hashed: every list copied from a peer is checked against it.
+    answered: HashMap<Peer, u64, IdBuildHasher>,
 }
 
 impl Chord {
@@ -138,6 +141,16 @@ impl Chord {
         }
     }
 
+    /// `peer` answered or asked something: its failures are forgiven.
+    /// Every message does this, and the maps are mostly empty: a look at
+    /// their length spares hashing the id.
+    fn forget_failures(&mut self, peer: &Peer) {
+        if !self.failures.is_empty() {
+            self.failures.remove(&peer.id);
+        }
+        self.ring.clear_suspicion(&peer.id);
+    }
+
     /// Whether `peer` lies between the predecessor and us (or we have none).
     fn better_predecessor(&self, peer: &Peer) -> bool {
         let local = self.local().id;
@@ -155,9 +168,9 @@ impl Chord {
             next_finger: 255,
             checking: None,
             rounds: 0,
-            failures: BTreeMap::new(),
+            failures: HashMap::default(),
             notified: None,
-            answered: BTreeMap::new(),
+            answered: HashMap::default(),
         }
     }
 
@@ -385,7 +398,7 @@ impl Overlay for Chord {
             // each restarted once would have nobody left to ask. The peers
             // that answered it lately are where it starts instead.
             let mut heard: Vec<Peer> = self.answered.keys().copied().collect();
-            heard.sort_by_key(|p| p.id.ring_distance(&target));
+            heard.sort_unstable_by_key(|p| (p.id.ring_distance(&target), *p));
             first.extend(heard.into_iter().take(self.config.next_hops));
         }
         first.retain(|p| p.id != self.local().id);
@@ -481,8 +494,7 @@ impl Overlay for Chord {
     }
 
     fn peer_alive(&mut self, peer: &Peer, _now: Time) {
-        self.failures.remove(&peer.id);
-        self.ring.clear_suspicion(&peer.id);
+        self.forget_failures(peer);
         if self.answered.len() >= MAX_ANSWERED {
             self.forget_long_unheard();
         }
@@ -501,8 +513,7 @@ impl Overlay for Chord {
     /// A node that asks something is alive, but becomes a successor or
     /// the predecessor only once it has answered a ping at its address.
     fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<ChordMessage>> {
-        self.failures.remove(&peer.id);
-        self.ring.clear_suspicion(&peer.id);
+        self.forget_failures(peer);
         let local = self.local().id;
         // With no successor, `successor()` is the node itself and every
         // other node is closer.

@@ -8,8 +8,8 @@
 //! hands the peer back to the overlay (as any answer does) — the two sides
 //! find each other and repair moves records to where they now belong.
 
-use crate::{Id, Peer, Time};
-use std::collections::BTreeMap;
+use crate::{Id, IdBuildHasher, Peer, Time};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Most failed peers remembered.
@@ -22,7 +22,9 @@ const FORGET_AFTER: Duration = Duration::from_secs(3600);
 #[derive(Debug, Default)]
 pub(super) struct LostPeers {
     /// By id: the peer, when it last failed, when it was last pinged.
-    peers: BTreeMap<Id, (Peer, Time, Time)>,
+    /// Hashed, not ordered: [`LostPeers::heard`] runs for every message the
+    /// node sends or answers, and every choice below breaks ties by id.
+    peers: HashMap<Id, (Peer, Time, Time), IdBuildHasher>,
 }
 
 impl LostPeers {
@@ -32,7 +34,7 @@ impl LostPeers {
         entry.1 = now;
         if self.peers.len() > REMEMBERED {
             // Forget the one that failed longest ago.
-            if let Some(oldest) = self.peers.iter().min_by_key(|(_, (_, failed, _))| *failed).map(|(id, _)| *id) {
+            if let Some((_, oldest)) = self.peers.iter().map(|(id, (_, failed, _))| (*failed, *id)).min() {
                 self.peers.remove(&oldest);
             }
         }
@@ -40,7 +42,9 @@ impl LostPeers {
 
     /// `peer` answered or asked something: it is not lost.
     pub(super) fn heard(&mut self, peer: &Id) {
-        self.peers.remove(peer);
+        if !self.peers.is_empty() {
+            self.peers.remove(peer);
+        }
     }
 
     /// The peers to ping now: the few pinged longest ago. Forgets those

@@ -11,6 +11,7 @@
 //! simulator both drive it this way.
 
 mod config;
+mod in_flight;
 mod limits;
 mod lost;
 mod message;
@@ -26,12 +27,13 @@ pub use ops::{Event, OpError, OpId, OpOutcome, OpStats};
 pub use stats::{LatencyHistogram, NodeStats, RefusalCounts, RequestCounts};
 
 use crate::{Action, Directory, Id, Overlay, Peer, PutOutcome, Record, Rng, SimOverlay, Store, StoreError, Time};
+use in_flight::InFlight;
 use limits::Limiter;
 use lost::LostPeers;
 use ops::Ops;
 use repair::RepairState;
 use rtt::RttEstimator;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Identifies one outgoing request, so its answer finds its way back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,7 +84,6 @@ struct Pending {
     to: Peer,
     purpose: Purpose,
     sent: Time,
-    deadline: Time,
 }
 
 /// A time within `period` after `now`, drawn at random: where a node's
@@ -100,11 +101,8 @@ pub struct Node<O: Overlay, S: Store> {
     next_request: u64,
     next_op: u64,
     last_version: u64,
-    /// Requests awaiting an answer, each boxed for the reason operations
-    /// are ([`Ops`]): most nodes have a few in flight, and a B-tree node
-    /// of eleven unboxed entries is 1.2 KiB.
-    pending: BTreeMap<RequestId, Box<Pending>>,
-    deadlines: BTreeSet<(Time, RequestId)>,
+    /// Requests awaiting an answer.
+    pending: InFlight<Pending>,
     ops: Ops<O::Lookup>,
     transmits: VecDeque<Transmit<O::Message>>,
     events: VecDeque<Event>,
@@ -137,8 +135,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             next_request: 0,
             next_op: 0,
             last_version: 0,
-            pending: BTreeMap::new(),
-            deadlines: BTreeSet::new(),
+            pending: InFlight::default(),
             ops: Ops::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -342,7 +339,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     /// The answer to request `id`.
     pub fn handle_response(&mut self, id: RequestId, response: Response<O::Message>, now: Time) {
-        let Some(pending) = self.take_pending(id) else { return };
+        let Some(pending) = self.pending.remove(id) else { return };
         self.rtt.observe(now.since(pending.sent));
         self.overlay.peer_alive(&pending.to, now);
         // An answer vouches for its peer as of when the request left: a
@@ -367,7 +364,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
     /// Request `id` failed (timed out, connection refused, garbage answer).
     pub fn handle_failure(&mut self, id: RequestId, now: Time) {
-        let Some(pending) = self.take_pending(id) else { return };
+        let Some(pending) = self.pending.remove(id) else { return };
         self.stats.failures += 1;
         self.overlay.peer_failed(&pending.to, now);
         self.repair.failed(&pending.to.id);
@@ -385,10 +382,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// Runs whatever is due at `now`: request deadlines, overlay maintenance,
     /// replica repair, store expiry.
     pub fn handle_timeout(&mut self, now: Time) {
-        while let Some(&(deadline, id)) = self.deadlines.first() {
-            if deadline > now {
-                break;
-            }
+        while let Some(id) = self.pending.expired(now) {
             self.handle_failure(id, now);
         }
         if self.leaving {
@@ -422,8 +416,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if self.leaving {
             next = Time::NEVER;
         }
-        match self.deadlines.first() {
-            Some(&(deadline, _)) => Some(next.min(deadline)),
+        match self.pending.next_deadline() {
+            Some(deadline) => Some(next.min(deadline)),
             None if self.leaving => None,
             None => Some(next),
         }
@@ -571,16 +565,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
             self.stats.repair_pushes += 1;
             self.stats.repair_bytes += record.stored_size() as u64;
         }
-        self.pending.insert(id, Box::new(Pending { to, purpose, sent: now, deadline }));
-        self.deadlines.insert((deadline, id));
+        self.pending.insert(id, deadline, Pending { to, purpose, sent: now });
         self.transmits.push_back(Transmit { id, to, request, timeout });
         id
-    }
-
-    fn take_pending(&mut self, id: RequestId) -> Option<Pending> {
-        let pending = self.pending.remove(&id)?;
-        self.deadlines.remove(&(pending.deadline, id));
-        Some(*pending)
     }
 
     fn apply_actions(&mut self, actions: Vec<Action<O::Message>>, now: Time) {

@@ -16,7 +16,7 @@ pub use network::Latency;
 use crate::metrics::NodeSample;
 use dht_core::{
     wire, Address, Directory, Event, Id, MemoryStore, Node, NodeConfig, OpId, Peer, Record, Request, Response, Rng,
-    Role, SimOverlay, Time,
+    Role, SimOverlay, Time, Transmit,
 };
 use network::Partitions;
 use queue::{EventKind, Queue};
@@ -122,6 +122,9 @@ pub struct Simulation<O: SimOverlay> {
     events: u64,
     ops_finished: u64,
     observer: Option<Observer>,
+    /// What [`Simulation::flush`] collects from a node, kept between calls
+    /// so that a message handled does not cost an allocation.
+    outbox: Vec<Transmit<O::Message>>,
 }
 
 impl<O: SimOverlay> Simulation<O> {
@@ -146,6 +149,7 @@ impl<O: SimOverlay> Simulation<O> {
             events: 0,
             ops_finished: 0,
             observer: None,
+            outbox: Vec::new(),
         }
     }
 
@@ -646,7 +650,7 @@ impl<O: SimOverlay> Simulation<O> {
         let Some(slot) = self.slots.get_mut(index as usize) else { return };
         let Some(node) = slot.node.as_mut() else { return };
         let from = slot.peer;
-        let mut transmits = Vec::new();
+        let mut transmits = std::mem::take(&mut self.outbox);
         while let Some(t) = node.poll_transmit() {
             transmits.push(t);
         }
@@ -662,12 +666,13 @@ impl<O: SimOverlay> Simulation<O> {
                 self.queue.push(at, EventKind::Wake { node: index });
             }
         }
-        for t in transmits {
+        for t in transmits.drain(..) {
             let Address::Memory(to) = t.to.addr else { continue };
             if let Some(request) = self.through_wire(t.request) {
                 self.send(index, to, EventKind::Request { to, from, from_index: index, id: t.id, request });
             }
         }
+        self.outbox = transmits;
         for e in events {
             let left = matches!(e.outcome, dht_core::OpOutcome::Left);
             self.ops_finished += u64::from(!left);
