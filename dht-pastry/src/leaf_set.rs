@@ -82,17 +82,16 @@ impl LeafSet {
     }
 
     /// Where `peer` would go on `side`, if it is among the nearest `half`.
+    /// Every peer a node hears from is offered, and most lie beyond a full
+    /// side: where it would go is found first, the scans after.
     fn place(&self, side: Side, peer: &Peer) -> Option<usize> {
         let list = self.side(side);
-        if peer.id == self.local.id || list.iter().any(|p| p.id == peer.id) {
-            return None;
-        }
-        if !prefix_has_room(list, peer, self.max_per_prefix) {
-            return None;
-        }
         let offset = self.offset(side, &peer.id);
         let at = list.partition_point(|p| self.offset(side, &p.id) < offset);
-        (at < self.half).then_some(at)
+        if at >= self.half || peer.id == self.local.id || list.iter().any(|p| p.id == peer.id) {
+            return None;
+        }
+        prefix_has_room(list, peer, self.max_per_prefix).then_some(at)
     }
 
     fn offer_on(&mut self, side: Side, peer: Peer) -> bool {
@@ -135,7 +134,8 @@ impl LeafSet {
 
     /// Every leaf once, right side first.
     pub fn all(&self) -> Vec<Peer> {
-        let mut all = self.right.clone();
+        let mut all = Vec::with_capacity(self.right.len() + self.left.len());
+        all.extend_from_slice(&self.right);
         all.extend(self.left.iter().filter(|p| !self.right.contains(p)));
         all
     }

@@ -374,11 +374,16 @@ impl Overlay for Pastry {
     }
 
     fn replica_set(&self, key: &Id, n: usize) -> Vec<Peer> {
-        let mut all = self.known();
-        all.push(self.local);
-        all.sort_by_key(|p| (numeric_distance(&p.id, key), p.id));
-        all.truncate(n);
-        all
+        // Each distance is worked out once, and only the nearest `n` are
+        // sorted: repair asks this for every key it holds.
+        let mut all: Vec<((Id, Id), Peer)> =
+            self.known().into_iter().chain([self.local]).map(|p| ((numeric_distance(&p.id, key), p.id), p)).collect();
+        if all.len() > n {
+            all.select_nth_unstable_by_key(n, |(order, _)| *order);
+            all.truncate(n);
+        }
+        all.sort_by_key(|(order, _)| *order);
+        all.into_iter().map(|(_, p)| p).collect()
     }
 
     /// A node knows a key's replicas when its leaf set covers the key with
