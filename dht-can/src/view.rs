@@ -5,9 +5,9 @@
 //! who takes over a silent neighbour's zone.
 
 use crate::space::{Extent, Point, Space, Zone};
-use dht_core::{Id, Peer};
+use dht_core::{Id, IdBuildHasher, Peer};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The most entries of a neighbour list read from one message: a bound on
 /// the work a peer's message can cause.
@@ -454,14 +454,13 @@ impl View {
     /// greedy next hops, the rest being fall-backs.
     pub fn closer(&self, point: &Point, n: usize) -> Vec<Peer> {
         let mine = if self.own.is_empty() { f64::INFINITY } else { self.distance(point) };
-        let mut ranked: Vec<(f64, u8, Peer)> = self
+        let ranked: Vec<(f64, u8, Peer)> = self
             .neighbours
             .values()
             .map(|k| (self.nearest(&k.zones, point), depth_rank(&k.zones), k.peer))
             .filter(|(d, _, _)| *d < mine)
             .collect();
-        sort_ranked(&mut ranked);
-        ranked.into_iter().take(n).map(|(_, _, p)| p).collect()
+        best_ranked(ranked, n)
     }
 
     /// A fingerprint of everything [`View::ranked`] draws from: the own
@@ -500,41 +499,48 @@ impl View {
     /// replicas. Every node near the point sees the same zones, so they
     /// agree on the set.
     pub fn ranked(&self, point: &Point, n: usize) -> Vec<Peer> {
-        let mut best: BTreeMap<Id, (f64, u8, Peer)> = BTreeMap::new();
-        let mut offer = |peer: Peer, zones: &[Zone], direct: bool| {
-            if zones.is_empty() {
-                return;
-            }
-            let entry = (self.nearest(zones, point), depth_rank(zones), peer);
-            match best.get(&peer.id) {
-                Some(_) if !direct => {}
-                _ => {
-                    best.insert(peer.id, entry);
-                }
+        // A direct neighbour's own zones count, not what others say of it;
+        // of second-hand reports of one peer, the first met counts, and
+        // the others are not measured at all (neighbours' lists overlap).
+        let mut seen: HashSet<Id, IdBuildHasher> = HashSet::default();
+        let mut ranked: Vec<(f64, u8, Peer)> = Vec::new();
+        let mut offer = |peer: Peer, zones: &[Zone]| {
+            if !zones.is_empty() {
+                ranked.push((self.nearest(zones, point), depth_rank(zones), peer));
             }
         };
         for k in self.neighbours.values() {
             for o in k.theirs.iter() {
-                if !self.neighbours.contains_key(&o.peer.id) && o.peer.id != self.local.id {
-                    offer(o.peer, &o.zones, false);
+                let id = o.peer.id;
+                let first_report = !o.zones.is_empty() && seen.insert(id);
+                if !self.neighbours.contains_key(&id) && id != self.local.id && first_report {
+                    offer(o.peer, &o.zones);
                 }
             }
         }
         for k in self.neighbours.values() {
-            offer(k.peer, &k.zones, true);
+            offer(k.peer, &k.zones);
         }
-        offer(self.local, &self.own, true);
-        let mut ranked: Vec<(f64, u8, Peer)> = best.into_values().collect();
-        sort_ranked(&mut ranked);
-        ranked.into_iter().take(n).map(|(_, _, p)| p).collect()
+        offer(self.local, &self.own);
+        best_ranked(ranked, n)
     }
 }
 
-/// Orders by distance; at equal distance (a point on a border, or two
-/// claims of one region while news of a split spreads) the deeper zone
-/// first, being the newer, then by id.
-fn sort_ranked(ranked: &mut [(f64, u8, Peer)]) {
-    ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.id.cmp(&b.2.id)));
+/// The first `n` of `ranked` by distance; at equal distance (a point on a
+/// border, or two claims of one region while news of a split spreads) the
+/// deeper zone first, being the newer, then by id. Only those `n` are
+/// sorted: repair ranks a few hundred second-hand peers for every key.
+fn best_ranked(mut ranked: Vec<(f64, u8, Peer)>, n: usize) -> Vec<Peer> {
+    let order =
+        |a: &(f64, u8, Peer), b: &(f64, u8, Peer)| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.id.cmp(&b.2.id));
+    if ranked.len() > n {
+        if let Some(last) = n.checked_sub(1) {
+            ranked.select_nth_unstable_by(last, order);
+        }
+        ranked.truncate(n);
+    }
+    ranked.sort_by(order);
+    ranked.into_iter().map(|(_, _, p)| p).collect()
 }
 
 fn depth_rank(zones: &[Zone]) -> u8 {
