@@ -18,8 +18,8 @@ fn message() -> impl Strategy<Value = KadMessage> {
 fn request() -> impl Strategy<Value = Request<KadMessage>> {
     prop_oneof![
         message().prop_map(Request::Overlay),
-        strategies::record().prop_map(Request::Store),
-        strategies::record().prop_map(Request::Replicate),
+        strategies::record().prop_map(|r| Request::Store(Box::new(r))),
+        strategies::record().prop_map(|r| Request::Replicate(Box::new(r))),
         strategies::key().prop_map(Request::Fetch),
     ]
 }
@@ -28,8 +28,8 @@ fn response() -> impl Strategy<Value = Response<KadMessage>> {
     prop_oneof![
         message().prop_map(Response::Overlay),
         any::<bool>().prop_map(Response::Stored),
-        proptest::option::of(strategies::record()).prop_map(Response::Value),
-        proptest::option::of(strategies::record()).prop_map(Response::CatchingUp),
+        proptest::option::of(strategies::record()).prop_map(|r| Response::Value(r.map(Box::new))),
+        proptest::option::of(strategies::record()).prop_map(|r| Response::CatchingUp(r.map(Box::new))),
         Just(Response::Refused(dht_core::Refusal::Busy)),
     ]
 }

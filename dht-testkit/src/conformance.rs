@@ -706,7 +706,7 @@ fn bad_input_rejected<O: SimOverlay>(
     let mut tombstone_with_value = Record::tombstone(Id::ZERO, 9, Time::NEVER);
     tombstone_with_value.value = bytes::Bytes::from_static(b"x");
     for bad in [oversized_record, tombstone_with_value] {
-        match node.handle_request(&from, Request::Store(bad), Time::ZERO) {
+        match node.handle_request(&from, Request::Store(Box::new(bad)), Time::ZERO) {
             Response::Refused(Refusal::Invalid(_)) => {}
             other => failures.push(format!("invalid record not refused: {other:?}")),
         }

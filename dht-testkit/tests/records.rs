@@ -132,14 +132,20 @@ fn forged_records_sent_straight_to_a_replica_change_nothing() {
     let mut node = lone_node(NodeConfig::default());
     let (owner, _) = SigningKey::generate().expect("key");
     let genuine = Record::signed(&owner, "name", "value", 5, DAY, false);
-    assert_eq!(node.handle_request(&peer(1), Request::Store(genuine.clone()), Time::ZERO), Response::Stored(true));
+    assert_eq!(
+        node.handle_request(&peer(1), Request::Store(Box::new(genuine.clone())), Time::ZERO),
+        Response::Stored(true)
+    );
     let mut forged = genuine.clone();
     forged.value = "evil".into();
     forged.version = 6;
-    let answer = node.handle_request(&peer(2), Request::Store(forged), Time::ZERO);
+    let answer = node.handle_request(&peer(2), Request::Store(Box::new(forged)), Time::ZERO);
     assert!(matches!(answer, Response::Refused(Refusal::Invalid(ref why)) if why.contains("signature")), "{answer:?}");
     let replay = Record::signed(&owner, "name", "old value", 4, DAY, false);
-    assert_eq!(node.handle_request(&peer(2), Request::Store(replay), Time::ZERO), Response::Newer(genuine.clone()));
+    assert_eq!(
+        node.handle_request(&peer(2), Request::Store(Box::new(replay)), Time::ZERO),
+        Response::Newer(Box::new(genuine.clone()))
+    );
     assert_eq!(node.store().get(&genuine.key, Time::ZERO), Some(genuine));
 }
 
@@ -155,12 +161,15 @@ fn a_peer_over_its_limits_is_refused_and_nothing_changes() {
     let flooder = peer(1);
     let record = |i: u32| Record::new(Id::hash(&i.to_be_bytes()), &b"x"[..], 1, DAY);
     let answers: Vec<Response<_>> =
-        (0..8).map(|i| node.handle_request(&flooder, Request::Store(record(i)), Time::ZERO)).collect();
+        (0..8).map(|i| node.handle_request(&flooder, Request::Store(Box::new(record(i))), Time::ZERO)).collect();
     assert!(answers[..5].iter().all(|a| *a == Response::Stored(true)));
     assert!(answers[5..].iter().all(|a| matches!(a, Response::Refused(Refusal::Quota(_)))), "{answers:?}");
     assert_eq!(node.store().len(), 5);
     // Another peer has its own allowance.
-    assert_eq!(node.handle_request(&peer(2), Request::Store(record(100)), Time::ZERO), Response::Stored(true));
+    assert_eq!(
+        node.handle_request(&peer(2), Request::Store(Box::new(record(100))), Time::ZERO),
+        Response::Stored(true)
+    );
 
     // 20 requests at once is the burst (the flooder spent 8 on stores);
     // the rest are refused as busy.
@@ -168,9 +177,9 @@ fn a_peer_over_its_limits_is_refused_and_nothing_changes() {
     assert_eq!(pings.iter().filter(|a| **a == Response::Pong).count(), 12);
     assert!(pings[12..].iter().all(|a| *a == Response::Refused(Refusal::Busy)));
     let (records, bytes) = (node.store().len(), node.store().bytes());
-    let flooded = node.handle_request(&peer(2), Request::Store(record(200)), Time::ZERO);
+    let flooded = node.handle_request(&peer(2), Request::Store(Box::new(record(200))), Time::ZERO);
     assert_eq!(flooded, Response::Stored(true), "another peer is still served");
-    let refused = node.handle_request(&flooder, Request::Store(record(201)), Time::ZERO);
+    let refused = node.handle_request(&flooder, Request::Store(Box::new(record(201))), Time::ZERO);
     assert_eq!(refused, Response::Refused(Refusal::Busy));
     assert_eq!((node.store().len(), node.store().bytes() - record(200).stored_size()), (records + 1, bytes));
     // A second later the bucket has refilled by ten.

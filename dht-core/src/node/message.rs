@@ -9,15 +9,18 @@ use serde::{Deserialize, Serialize};
 pub enum Request<M> {
     /// An overlay message (routing, maintenance).
     Overlay(M),
-    /// Keep this record: a write, from the node that made it.
-    Store(Record),
+    /// Keep this record: a write, from the node that made it. Records are
+    /// boxed here and in [`Response`]: a record is some 200 bytes, most
+    /// messages carry none, and every message is moved several times on
+    /// its way through a node and a transport.
+    Store(Box<Record>),
     /// Keep this copy of a record: from another holder (a repair push, a
     /// hand-off, a read repair), not from the writer. The copy may be
     /// behind writes that went to the holders the writer's view named, so
     /// the receiver answers fetches of the key as catching up
     /// ([`Response::CatchingUp`]) until a write reaches it or one repair
     /// interval has passed.
-    Replicate(Record),
+    Replicate(Box<Record>),
     /// Send the record for this key, if held.
     Fetch(Id),
     /// Are you alive? (Replica liveness probes during repair.)
@@ -44,7 +47,7 @@ pub enum Response<M> {
     /// was already held).
     Stored(bool),
     /// The record held for the key, if any.
-    Value(Option<Record>),
+    Value(Option<Box<Record>>),
     /// The request was refused; nothing changed.
     Refused(Refusal),
     /// Answer to `Ping`.
@@ -52,13 +55,13 @@ pub enum Response<M> {
     /// The record was not stored because this newer version is held; sent
     /// back so that a replica that missed writes (one restarted from disk,
     /// say) catches up from the peers it pushes its old copies to.
-    Newer(Record),
+    Newer(Box<Record>),
     /// The record held for the key, if any, from a node that joined or
     /// restarted recently and may not have caught up on writes made while
     /// it was away, or that is handing the key off to a replica set it is
     /// no longer in: a reader takes the record if it is the newest it sees,
     /// but does not count the answer toward its read quorum.
-    CatchingUp(Option<Record>),
+    CatchingUp(Option<Box<Record>>),
 }
 
 /// Why a node refused a request.

@@ -258,8 +258,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => match self.store.read(&key, now) {
-                Ok(record) if !self.counts_toward_quorum(&key, now) => Response::CatchingUp(record),
-                Ok(record) => Response::Value(record),
+                Ok(record) if !self.counts_toward_quorum(&key, now) => Response::CatchingUp(record.map(Box::new)),
+                Ok(record) => Response::Value(record.map(Box::new)),
                 Err(e) => {
                     // Answering "nothing here" would count as a miss in the
                     // reader's quorum; a refusal counts as no answer.
@@ -271,8 +271,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Request::Store(_) | Request::Replicate(_) if self.config.role.is_client() => {
                 Response::Refused(Refusal::Busy)
             }
-            Request::Store(record) => self.store_for(Some(*from), record, Offer::Write, now),
-            Request::Replicate(record) => self.store_for(Some(*from), record, Offer::Copy, now),
+            Request::Store(record) => self.store_for(Some(*from), *record, Offer::Write, now),
+            Request::Replicate(record) => self.store_for(Some(*from), *record, Offer::Copy, now),
         }
     }
 
@@ -313,7 +313,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 }
                 Response::Stored(false)
             }
-            Ok(PutOutcome::Outdated) => self.store.get(&key, now).map_or(Response::Stored(false), Response::Newer),
+            Ok(PutOutcome::Outdated) => {
+                self.store.get(&key, now).map_or(Response::Stored(false), |held| Response::Newer(Box::new(held)))
+            }
             Err(e) => {
                 if matches!(e, StoreError::Backend(_)) {
                     tracing::error!(%key, error = %e, "the record store failed a write; refusing it");

@@ -379,7 +379,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 let verdict = self.store_verdict(op, Some(answer));
                 self.count_store_answer(op, verdict);
             } else {
-                self.send(*peer, Request::Store(record.clone()), Purpose::Store(op), now);
+                self.send(*peer, Request::Store(Box::new(record.clone())), Purpose::Store(op), now);
                 if let Some(o) = self.ops.get_mut(&op) {
                     o.stats.messages += 1;
                 }
@@ -398,7 +398,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 _ => None,
             };
             if let Some((peer, record)) = spare {
-                self.send(peer, Request::Store(record), Purpose::Store(op), now);
+                self.send(peer, Request::Store(Box::new(record)), Purpose::Store(op), now);
                 if let Some(o) = self.ops.get_mut(&op) {
                     o.stats.messages += 1;
                 }
@@ -539,7 +539,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         };
         let key_matches = record.as_ref().is_none_or(|r| self.ops_key(op) == Some(r.key));
         let valid = record.as_ref().is_none_or(|r| self.check(r).is_ok());
-        let held = record.filter(|r| !r.is_expired(now));
+        let held = record.map(|r| *r).filter(|r| !r.is_expired(now));
         if key_matches && valid {
             self.record_fetch_reply(op, Reply { peer: *from, held, votes });
         } else {
@@ -660,7 +660,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             if peer.id == local {
                 self.store_for(None, best.clone(), Offer::Copy, now);
             } else {
-                self.send(*peer, Request::Replicate(best.clone()), Purpose::Repair(best.key), now);
+                self.send(*peer, Request::Replicate(Box::new(best.clone())), Purpose::Repair(best.key), now);
             }
         }
     }

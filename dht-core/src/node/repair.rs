@@ -370,7 +370,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let Some(record) = self.store.get(&key, now) else { continue };
             for peer in targets {
                 self.repair.in_flight += 1;
-                self.send(peer, Request::Replicate(record.clone()), Purpose::Repair(key), now);
+                self.send(peer, Request::Replicate(Box::new(record.clone())), Purpose::Repair(key), now);
             }
         }
     }
@@ -381,7 +381,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if let Some(Response::Newer(record)) = &answer {
             // This copy is behind: take the newer version (the store checks it).
             if record.key == key {
-                self.store_for(None, record.clone(), Offer::Copy, now);
+                self.store_for(None, (**record).clone(), Offer::Copy, now);
             }
         }
         let from = from.id.prefix_u64();
@@ -504,7 +504,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 s.targets += targets.len();
             }
             for peer in targets {
-                self.send(peer, Request::Replicate(record.clone()), Purpose::Store(op), now);
+                self.send(peer, Request::Replicate(Box::new(record.clone())), Purpose::Store(op), now);
             }
         }
         self.check_storing(op, now);

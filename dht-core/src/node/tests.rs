@@ -452,14 +452,14 @@ fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
     let copy = Record::new(key, &b"copied"[..], 1, expires);
     let write = Record::new(key, &b"written"[..], 2, expires);
     for &i in set {
-        let answer = net.node(i).handle_request(&peer(lagging[0]), Request::Replicate(copy.clone()), now);
+        let answer = net.node(i).handle_request(&peer(lagging[0]), Request::Replicate(Box::new(copy.clone())), now);
         assert_eq!(answer, Response::Stored(true));
         let fetched = net.node(i).handle_request(&peer(ranked[7]), Request::Fetch(key), now);
         assert!(matches!(fetched, Response::CatchingUp(Some(_))), "a copy is a hint: {fetched:?}");
     }
     for &i in lagging {
         assert_eq!(
-            net.node(i).handle_request(&peer(ranked[6]), Request::Store(write.clone()), now),
+            net.node(i).handle_request(&peer(ranked[6]), Request::Store(Box::new(write.clone())), now),
             Response::Stored(true)
         );
     }
@@ -469,7 +469,10 @@ fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
     // A write reaching a holder makes its copy a vote again.
     let newer = Record::new(key, &b"newer"[..], 3, expires);
     let now = net.now;
-    assert_eq!(net.node(set[0]).handle_request(&peer(ranked[6]), Request::Store(newer), now), Response::Stored(true));
+    assert_eq!(
+        net.node(set[0]).handle_request(&peer(ranked[6]), Request::Store(Box::new(newer)), now),
+        Response::Stored(true)
+    );
     let fetched = net.node(set[0]).handle_request(&peer(ranked[7]), Request::Fetch(key), now);
     assert!(matches!(fetched, Response::Value(Some(_))), "written here: {fetched:?}");
 
@@ -479,7 +482,7 @@ fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
     let copy = Record::new(quiet, &b"copied"[..], 1, expires);
     let holder = net.replicas(&quiet, 1)[0];
     assert_eq!(
-        net.node(holder).handle_request(&peer(ranked[1]), Request::Replicate(copy), now),
+        net.node(holder).handle_request(&peer(ranked[1]), Request::Replicate(Box::new(copy)), now),
         Response::Stored(true)
     );
     let fetched = net.node(holder).handle_request(&peer(ranked[7]), Request::Fetch(quiet), now);
@@ -623,7 +626,7 @@ fn a_client_routes_and_stores_but_holds_nothing_and_is_never_a_peer() {
     // A client refuses to store for others; the refusal is counted.
     let record = Record::new(key, &b"v"[..], 1, Time::NEVER);
     let now = net.now;
-    let answer = net.node(client).handle_request(&peer(0), Request::Store(record), now);
+    let answer = net.node(client).handle_request(&peer(0), Request::Store(Box::new(record)), now);
     assert!(matches!(answer, Response::Refused(Refusal::Busy)), "{answer:?}");
     let stats = net.node(client).stats();
     assert_eq!((stats.refusals.busy, stats.refusals.total()), (1, 1));
@@ -685,7 +688,7 @@ fn records_that_would_live_too_long_or_win_for_ever_are_refused() {
         let outcome = net.op(0, |n, now| n.put_record(record.clone(), now));
         assert!(matches!(outcome, OpOutcome::Put(Err(OpError::Invalid(_)))), "{outcome:?}");
         let now = net.now;
-        let answer = net.node(1).handle_request(&peer(2), Request::Store(record), now);
+        let answer = net.node(1).handle_request(&peer(2), Request::Store(Box::new(record)), now);
         assert!(matches!(answer, Response::Refused(Refusal::Invalid(_))), "{answer:?}");
     }
     assert!(net.holders(&key).is_empty());
@@ -730,7 +733,7 @@ fn a_failing_store_answers_with_an_error_never_with_no_record() {
     let fetched = node.handle_request(&peer(1), Request::Fetch(key), Time(1));
     assert!(matches!(fetched, Response::Refused(Refusal::Storage(_))), "{fetched:?}");
     let record = Record::new(key, &b"v"[..], 1, Time(10_000));
-    let stored = node.handle_request(&peer(1), Request::Store(record), Time(1));
+    let stored = node.handle_request(&peer(1), Request::Store(Box::new(record)), Time(1));
     assert!(matches!(stored, Response::Refused(Refusal::Storage(_))), "{stored:?}");
 }
 
