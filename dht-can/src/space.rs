@@ -267,8 +267,8 @@ impl Space {
         // and the bits past that depth cannot narrow the zone further.
         // The dimensions take the path's bits in turn, the path shifted a
         // bit at a time: this runs for every zone a node measures a key's
-        // distance to, and a division and a variable 128-bit shift per bit
-        // were most of its cost.
+        // distance to, and without a division and a variable 128-bit shift
+        // per bit it takes about a quarter fewer instructions.
         let (mut path, mut dim) = (zone.path, 0);
         for _ in 0..zone.len.min(self.max_depth()) {
             let span = &mut spans[dim];

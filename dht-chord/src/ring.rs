@@ -240,9 +240,8 @@ impl Ring {
     /// Up to `n` distinct peers of `(distance, peer)` pairs, nearest first.
     /// This runs for every request a node answers, over some fifty entries
     /// for a handful of peers: each entry is placed into a sorted list of
-    /// at most `n`, where sorting them all cost a tenth of a simulation.
-    /// Two peers at the same distance are the same peer; the first one met
-    /// is kept.
+    /// at most `n` instead of all of them being sorted. Two peers at the
+    /// same distance are the same peer; the first one met is kept.
     fn nearest<'a>(by_distance: impl Iterator<Item = (Id, &'a Peer)>, n: usize) -> Vec<Peer> {
         let mut nearest: Vec<(Id, &Peer)> = Vec::with_capacity(n + 1);
         for (distance, peer) in by_distance {
