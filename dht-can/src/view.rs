@@ -5,7 +5,7 @@
 //! who takes over a silent neighbour's zone.
 
 use crate::space::{Extent, Point, Space, Zone};
-use dht_core::{Id, IdBuildHasher, Peer};
+use dht_core::{nearest_first, Id, IdBuildHasher, Peer};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -533,13 +533,7 @@ impl View {
 fn best_ranked(mut ranked: Vec<(f64, u8, Peer)>, n: usize) -> Vec<Peer> {
     let order =
         |a: &(f64, u8, Peer), b: &(f64, u8, Peer)| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.id.cmp(&b.2.id));
-    if ranked.len() > n {
-        if let Some(last) = n.checked_sub(1) {
-            ranked.select_nth_unstable_by(last, order);
-        }
-        ranked.truncate(n);
-    }
-    ranked.sort_by(order);
+    nearest_first(&mut ranked, n, order);
     ranked.into_iter().map(|(_, _, p)| p).collect()
 }
 

@@ -65,7 +65,7 @@ pub use node::{
 };
 pub use overlay::{Action, Lookup, LookupOutcome, Overlay};
 pub use owner::{content_key, signed_key, KeyError, Owner, PublicKey, SigningKey};
-pub use peer::{fingerprint, prefix_has_room, vouches, Address, Fingerprint, NetPrefix, Peer};
+pub use peer::{fingerprint, nearest_first, prefix_has_room, vouches, Address, Fingerprint, NetPrefix, Peer};
 pub use record::{Record, RecordError, MAX_VALUE_BYTES};
 pub use rng::Rng;
 pub use role::Role;

@@ -75,6 +75,17 @@ pub fn prefix_has_room<'a>(existing: impl IntoIterator<Item = &'a Peer>, candida
     same < cap
 }
 
+/// Keeps the first `n` of `entries` in `order`, sorted: only those are
+/// sorted, the rest are set apart by selection. Overlays rank the peers
+/// they know for every key and every request, and want only a few.
+pub fn nearest_first<T>(entries: &mut Vec<T>, n: usize, mut order: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    if entries.len() > n {
+        entries.select_nth_unstable_by(n, &mut order);
+        entries.truncate(n);
+    }
+    entries.sort_unstable_by(order);
+}
+
 /// A fingerprint of a list of peers' ids, in order: what
 /// [`crate::Overlay::view_epoch`] compares to see that a neighbourhood
 /// changed.

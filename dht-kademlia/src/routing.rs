@@ -10,7 +10,7 @@
 //! so a host minting ids cannot fill the table.
 
 use crate::slots::{PeerSlots, Slot};
-use dht_core::{prefix_has_room, Distance, Id, Peer, Time};
+use dht_core::{nearest_first, prefix_has_room, Distance, Id, Peer, Time};
 use std::sync::Arc;
 
 /// One entry of a bucket, as [`RoutingTable::contacts`] shows it.
@@ -237,13 +237,13 @@ impl RoutingTable {
         if out.len() < n {
             out.extend(entries(self.buckets.get(b + 1..).unwrap_or(&[])));
         }
-        nearest_first(&mut out, n);
+        nearest_first(&mut out, n, |a, b| a.0.cmp(&b.0));
         for bucket in self.buckets[..split].iter().rev() {
             if out.len() >= n {
                 break;
             }
             let mut chunk = entries(std::slice::from_ref(bucket));
-            nearest_first(&mut chunk, n - out.len());
+            nearest_first(&mut chunk, n - out.len(), |a, b| a.0.cmp(&b.0));
             out.extend(chunk);
         }
         out.into_iter().map(|(_, p)| p).collect()
@@ -367,15 +367,6 @@ fn span(id: &Id, bits: usize) -> (Id, Id) {
         high.0[bit / 8] |= 0x80 >> (bit % 8);
     }
     (low, high)
-}
-
-/// Keeps the `n` nearest entries, sorted nearest first.
-fn nearest_first(entries: &mut Vec<(Distance, Peer)>, n: usize) {
-    if entries.len() > n {
-        entries.select_nth_unstable_by(n, |a, b| a.0.cmp(&b.0));
-        entries.truncate(n);
-    }
-    entries.sort_unstable_by_key(|e| e.0);
 }
 
 #[cfg(test)]

@@ -53,7 +53,9 @@ pub use leaf_set::{LeafSet, Side};
 pub use lookup::PastryLookup;
 pub use table::RoutingTable;
 
-use dht_core::{vouches, Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time};
+use dht_core::{
+    nearest_first, vouches, Action, Directory, Id, LookupOutcome, Overlay, Peer, Rng, Role, SimOverlay, Time,
+};
 use digits::{numeric_distance, Digits};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -378,11 +380,7 @@ impl Overlay for Pastry {
         // sorted: repair asks this for every key it holds.
         let mut all: Vec<((Id, Id), Peer)> =
             self.known().into_iter().chain([self.local]).map(|p| ((numeric_distance(&p.id, key), p.id), p)).collect();
-        if all.len() > n {
-            all.select_nth_unstable_by_key(n, |(order, _)| *order);
-            all.truncate(n);
-        }
-        all.sort_by_key(|(order, _)| *order);
+        nearest_first(&mut all, n, |a, b| a.0.cmp(&b.0));
         all.into_iter().map(|(_, p)| p).collect()
     }
 
