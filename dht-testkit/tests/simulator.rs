@@ -138,3 +138,32 @@ fn a_network_the_overlay_cannot_warm_start_is_left_untouched() {
     assert_eq!(sim.live_count(), 0);
     assert_eq!(sim.rng().next_u64(), before, "the random stream is untouched");
 }
+
+/// A restarted node numbers its operations afresh: the result of an
+/// operation that finished just before its node was stopped is not taken
+/// for the restarted node's operation with the same number.
+#[test]
+fn an_operation_of_a_restarted_node_is_not_confused_with_one_before_the_restart() {
+    let mut sim = kademlia(SimConfig::new(5), 20);
+    let key = Id::hash(b"before");
+    let before = sim.put(3, key, "v1").expect("node 3 is up");
+    assert!(sim.wait_for(&[before], Duration::from_secs(30)), "the put finished");
+    sim.stop(3);
+    assert!(sim.restart(3));
+    // Operations of the new run, until one has the put's number.
+    let mut after = sim.get(3, Id::hash(b"absent")).expect("node 3 is up again");
+    for _ in 0..50 {
+        if after.op == before.op {
+            break;
+        }
+        assert!(sim.take_result(after).is_none(), "not finished yet");
+        assert!(sim.wait_for(&[after], Duration::from_secs(30)));
+        assert!(sim.take_result(after).is_some());
+        after = sim.get(3, Id::hash(b"absent")).expect("node 3 is up");
+    }
+    assert_eq!((after.node, after.op), (before.node, before.op), "the same node and number, another run");
+    assert!(sim.take_result(after).is_none(), "the put's result is not the new get's");
+    assert!(sim.wait_for(&[after], Duration::from_secs(30)));
+    assert!(matches!(sim.take_result(after).map(|e| e.outcome), Some(dht_core::OpOutcome::Get(_))));
+    assert!(matches!(sim.take_result(before).map(|e| e.outcome), Some(dht_core::OpOutcome::Put(_))));
+}

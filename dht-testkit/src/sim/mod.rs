@@ -60,6 +60,10 @@ pub type Adversary<M> = Box<dyn FnMut(u32, &Peer, &Request<M>) -> Option<Respons
 pub struct OpRef {
     /// Index of the node that runs it.
     pub node: u32,
+    /// Which run of that node: a node restarted after
+    /// [`Simulation::stop`] numbers its operations afresh, and an
+    /// operation of an earlier run must not be taken for a new one's.
+    pub run: u32,
     /// The node's id for it.
     pub op: OpId,
 }
@@ -73,6 +77,8 @@ struct Slot<O: SimOverlay> {
     disk: Option<MemoryStore>,
     /// A member, or a client ([`Simulation::add_client`]).
     role: Role,
+    /// Times the node was started: its current run.
+    runs: u32,
 }
 
 /// How far a run has come, handed to the observer of
@@ -213,7 +219,7 @@ impl<O: SimOverlay> Simulation<O> {
     fn add_slot(&mut self, role: Role) -> u32 {
         let index = self.slots.len() as u32;
         let peer = Peer::new(self.rng.id(), Address::Memory(index));
-        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role });
+        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role, runs: 0 });
         self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
         index
     }
@@ -227,7 +233,9 @@ impl<O: SimOverlay> Simulation<O> {
         let overlay = (self.make_overlay)(peer);
         let seed = Rng::derive(self.config.seed, incarnation).next_u64();
         let mut config = self.config.node.clone();
-        config.role = self.slots[index as usize].role;
+        let slot = &mut self.slots[index as usize];
+        config.role = slot.role;
+        slot.runs += 1;
         let mut node = Node::new(overlay, store, config, seed, self.now);
         let mut bootstrap: Vec<Peer> = Vec::with_capacity(BOOTSTRAP_PEERS);
         for _ in 0..BOOTSTRAP_PEERS {
@@ -265,7 +273,7 @@ impl<O: SimOverlay> Simulation<O> {
                 self.rng = rng;
                 return false;
             }
-            slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None, role: Role::Member });
+            slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None, role: Role::Member, runs: 1 });
         }
         self.slots = slots;
         for index in 0..n as u32 {
@@ -472,9 +480,10 @@ impl<O: SimOverlay> Simulation<O> {
     /// Starts an operation on node `index` if it is up.
     fn start(&mut self, index: u32, op: impl FnOnce(&mut Node<O, MemoryStore>, Time) -> OpId) -> Option<OpRef> {
         let now = self.now;
-        let op = op(self.slots.get_mut(index as usize)?.node.as_mut()?, now);
+        let slot = self.slots.get_mut(index as usize)?;
+        let (run, op) = (slot.runs, op(slot.node.as_mut()?, now));
         self.flush(index);
-        Some(OpRef { node: index, op })
+        Some(OpRef { node: index, run, op })
     }
 
     /// The result of a finished operation (kept until taken).
@@ -649,7 +658,7 @@ impl<O: SimOverlay> Simulation<O> {
     fn flush(&mut self, index: u32) {
         let Some(slot) = self.slots.get_mut(index as usize) else { return };
         let Some(node) = slot.node.as_mut() else { return };
-        let from = slot.peer;
+        let (from, run) = (slot.peer, slot.runs);
         let mut transmits = std::mem::take(&mut self.outbox);
         while let Some(t) = node.poll_transmit() {
             transmits.push(t);
@@ -676,7 +685,7 @@ impl<O: SimOverlay> Simulation<O> {
         for e in events {
             let left = matches!(e.outcome, dht_core::OpOutcome::Left);
             self.ops_finished += u64::from(!left);
-            self.results.insert(OpRef { node: index, op: e.op }, e);
+            self.results.insert(OpRef { node: index, run, op: e.op }, e);
             if left {
                 self.crash(index);
             }
