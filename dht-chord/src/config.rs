@@ -14,13 +14,6 @@ pub struct ChordConfig {
     /// Candidates a node returns when it cannot answer a lookup itself: the
     /// closest preceding node and the next ones, for fall-back (default 3).
     pub next_hops: usize,
-    /// Rounds between position checks once they keep finding the
-    /// successor the node has (default 6: every 30 s). A position check is
-    /// a lookup of the node's own id that goes round the ring and repairs
-    /// a loopy one; it costs about log2 N requests, most of a node's upkeep
-    /// if run every round. A node checks every round while it is new or
-    /// its successor has just changed.
-    pub position_check_rounds: u64,
     /// Requests in a row a peer must fail before it is dropped from the
     /// ring view (default 2): one lost datagram on a lossy link is not a
     /// dead node, and dropping live successors thins the lists lookups
@@ -39,7 +32,6 @@ impl Default for ChordConfig {
             successors: 16,
             stabilize_interval: Duration::from_secs(5),
             next_hops: 3,
-            position_check_rounds: 6,
             failures_to_drop: 2,
             max_per_prefix: 4,
         }

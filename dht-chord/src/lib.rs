@@ -11,10 +11,7 @@
 //! between, reconcile the list, then `notify`), `check_predecessor`, and one
 //! `fix_fingers` step (the finger held is asked first whether it still
 //! follows the finger's start; only a missing finger, or one that says no,
-//! is looked up), and a position check (a lookup of the node's own id
-//! round the ring, which untangles a loopy ring) every round while the
-//! node is new or its successor just changed, every
-//! [`ChordConfig::position_check_rounds`] once settled. A join looks up the node's own id through a bootstrap
+//! is looked up). A join looks up the node's own id through a bootstrap
 //! node, takes the successors it finds, then fixes every useful finger at
 //! once. A graceful leave tells the predecessor and the successor. Keys live
 //! on their successor and the next `r - 1` nodes after it, so keys move only
@@ -49,12 +46,6 @@ use std::time::Duration;
 /// Stabilization rounds a failed peer stays suspect: long enough for news
 /// of the failure to travel back along a full successor list.
 const SUSPECT_ROUNDS: u64 = 20;
-
-/// Position checks in a row that must find the successor the node has
-/// before it checks only every [`ChordConfig::position_check_rounds`]: a
-/// node that just joined, or whose successor changed, checks every round,
-/// which is what untangles a ring after many concurrent joins.
-const SETTLED_CHECKS: u8 = 3;
 
 /// Chord's messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,10 +98,6 @@ pub struct Chord {
     checking: Option<(u16, Peer)>,
     /// Ticks run so far: the clock suspicions age by.
     rounds: u64,
-    /// The successor the latest position checks found, and how many in a
-    /// row found it: once [`SETTLED_CHECKS`] agree, checks slow down to
-    /// every [`ChordConfig::position_check_rounds`].
-    confirmed: (Id, u8),
     /// Requests in a row each peer has failed, and the round of the last
     /// failure, for peers that failed lately.
     failures: HashMap<Id, (u8, u64), IdBuildHasher>,
@@ -181,7 +168,6 @@ impl Chord {
             next_finger: 255,
             checking: None,
             rounds: 0,
-            confirmed: (local.id, 0),
             failures: HashMap::default(),
             notified: None,
             answered: HashMap::default(),
@@ -436,16 +422,10 @@ impl Overlay for Chord {
             // Position check: the ring says our successor is closer than the
             // one we have (concurrent joins can leave a node pointing past
             // its true successor, which stabilize alone never repairs).
-            let found = outcome.closest.iter().find(|p| p.id != self.local().id).copied();
-            let successor = self.ring.successor().id;
-            self.confirmed = match found {
-                Some(found) if found.id == successor => {
-                    (successor, if self.confirmed.0 == successor { self.confirmed.1.saturating_add(1) } else { 1 })
+            if let Some(found) = outcome.closest.iter().find(|p| p.id != self.local().id) {
+                if self.ring.offer_successor(*found) {
+                    return vec![Action::Send(*found, ChordMessage::Notify)];
                 }
-                _ => (successor, 0),
-            };
-            if let Some(found) = found.filter(|f| self.ring.offer_successor(*f)) {
-                return vec![Action::Send(found, ChordMessage::Notify)];
             }
             return Vec::new();
         }
@@ -475,17 +455,8 @@ impl Overlay for Chord {
             return if self.bootstrap.is_empty() { Vec::new() } else { vec![Action::Lookup(self.local().id)] };
         }
         let mut actions = Vec::new();
-        let settled = self.confirmed.0 == self.ring.successor().id && self.confirmed.1 >= SETTLED_CHECKS;
-        let position_check = !settled || self.rounds % self.config.position_check_rounds.max(1) == 0;
         if !self.ring.successors().is_empty() {
             actions.push(Action::Send(self.ring.successor(), ChordMessage::Stabilize));
-            if !position_check {
-                // A dead successor is dropped after `failures_to_drop` (2)
-                // failed requests: a second probe in the same round drops
-                // it within one round, as the position check's first hop
-                // does in the rounds that have one.
-                actions.push(Action::Send(self.ring.successor(), ChordMessage::Ping));
-            }
         } else if !self.ring.is_empty() || !self.bootstrap.is_empty() {
             // Every successor was found dead (a short list, its nodes killed
             // together): stabilize has nobody to ask, and the node would
@@ -498,8 +469,8 @@ impl Overlay for Chord {
             actions.push(Action::Send(p, ChordMessage::Stabilize));
         }
         // fix_fingers, one finger per tick from the farthest down to the
-        // lowest useful one (which may be finger 0) and round again, and
-        // every few rounds a position check (a lookup of our own id).
+        // lowest useful one (which may be finger 0) and round again, and a
+        // position check (a lookup of our own id).
         let lowest = self.lowest_useful_finger();
         if !self.ring.successors().is_empty() {
             if self.next_finger < lowest || self.next_finger >= ID_BITS as u16 {
@@ -513,9 +484,7 @@ impl Overlay for Chord {
             }
             actions.push(self.fix_finger(self.next_finger));
             self.next_finger = self.next_finger.checked_sub(1).unwrap_or(ID_BITS as u16 - 1);
-            if position_check {
-                actions.push(Action::Lookup(self.local().id));
-            }
+            actions.push(Action::Lookup(self.local().id));
         }
         actions
     }
@@ -754,43 +723,6 @@ mod tests {
         assert_eq!(chord.peer_contacted(&caller, Time::ZERO), vec![Action::Send(caller, ChordMessage::Ping)]);
         chord.peer_alive(&caller, Time::ZERO);
         assert_eq!(chord.ring.successor(), caller);
-    }
-
-    /// A new node checks its position every round; once three checks in a
-    /// row found the successor it has, only every `position_check_rounds`,
-    /// and in the rounds between it probes the successor twice, so a dead
-    /// one is still dropped within a round. A check that finds a closer
-    /// successor puts the node back to checking every round.
-    #[test]
-    fn position_checks_slow_down_once_settled_and_resume_when_the_successor_moves() {
-        let next = at(10, [203, 0, 113, 1]);
-        let (mut chord, local) = joined_with_successor(next);
-        let mut rng = Rng::new(1);
-        let checks = |chord: &mut Chord, rng: &mut Rng, rounds: usize| -> Vec<bool> {
-            (0..rounds).map(|_| chord.tick(Time::ZERO, rng).contains(&Action::Lookup(local.id))).collect()
-        };
-        let confirm = |chord: &mut Chord, found: Peer| {
-            chord.lookup_done(local.id, &LookupOutcome { closest: vec![found], hops: 3 }, Time::ZERO)
-        };
-        for _ in 0..SETTLED_CHECKS {
-            assert_eq!(checks(&mut chord, &mut rng, 1), vec![true], "unsettled: every round");
-            confirm(&mut chord, next);
-        }
-        let every = chord.config.position_check_rounds as usize;
-        let mut settled = Vec::new();
-        for _ in 0..3 * every {
-            let round = chord.tick(Time::ZERO, &mut rng);
-            let checked = round.contains(&Action::Lookup(local.id));
-            let probes = round.iter().filter(|a| matches!(a, Action::Send(p, _) if *p == next)).count();
-            assert!(checked || probes >= 2, "the successor probed twice: {round:?}");
-            settled.push(checked);
-        }
-        assert_eq!(settled.iter().filter(|c| **c).count(), 3, "settled: one in {every} rounds: {settled:?}");
-
-        let closer = at(5, [203, 0, 113, 2]);
-        assert_eq!(confirm(&mut chord, closer), vec![Action::Send(closer, ChordMessage::Notify)]);
-        assert_eq!(chord.ring.successor(), closer);
-        assert_eq!(checks(&mut chord, &mut rng, 2), vec![true, true], "a new successor: every round again");
     }
 
     /// A finger held is asked whether it still follows its start: one
