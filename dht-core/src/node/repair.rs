@@ -11,11 +11,9 @@
 //!
 //! Repair does not wait for the periodic pass when a replica set changes.
 //! A node that holds records pings, every
-//! [`NodeConfig::replica_check_interval`], the replica peers it watches and
-//! has not heard from for that long (and watches the replica peers of
-//! newly stored keys from the next check on): the first member of a key's
-//! set watches the others, and they watch it, so every member is watched
-//! by one that pushes the record on. At every tick it reads the
+//! [`NodeConfig::replica_check_interval`], the peers of their replica sets
+//! it has not heard from for that long (and watches the replica peers of
+//! newly stored keys from the next check on); at every tick it reads the
 //! overlay's [`Overlay::view_epoch`]. When a replica peer fails to answer,
 //! or the epoch moved (a peer joined inside a held range, the node's own
 //! range grew), it runs a pass at once. Such a pass pushes a record only to
@@ -322,13 +320,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // copy stays until that set has it.
             let set = self.overlay.replica_set(&key, self.config.replicas);
             let member = set.iter().any(|p| p.id == local.id);
-            // The set's first member watches the others and they watch it:
-            // a failure is still seen within a check by a holder that
-            // pushes the copy on, at two pings a set per check where
-            // every pair watching each other took three.
-            let first = set.first().map(|p| p.id);
-            let watches = |peer: &Peer| first == Some(local.id) || first == Some(peer.id);
-            for peer in set.iter().filter(|p| p.id != local.id && watches(p)) {
+            for peer in set.iter().filter(|p| p.id != local.id) {
                 // A new replica peer counts as heard from now: the push is its check.
                 let last = self.repair.watched.get(&peer.id).map_or(now, |(_, last)| *last);
                 watched.entry(peer.id).or_insert((*peer, last));
