@@ -49,8 +49,7 @@ pub struct NodeConfig {
     /// are sent the record (default 60 s).
     pub repair_interval: Duration,
     /// How often a node that holds records checks that the peers in their
-    /// replica sets are alive (default 1 s; checks run at ticks; a set's
-    /// first member checks the others, and they check it): it pings
+    /// replica sets are alive (default 1 s; checks run at ticks): it pings
     /// those it has not heard from for this long — an answer counts from
     /// when its request left, so a peer that answered the last check's
     /// ping is pinged again at this one — and one that fails to answer
