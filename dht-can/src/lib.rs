@@ -370,7 +370,11 @@ impl Overlay for Can {
                 if self.view.owns(&point) || self.orphaned(&point) {
                     CanMessage::Owner(self.view.ranked(&point, self.config.answer_size))
                 } else {
-                    CanMessage::Closer(self.view.closer(&point, self.config.next_hops))
+                    let closer = self.view.closer(&point, self.config.next_hops);
+                    if closer.is_empty() {
+                        self.hole_at(&point);
+                    }
+                    CanMessage::Closer(closer)
                 }
             }
             CanMessage::Join { redirected } => self.admit(from, redirected),

@@ -15,13 +15,18 @@
 //!   from the zone keeps it, ties to the lower id. A zone a node joined
 //!   into or was handed never gives way to a claim, so no peer can take it
 //!   by saying so.
+//! - Holes: a zone is waited on only by the neighbours that saw its owner
+//!   die or let it go; should they all restart before their turn, nobody
+//!   knows it is unowned. A node asked to route to a point that no zone it
+//!   knows holds, next to its own, waits on the largest zone around the
+//!   point that nobody it knows claims, as on a released one.
 //! - Reassignment: a node holding several zones gives one to the owner of
 //!   its sibling (they merge), or to a neighbour whose own sibling is a
 //!   whole zone, which then merges its zone into that sibling and keeps the
 //!   gift.
 
 use crate::view::{carve, carve_all, volume, Owner, Owners, MAX_ZONES};
-use crate::{Can, CanMessage, Orphan, Zone};
+use crate::{Can, CanMessage, Orphan, Point, Zone};
 use dht_core::{Action, Id, Overlay, Peer};
 
 /// Rounds after which an unanswered hand-over is tried afresh.
@@ -184,6 +189,29 @@ impl Can {
         }
         if waiting {
             self.view.owe_update(*peer);
+        }
+    }
+
+    /// A point that no zone this node knows of holds, asked of this node:
+    /// a hole in the space, if it lies next to our zones. A zone is waited
+    /// on only by the neighbours that saw its owner die or let it go; when
+    /// those are restarted before their turn, nobody knows any more that
+    /// the zone is unowned. The largest zone around the point that no
+    /// known claim overlaps becomes an orphan here, taken over after a
+    /// release's grace if nobody claims it meanwhile.
+    pub(crate) fn hole_at(&mut self, point: &Point) {
+        if !self.joined || self.orphaned(point) {
+            return;
+        }
+        let claims: Vec<Zone> =
+            self.view.own().iter().copied().chain(self.view.all_known().into_iter().flat_map(|o| o.zones)).collect();
+        let mut zone = Zone::WHOLE;
+        while claims.iter().any(|c| c.overlaps(&zone)) {
+            let Some((a, b)) = zone.split() else { return };
+            zone = if a.contains(point) { a } else { b };
+        }
+        if self.view.abuts_me(&[zone]) {
+            self.orphan(self.local().id, false, vec![zone], Owners::default(), RELEASE_GRACE_ROUNDS);
         }
     }
 

@@ -5,7 +5,7 @@
 use crate::metrics::OpSample;
 use crate::sim::{OpRef, Simulation};
 use bytes::Bytes;
-use dht_core::{Id, OpOutcome, SimOverlay};
+use dht_core::{Id, OpOutcome, SimOverlay, Store};
 use std::time::Duration;
 
 /// Operations started at once before waiting for them: a tenth of the
@@ -150,4 +150,95 @@ pub fn other_live_node<O: SimOverlay>(sim: &mut Simulation<O>, not: u32) -> Opti
         }
     }
     None
+}
+
+/// What [`restarts_under_writes`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartsOutcome {
+    /// Keys with at least one acknowledged write.
+    pub acked: usize,
+    /// Keys whose latest acknowledged write no live node holds at the end.
+    pub lost: usize,
+    /// Gets of acknowledged keys, one per key after the quiet, that failed
+    /// or returned an older write.
+    pub failed_gets: usize,
+}
+
+/// The simulated twin of `dht soak --kill-every`: for `duration`, a random
+/// node is stopped every `every` and restarted on its store 200 ms later,
+/// while `writers` writes are kept in flight over `keys` keys (one at a
+/// time per key, so each key's writes are ordered); then `quiet` of
+/// virtual time, and every key with an acknowledged write is read back.
+pub fn restarts_under_writes<O: SimOverlay>(
+    sim: &mut Simulation<O>,
+    keys: u32,
+    writers: usize,
+    every: Duration,
+    duration: Duration,
+    quiet: Duration,
+) -> RestartsOutcome {
+    const STEP: Duration = Duration::from_millis(100);
+    let keys: Vec<Id> = (0..keys).map(|i| Id::hash(&i.to_be_bytes())).collect();
+    // Per key: the latest acknowledged write, and the write in flight.
+    let mut acked = vec![0u64; keys.len()];
+    let mut writing: Vec<Option<(OpRef, u64)>> = vec![None; keys.len()];
+    let mut written = 0u64;
+    let mut stopped = None;
+    let steps_per_restart = (every.as_millis() / STEP.as_millis()).max(3) as u32;
+    for step in 0..(duration.as_millis() / STEP.as_millis()) as u32 {
+        for (i, slot) in writing.iter_mut().enumerate() {
+            if let Some((op, n)) = *slot {
+                if let Some(e) = sim.take_result(op) {
+                    if matches!(e.outcome, OpOutcome::Put(Ok(_))) {
+                        acked[i] = acked[i].max(n);
+                    }
+                    *slot = None;
+                }
+            }
+        }
+        if step % steps_per_restart == 0 {
+            let live = sim.live_nodes();
+            if let Some(&node) = live.get(sim.rng().index(live.len().max(1))) {
+                sim.stop(node);
+                // Its operations in flight never end.
+                writing.iter_mut().filter(|w| w.is_some_and(|(op, _)| op.node == node)).for_each(|w| *w = None);
+                stopped = Some(node);
+            }
+        } else if step % steps_per_restart == 2 {
+            if let Some(node) = stopped.take() {
+                sim.restart(node);
+            }
+        }
+        for _ in writing.iter().filter(|w| w.is_some()).count()..writers {
+            let i = sim.rng().index(keys.len());
+            if writing[i].is_none() {
+                written += 1;
+                let op = sim.random_live_node().and_then(|n| sim.put(n, keys[i], written.to_string()));
+                writing[i] = op.map(|op| (op, written));
+            }
+        }
+        sim.run_for(STEP);
+    }
+    if let Some(node) = stopped {
+        sim.restart(node);
+    }
+    sim.run_for(quiet);
+    let now = sim.now();
+    let number = |bytes: &[u8]| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok();
+    let newest = |sim: &Simulation<O>, key: &Id| {
+        sim.live_nodes().iter().filter_map(|n| number(&sim.store(*n)?.get(key, now)?.value)).max()
+    };
+    let acked: Vec<(Id, u64)> = keys.iter().zip(acked).filter(|(_, a)| *a > 0).map(|(k, a)| (*k, a)).collect();
+    let lost = acked.iter().filter(|(key, a)| newest(sim, key).is_none_or(|n| n < *a)).count();
+    let mut failed_gets = 0;
+    for (key, a) in &acked {
+        let op = sim.random_live_node().and_then(|n| sim.get(n, *key));
+        if let Some(op) = op {
+            sim.wait_for(&[op], BATCH_LIMIT);
+        }
+        let got = op.and_then(|op| sim.take_result(op)).map(|e| e.outcome);
+        let fresh = matches!(got, Some(OpOutcome::Get(Ok(Some(r)))) if number(&r.value).is_some_and(|v| v >= *a));
+        failed_gets += usize::from(!fresh);
+    }
+    RestartsOutcome { acked: acked.len(), lost, failed_gets }
 }
