@@ -7,28 +7,21 @@
 //!
 //! `cargo run --release -p dht-can --example restarts [SEEDS]`
 
-use dht_can::{Can, CanConfig};
-use dht_testkit::sim::{SimConfig, Simulation};
+use dht_can::{Can, CanConfig, Zone};
 use dht_testkit::workload::restarts_under_writes;
-use std::time::Duration;
 
 #[allow(clippy::print_stdout)] // an example prints its table
 fn main() {
     let seeds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     println!("seed  keys acked  keys lost  failed gets  space covered");
     for seed in 1..=seeds {
-        let mut config = SimConfig::new(seed);
-        // As the soak's nodes: repair passes every 3 s.
-        config.node.repair_interval = Duration::from_secs(3);
-        let mut sim = Simulation::new(config, |peer| Can::new(peer, CanConfig::default()));
-        sim.grow(6, Duration::from_millis(500), Duration::from_secs(20));
-        let secs = Duration::from_secs;
-        let o = restarts_under_writes(&mut sim, 100, 8, secs(3), secs(40), secs(30));
+        let (sim, o) = restarts_under_writes(seed, |peer| Can::new(peer, CanConfig::default()));
         let covered: f64 = sim
             .live_nodes()
             .iter()
             .filter_map(|n| sim.node(*n))
-            .flat_map(|node| node.overlay().view().own().iter().map(|z| z.volume()).collect::<Vec<_>>())
+            .flat_map(|node| node.overlay().view().own())
+            .map(Zone::volume)
             .sum();
         println!("{seed:>4}  {:>10}  {:>9}  {:>11}  {covered:>13.4}", o.acked, o.lost, o.failed_gets);
     }

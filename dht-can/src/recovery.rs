@@ -192,17 +192,15 @@ impl Can {
         }
     }
 
-    /// A point that no zone this node knows of holds, asked of this node:
-    /// a hole in the space, if it lies next to our zones. A zone is waited
+    /// A point that no zone this node knows of holds and that no orphan
+    /// covers, asked of this joined node: a hole in the space, if it lies
+    /// next to our zones. A zone is waited
     /// on only by the neighbours that saw its owner die or let it go; when
     /// those are restarted before their turn, nobody knows any more that
     /// the zone is unowned. The largest zone around the point that no
     /// known claim overlaps becomes an orphan here, taken over after a
     /// release's grace if nobody claims it meanwhile.
     pub(crate) fn hole_at(&mut self, point: &Point) {
-        if !self.joined || self.orphaned(point) {
-            return;
-        }
         let claims: Vec<Zone> =
             self.view.own().iter().copied().chain(self.view.all_known().into_iter().flat_map(|o| o.zones)).collect();
         let mut zone = Zone::WHOLE;

@@ -174,12 +174,7 @@ fn restarts_leave_no_hole() {
 fn holes_left_by_quick_restarts_are_found_and_taken_over() {
     use dht_testkit::workload::restarts_under_writes;
     for seed in [2, 4, 5] {
-        let mut config = SimConfig::new(seed);
-        config.node.repair_interval = Duration::from_secs(3);
-        let mut sim = Simulation::new(config, |peer| Can::new(peer, CanConfig::default()));
-        sim.grow(6, Duration::from_millis(500), Duration::from_secs(20));
-        let secs = Duration::from_secs;
-        let outcome = restarts_under_writes(&mut sim, 100, 8, secs(3), secs(40), secs(30));
+        let (sim, outcome) = restarts_under_writes(seed, |peer| Can::new(peer, CanConfig::default()));
         assert!(outcome.acked > 80, "seed {seed}: {outcome:?}");
         assert_eq!((outcome.lost, outcome.failed_gets), (0, 0), "seed {seed}: {outcome:?}");
         let faults = tiling_faults(&sim, Space::new(CanConfig::default().dimensions));

@@ -3,9 +3,9 @@
 //! concurrency and bounded virtual time.
 
 use crate::metrics::OpSample;
-use crate::sim::{OpRef, Simulation};
+use crate::sim::{OpRef, SimConfig, Simulation};
 use bytes::Bytes;
-use dht_core::{Id, OpOutcome, SimOverlay, Store};
+use dht_core::{Id, OpOutcome, Peer, SimOverlay, Store};
 use std::time::Duration;
 
 /// Operations started at once before waiting for them: a tenth of the
@@ -164,28 +164,36 @@ pub struct RestartsOutcome {
     pub failed_gets: usize,
 }
 
-/// The simulated twin of `dht soak --kill-every`: for `duration`, a random
-/// node is stopped every `every` and restarted on its store 200 ms later,
-/// while `writers` writes are kept in flight over `keys` keys (one at a
-/// time per key, so each key's writes are ordered); then `quiet` of
-/// virtual time, and every key with an acknowledged write is read back.
+/// The simulated twin of `dht soak --nodes 6 --kill-every 3` on seed
+/// `seed`: six nodes with repair passes every 3 s, as the soak's; for 40 s
+/// a random node is stopped every 3 s and restarted on its store 200 ms
+/// later, while eight writes are kept in flight over 100 keys (one at a
+/// time per key, so each key's writes are ordered); then 30 s of quiet, and
+/// every key with an acknowledged write is read back. Returns the
+/// simulation as it ended, for the caller to inspect.
 pub fn restarts_under_writes<O: SimOverlay>(
-    sim: &mut Simulation<O>,
-    keys: u32,
-    writers: usize,
-    every: Duration,
-    duration: Duration,
-    quiet: Duration,
-) -> RestartsOutcome {
+    seed: u64,
+    make_overlay: impl Fn(Peer) -> O + 'static,
+) -> (Simulation<O>, RestartsOutcome) {
+    const NODES: usize = 6;
+    const KEYS: u32 = 100;
+    const WRITERS: usize = 8;
+    /// Steps of [`STEP`] between restarts; a node is back two steps after it was stopped.
+    const STEPS_PER_RESTART: u32 = 30;
+    const STEPS: u32 = 400;
+    const QUIET: Duration = Duration::from_secs(30);
     const STEP: Duration = Duration::from_millis(100);
-    let keys: Vec<Id> = (0..keys).map(|i| Id::hash(&i.to_be_bytes())).collect();
+    let mut config = SimConfig::new(seed);
+    config.node.repair_interval = Duration::from_secs(3);
+    let mut sim = Simulation::new(config, make_overlay);
+    sim.grow(NODES, Duration::from_millis(500), Duration::from_secs(20));
+    let keys: Vec<Id> = (0..KEYS).map(|i| Id::hash(&i.to_be_bytes())).collect();
     // Per key: the latest acknowledged write, and the write in flight.
     let mut acked = vec![0u64; keys.len()];
     let mut writing: Vec<Option<(OpRef, u64)>> = vec![None; keys.len()];
     let mut written = 0u64;
     let mut stopped = None;
-    let steps_per_restart = (every.as_millis() / STEP.as_millis()).max(3) as u32;
-    for step in 0..(duration.as_millis() / STEP.as_millis()) as u32 {
+    for step in 0..STEPS {
         for (i, slot) in writing.iter_mut().enumerate() {
             if let Some((op, n)) = *slot {
                 if let Some(e) = sim.take_result(op) {
@@ -196,7 +204,7 @@ pub fn restarts_under_writes<O: SimOverlay>(
                 }
             }
         }
-        if step % steps_per_restart == 0 {
+        if step % STEPS_PER_RESTART == 0 {
             let live = sim.live_nodes();
             if let Some(&node) = live.get(sim.rng().index(live.len().max(1))) {
                 sim.stop(node);
@@ -204,12 +212,12 @@ pub fn restarts_under_writes<O: SimOverlay>(
                 writing.iter_mut().filter(|w| w.is_some_and(|(op, _)| op.node == node)).for_each(|w| *w = None);
                 stopped = Some(node);
             }
-        } else if step % steps_per_restart == 2 {
+        } else if step % STEPS_PER_RESTART == 2 {
             if let Some(node) = stopped.take() {
                 sim.restart(node);
             }
         }
-        for _ in writing.iter().filter(|w| w.is_some()).count()..writers {
+        for _ in writing.iter().filter(|w| w.is_some()).count()..WRITERS {
             let i = sim.rng().index(keys.len());
             if writing[i].is_none() {
                 written += 1;
@@ -222,14 +230,14 @@ pub fn restarts_under_writes<O: SimOverlay>(
     if let Some(node) = stopped {
         sim.restart(node);
     }
-    sim.run_for(quiet);
+    sim.run_for(QUIET);
     let now = sim.now();
     let number = |bytes: &[u8]| std::str::from_utf8(bytes).ok()?.parse::<u64>().ok();
     let newest = |sim: &Simulation<O>, key: &Id| {
         sim.live_nodes().iter().filter_map(|n| number(&sim.store(*n)?.get(key, now)?.value)).max()
     };
     let acked: Vec<(Id, u64)> = keys.iter().zip(acked).filter(|(_, a)| *a > 0).map(|(k, a)| (*k, a)).collect();
-    let lost = acked.iter().filter(|(key, a)| newest(sim, key).is_none_or(|n| n < *a)).count();
+    let lost = acked.iter().filter(|(key, a)| newest(&sim, key).is_none_or(|n| n < *a)).count();
     let mut failed_gets = 0;
     for (key, a) in &acked {
         let op = sim.random_live_node().and_then(|n| sim.get(n, *key));
@@ -240,5 +248,6 @@ pub fn restarts_under_writes<O: SimOverlay>(
         let fresh = matches!(got, Some(OpOutcome::Get(Ok(Some(r)))) if number(&r.value).is_some_and(|v| v >= *a));
         failed_gets += usize::from(!fresh);
     }
-    RestartsOutcome { acked: acked.len(), lost, failed_gets }
+    let outcome = RestartsOutcome { acked: acked.len(), lost, failed_gets };
+    (sim, outcome)
 }
