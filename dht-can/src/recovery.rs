@@ -329,3 +329,33 @@ impl Can {
             .map(|o| o.peer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Can, CanConfig, CanMessage};
+    use dht_core::{Address, Id, Overlay, Peer, Rng, Time};
+
+    /// A joined node holding half the space and knowing nobody else: the
+    /// other half is a hole, as after every node that knew its owner was
+    /// gone restarted before taking it over.
+    #[test]
+    fn a_lookup_into_a_hole_beside_us_has_us_take_it_over() {
+        let me = Peer::new(Id::hash(b"me"), Address::Memory(1));
+        let asker = Peer::new(Id::hash(b"asker"), Address::Memory(2));
+        let mut can = Can::new(me, CanConfig::default());
+        let (half, hole) = crate::Zone::WHOLE.split().expect("the whole space splits");
+        can.view.set_own(vec![half]);
+        can.joined = true;
+        let key = (0u32..).map(|n| Id::hash(&n.to_be_bytes())).find(|k| hole.contains(&can.point(k))).expect("a key");
+        let mut rng = Rng::new(1);
+        for _ in 0..=super::RELEASE_GRACE_ROUNDS {
+            can.tick(Time::ZERO, &mut rng);
+        }
+        assert_eq!(can.view.own(), [half], "nobody asked: nothing known of a hole");
+        can.handle_request(&asker, CanMessage::Route(key), Time::ZERO);
+        for _ in 0..=super::RELEASE_GRACE_ROUNDS {
+            can.tick(Time::ZERO, &mut rng);
+        }
+        assert!(can.view.owns(&can.point(&key)), "the hole is ours after a release's grace: {:?}", can.view.own());
+    }
+}
