@@ -576,17 +576,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// candidate has answered. Read-repairs stale replicas when every
     /// answer is in. A get whose candidates have all answered, and in which
     /// only hints ([`Response::CatchingUp`]) hold a record — or nobody does
-    /// while a member of the replica set failed to answer, or fewer than a
-    /// read quorum of members voted — looks again at the next node tick, up
-    /// to [`super::NodeConfig::lookup_retries`] times: its path ended beside
+    /// while a member of the replica set failed to answer or answered with
+    /// a hint — looks again at the next node tick, up to
+    /// [`super::NodeConfig::lookup_retries`] times: its path ended beside
     /// the key's replicas, at nodes that handed the key off or just came
     /// back, or the replicas were too busy to answer in time; "no such key"
-    /// from the others is no answer. A member that answered as catching up
-    /// and holds nothing is not one holding the key, so a read quorum of
-    /// the others saying "no such key" is an answer: a get of a key never
-    /// written does not wait out every retry while one replica has just
-    /// restarted (in a 6-node `dht soak` with a restart every 3 s, such
-    /// gets took 3.25 s and held the load to a few hundred operations).
+    /// from the others is no answer.
     fn check_fetching(&mut self, op: OpId, now: Time) {
         let (quorum, retries, replicas) = (self.config.read_quorum, self.config.lookup_retries, self.config.replicas);
         let validator = &self.config.validator;
@@ -597,12 +592,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let votes = newest.as_ref().map_or(0, |r| votes_for(&f.replies, r, validator));
             let weak = || match &newest {
                 Some(_) => votes == 0,
-                None => {
-                    let members = &f.candidates[..replicas.min(f.candidates.len())];
-                    let answer = |p: &Peer| f.replies.iter().find(|r| r.peer == *p);
-                    let voters = members.iter().filter(|p| answer(p).is_some_and(|r| r.votes)).count();
-                    members.iter().any(|p| answer(p).is_none()) || voters < quorum
-                }
+                None => f.candidates.iter().take(replicas).any(|p| !f.replies.iter().any(|r| r.peer == *p && r.votes)),
             };
             if asked_all && f.attempt < retries && weak() {
                 let goal = Goal::Get(newest);

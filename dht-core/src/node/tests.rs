@@ -595,35 +595,6 @@ fn a_get_whose_replicas_are_silent_looks_again_before_it_says_no_such_key() {
     assert!(ticks >= 1, "it looked again, once its view had let the silent replicas go");
 }
 
-/// A get of a key never written, from a node outside its replica set,
-/// after `restarted` of the replicas came back on their (empty) stores and
-/// answer as catching up: whether it said "no such key", and the node
-/// ticks it took.
-fn missing_key_after_restarts(restarted: usize) -> (bool, u128) {
-    let mut net = Net::with(8, NodeConfig { lookup_retries: 3, ..config() });
-    let key = (0u8..).map(|n| Id::hash(&[n])).find(|k| !net.replicas(k, 3).contains(&0)).expect("a key");
-    let replicas = net.replicas(&key, 3);
-    for &i in replicas.iter().take(restarted) {
-        net.crash(i);
-        net.restart_on_store(i);
-    }
-    let reader = (1..8).find(|i| !replicas.contains(i)).expect("a node outside the replica set");
-    let began = net.now;
-    let found = net.get(reader, key);
-    (found.is_none(), net.now.since(began).as_millis() / net.config.tick_interval.as_millis())
-}
-
-#[test]
-fn a_get_of_a_missing_key_answers_once_a_read_quorum_of_replicas_vote() {
-    assert_eq!(missing_key_after_restarts(0), (true, 0));
-    // The restarted replica holds nothing and says so as a hint; the two
-    // others are a read quorum of votes.
-    assert_eq!(missing_key_after_restarts(1), (true, 0), "no such key at once");
-    let (missing, ticks) = missing_key_after_restarts(2);
-    assert!(missing);
-    assert!(ticks >= 1, "one vote is not a read quorum: it looked again");
-}
-
 #[test]
 fn a_forged_newer_version_does_not_fail_a_signed_put() {
     let mut net = Net::new(6);
