@@ -225,12 +225,6 @@ impl Can {
         if !dht_core::prefix_has_room(neighbours.iter().map(|o| &o.peer), from, self.config.max_per_prefix) {
             return CanMessage::Refused;
         }
-        if let Some(zones) = self.zones_to_give_back(from) {
-            self.claimed(&zones);
-            self.view.welcome(Owner { peer: *from, zones: zones.clone() });
-            neighbours.push(self.view.me());
-            return CanMessage::Welcome { zones, neighbours };
-        }
         let point = self.point(&from.id);
         let own = self.view.own().to_vec();
         let given = if own.len() > 1 {
@@ -264,21 +258,6 @@ impl Can {
         self.view.welcome(Owner { peer: *from, zones: vec![given] });
         neighbours.push(self.view.me());
         CanMessage::Welcome { zones: vec![given], neighbours }
-    }
-
-    /// The zones a newcomer held before it restarted on its store (same
-    /// id), as this node knows them — listed as its, or waiting for a
-    /// taker since it fell silent — that no one else claims. Handed back,
-    /// they come with the records the node kept, and the restart moves no
-    /// replica set; a node given half a neighbour's zone instead left its
-    /// own ownerless until a take-over (in `dht soak`, some restarts
-    /// waited 4 s to join while their neighbours still named them).
-    fn zones_to_give_back(&self, from: &Peer) -> Option<Vec<Zone>> {
-        let listed = self.view.reported_zones_of(&from.id).unwrap_or_default().iter();
-        let orphaned = self.orphans.iter().filter(|o| o.owner == from.id).flat_map(|o| o.zones.iter());
-        let held: Vec<Zone> = listed.chain(orphaned).copied().collect();
-        let zones = view::carve_all(self.view.unclaimed(&held, &from.id), self.view.own());
-        (!zones.is_empty() && zones.len() <= view::MAX_ZONES).then_some(zones)
     }
 
     /// The newcomer's side of a welcome.
@@ -475,9 +454,6 @@ impl Overlay for Can {
         let me = self.local().id;
         let mut first = if self.joined { self.view.closer(&point, self.config.next_hops) } else { Vec::new() };
         first.extend(self.bootstrap.iter().copied());
-        if !self.joined && target == me {
-            return CanLookup::join(me, first);
-        }
         CanLookup::new(target, me, first)
     }
 

@@ -27,9 +27,6 @@ pub struct CanLookup {
     in_flight: Option<Peer>,
     result: Option<Vec<Peer>>,
     hops: u32,
-    /// On a join, the joining node: a peer that names it as the point's
-    /// owner still lists it from before a restart, and is whom to ask in.
-    joining: Option<Id>,
 }
 
 impl CanLookup {
@@ -44,19 +41,8 @@ impl CanLookup {
             in_flight: None,
             result: None,
             hops: 0,
-            joining: None,
         };
         lookup.offer(first);
-        lookup
-    }
-
-    /// The lookup of a joining node's own point. It ends, too, at a peer
-    /// that names the node itself as the way on: one that still holds it
-    /// for the owner of its zone (the node restarted, and its neighbours
-    /// have not noticed), and can give the zone back.
-    pub fn join(local: Id, first: Vec<Peer>) -> CanLookup {
-        let mut lookup = CanLookup::new(local, local, first);
-        lookup.joining = Some(local);
         lookup
     }
 
@@ -104,10 +90,6 @@ impl Lookup for CanLookup {
                 self.hops += 1;
                 holders.truncate(MAX_PEERS_PER_ANSWER);
                 self.result = Some(holders);
-            }
-            CanMessage::Closer(next) if self.joining.is_some_and(|me| next.iter().any(|p| p.id == me)) => {
-                self.hops += 1;
-                self.result = Some(vec![*from]);
             }
             CanMessage::Closer(mut next) => {
                 self.hops += 1;
@@ -159,20 +141,6 @@ mod tests {
         let outcome = lookup.outcome();
         assert_eq!(outcome.closest, vec![peer(5), peer(6)]);
         assert_eq!(outcome.hops, 2);
-    }
-
-    #[test]
-    fn a_join_ends_at_a_peer_that_names_the_joiner() {
-        let mut lookup = CanLookup::join(peer(0).id, vec![peer(1)]);
-        lookup.poll();
-        lookup.on_response(&peer(1), CanMessage::Closer(vec![peer(2), peer(0)]));
-        assert!(lookup.is_done());
-        assert_eq!(lookup.outcome().closest, vec![peer(1)]);
-        // Any other lookup passes over the local node, as before.
-        let mut lookup = CanLookup::new(peer(0).id, peer(0).id, vec![peer(1)]);
-        lookup.poll();
-        lookup.on_response(&peer(1), CanMessage::Closer(vec![peer(2), peer(0)]));
-        assert_eq!(lookup.poll()[0].0, peer(2));
     }
 
     #[test]
