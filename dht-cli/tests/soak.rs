@@ -27,10 +27,11 @@ fn soak_with(overlay: &str, args: &[&str]) -> serde_json::Value {
 fn check(report: &serde_json::Value) {
     assert_eq!(report["lost_writes"], 0, "{report}");
     // A kill every 3 s in 12 s is three restarts when every start is quick;
-    // two leave room for one slow start on a loaded machine.
+    // a restarted CAN node rejoins only once its neighbours noticed it
+    // left (about 4 s), which leaves time for two.
     assert!(report["restarts"].as_u64().unwrap() >= 2, "{report}");
-    // With a node always catching up, gets of keys not yet written look
-    // again for a few seconds, so a run's load varies (50 to 10,000 writes).
+    // With a node nearly always catching up, gets of keys not yet written
+    // look again for 3 s, so a run's load varies (68 to 11,645 writes seen).
     assert!(report["acked_writes"].as_u64().unwrap() > 50, "{report}");
     assert!(report["get_ok_rate"].as_f64().unwrap() > 0.9, "{report}");
     // Every failed operation is counted under a cause.
