@@ -332,7 +332,7 @@ impl Can {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Can, CanConfig, CanMessage};
+    use crate::{Can, CanConfig, CanMessage, Zone};
     use dht_core::{Address, Id, Overlay, Peer, Rng, Time};
 
     /// A joined node holding half the space and knowing nobody else: the
@@ -343,10 +343,11 @@ mod tests {
         let me = Peer::new(Id::hash(b"me"), Address::Memory(1));
         let asker = Peer::new(Id::hash(b"asker"), Address::Memory(2));
         let mut can = Can::new(me, CanConfig::default());
-        let (half, hole) = crate::Zone::WHOLE.split().expect("the whole space splits");
+        let (half, hole) = Zone::WHOLE.split().expect("the whole space splits");
         can.view.set_own(vec![half]);
         can.joined = true;
-        let key = (0u32..).map(|n| Id::hash(&n.to_be_bytes())).find(|k| hole.contains(&can.point(k))).expect("a key");
+        let key =
+            (0u32..1_000).map(|n| Id::hash(&n.to_be_bytes())).find(|k| hole.contains(&can.point(k))).expect("a key");
         let mut rng = Rng::new(1);
         for _ in 0..=super::RELEASE_GRACE_ROUNDS {
             can.tick(Time::ZERO, &mut rng);
