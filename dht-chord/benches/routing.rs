@@ -33,7 +33,7 @@ fn routing(c: &mut Criterion) {
     let target = Id::hash(b"target");
     c.bench_function("chord/closest_preceding_3", |b| b.iter(|| ring.closest_preceding(black_box(&target), 3)));
     let first = ring.closest_preceding(&target, 3);
-    let answer = ChordMessage::Closer(others[20..23].to_vec());
+    let answer = ChordMessage::Closer { next: others[20..23].to_vec(), beyond: Vec::new() };
     c.bench_function("chord/lookup_step", |b| {
         b.iter_batched(
             || lookup_step::asked_once(ChordLookup::new(target, first.clone())),

@@ -54,8 +54,19 @@ pub enum ChordMessage {
     FindSuccessor(Id),
     /// Answer: the id's successor and the nodes after it.
     Successors(Vec<Peer>),
-    /// Answer: nodes closer to the id to ask next, best first.
-    Closer(Vec<Peer>),
+    /// Answer: nodes closer to the id to ask next, best first; and, when
+    /// the id falls within the answering node's successor list but not
+    /// before its first successor, the listed nodes that follow the id —
+    /// the answer the lookup ends with if none of `next` answers
+    /// (the first of them may have failed unnoticed, or lost its own
+    /// successors).
+    Closer {
+        /// The closest preceding nodes the answering node knows.
+        next: Vec<Peer>,
+        /// The answering node's listed successors that follow the id,
+        /// nearest first (empty when the id is beyond its list).
+        beyond: Vec<Peer>,
+    },
     /// Request (`stabilize`, and `check_predecessor`): your predecessors
     /// and successor list.
     Stabilize,
@@ -235,7 +246,7 @@ impl Chord {
     /// otherwise. `None` if this is not such an answer (a finger may be the
     /// successor too, and answer `Stabilize` as well).
     fn finger_checked(&mut self, from: &Peer, message: &ChordMessage) -> Option<Vec<Action<ChordMessage>>> {
-        if !matches!(message, ChordMessage::Successors(_) | ChordMessage::Closer(_)) {
+        if !matches!(message, ChordMessage::Successors(_) | ChordMessage::Closer { .. }) {
             return None;
         }
         let (bit, _) = self.checking.filter(|(_, finger)| finger == from)?;
@@ -293,8 +304,11 @@ impl Overlay for Chord {
         match message {
             ChordMessage::FindSuccessor(key) => match self.answer_locally(&key) {
                 Some(list) => ChordMessage::Successors(list),
-                None if self.joined => ChordMessage::Closer(self.ring.closest_preceding(&key, self.config.next_hops)),
-                None => ChordMessage::Closer(Vec::new()),
+                None if self.joined => ChordMessage::Closer {
+                    next: self.ring.closest_preceding(&key, self.config.next_hops),
+                    beyond: self.ring.listed_after(&key),
+                },
+                None => ChordMessage::Closer { next: Vec::new(), beyond: Vec::new() },
             },
             ChordMessage::Stabilize => ChordMessage::State {
                 predecessor: self.ring.predecessor(),
@@ -332,7 +346,7 @@ impl Overlay for Chord {
             ChordMessage::Ping
             | ChordMessage::Ack
             | ChordMessage::Successors(_)
-            | ChordMessage::Closer(_)
+            | ChordMessage::Closer { .. }
             | ChordMessage::State { .. } => ChordMessage::Ack,
         }
     }
@@ -699,7 +713,23 @@ mod tests {
     fn a_node_that_lost_every_successor_does_not_answer_for_the_whole_ring() {
         let (mut chord, _, finger) = lost_every_successor();
         let answer = chord.handle_request(&finger, ChordMessage::FindSuccessor(at(50, [0; 4]).id), Time::ZERO);
-        assert!(matches!(answer, ChordMessage::Closer(_)), "{answer:?}");
+        assert!(matches!(answer, ChordMessage::Closer { .. }), "{answer:?}");
+    }
+
+    /// A node whose successor list reaches past a key it cannot answer for
+    /// names, besides the closest preceding node, the listed nodes after
+    /// the key: the lookup's answer should that node have died unnoticed.
+    #[test]
+    fn a_node_names_its_listed_successors_past_a_key() {
+        let (first, second, third) = (at(1, [203, 0, 113, 1]), at(2, [203, 0, 113, 2]), at(3, [203, 0, 113, 3]));
+        let (mut chord, _) = joined_with_successor(first);
+        chord.ring.set_successors(first, &[second, third]);
+        let key = first.id.wrapping_add(&Id::pow2(0));
+        let answer = chord.handle_request(&second, ChordMessage::FindSuccessor(key), Time::ZERO);
+        assert_eq!(answer, ChordMessage::Closer { next: vec![first], beyond: vec![second, third] });
+        let past = third.id.wrapping_add(&Id::pow2(0));
+        let answer = chord.handle_request(&second, ChordMessage::FindSuccessor(past), Time::ZERO);
+        assert!(matches!(answer, ChordMessage::Closer { beyond, .. } if beyond.is_empty()));
     }
 
     /// A joined node whose successors were all found dead is not left cut
@@ -751,7 +781,11 @@ mod tests {
         let moved = chord.handle_response(&finger, ChordMessage::Successors(vec![newcomer, finger]), Time::ZERO);
         assert!(matches!(moved[..], [Action::Lookup(t)] if t == start), "{moved:?}");
         chord.fix_finger(119);
-        let routed = chord.handle_response(&finger, ChordMessage::Closer(vec![newcomer]), Time::ZERO);
+        let routed = chord.handle_response(
+            &finger,
+            ChordMessage::Closer { next: vec![newcomer], beyond: Vec::new() },
+            Time::ZERO,
+        );
         assert!(matches!(routed[..], [Action::Lookup(t)] if t == start), "{routed:?}");
         assert!(chord.handle_response(&finger, ChordMessage::Successors(vec![finger]), Time::ZERO).is_empty());
         assert!(matches!(chord.fix_finger(90), Action::Lookup(t) if t == chord.finger_start(90)));

@@ -78,6 +78,13 @@ impl Ring {
         &self.successors
     }
 
+    /// The listed successors that follow `key` (a node at `key` included),
+    /// nearest first: empty unless `key` falls within the list.
+    pub fn listed_after(&self, key: &Id) -> Vec<Peer> {
+        let span = self.local.id.ring_distance(key);
+        self.successors.iter().filter(|p| self.local.id.ring_distance(&p.id) >= span).copied().collect()
+    }
+
     /// The predecessor, if known.
     pub fn predecessor(&self) -> Option<Peer> {
         self.predecessor
@@ -328,6 +335,18 @@ mod tests {
         assert!(!ring.knows_successors_of(&p(115).id, 3), "the third is past the last successor");
         assert!(!ring.knows_successors_of(&p(50).id, 3), "before the furthest predecessor");
         assert!(!ring.knows_successors_of(&p(150).id, 1), "only a finger is known out there");
+    }
+
+    /// Only listed successors at or past the key, and none when the key
+    /// lies beyond the list.
+    #[test]
+    fn the_listed_successors_after_a_key() {
+        let mut ring = Ring::new(p(100), 3);
+        ring.set_successors(p(110), &[p(120), p(130)]);
+        ring.set_finger(200, p(200));
+        assert_eq!(ring.listed_after(&p(115).id), vec![p(120), p(130)]);
+        assert_eq!(ring.listed_after(&p(120).id), vec![p(120), p(130)]);
+        assert!(ring.listed_after(&p(135).id).is_empty(), "the finger at 200 is not listed");
     }
 
     /// A host minting ids right after the victim's own, and serving a
