@@ -127,12 +127,16 @@ pub(super) enum Goal {
 }
 
 pub(super) enum Phase<L> {
-    /// `attempt` counts the lookups run before this one (see `Parked`).
+    /// `attempt` counts the lookups run before this one (see `Parked`);
+    /// `since` and `sent_before` are when this one started and the
+    /// operation's requests before it: each attempt has the whole budget.
     Lookup {
         target: Id,
         lookup: L,
         goal: Goal,
         attempt: u32,
+        since: Time,
+        sent_before: u32,
     },
     /// A put or get whose lookup found nobody to store on or fetch from, or
     /// a get that found the record only in hints, waiting for the next node
@@ -251,7 +255,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Goal::Get(_) => 2 * self.config.replicas,
         };
         let lookup = self.overlay.lookup(target, wanted, now);
-        let phase = Phase::Lookup { target, lookup, goal, attempt };
+        let phase = Phase::Lookup { target, lookup, goal, attempt, since: now, sent_before: stats.messages };
         self.ops.insert(op, Operation { phase, stats });
         self.drive_lookup(op, now);
     }
@@ -303,8 +307,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// naming fresh peers nearer the target cannot keep a lookup going.
     fn drive_lookup(&mut self, op: OpId, now: Time) {
         let (budget, deadline) = (self.config.max_lookup_requests, self.config.lookup_deadline);
-        let Some(Operation { phase: Phase::Lookup { lookup, .. }, stats }) = self.ops.get_mut(&op) else { return };
-        let spent = stats.messages as usize >= budget || now.since(stats.started) >= deadline;
+        let Some(Operation { phase: Phase::Lookup { lookup, since, sent_before, .. }, stats }) = self.ops.get_mut(&op)
+        else {
+            return;
+        };
+        let spent = stats.messages.saturating_sub(*sent_before) as usize >= budget || now.since(*since) >= deadline;
         let requests = if spent { Vec::new() } else { lookup.poll() };
         let done = spent || lookup.is_done();
         for (peer, m) in requests {
@@ -316,7 +323,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if !done {
             return;
         }
-        let Some(Operation { phase: Phase::Lookup { target, lookup, goal, attempt }, mut stats }) =
+        let Some(Operation { phase: Phase::Lookup { target, lookup, goal, attempt, .. }, mut stats }) =
             self.ops.remove(&op)
         else {
             return;
