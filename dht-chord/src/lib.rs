@@ -357,6 +357,7 @@ impl Overlay for Chord {
         }
         let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
         let (successors, earlier) = (vouched(from, successors), vouched(from, earlier));
+        let names_us = predecessor.is_some_and(|p| p.id == self.local().id);
         let predecessor = predecessor.filter(|p| vouches(from, p));
         let mut actions = Vec::new();
         if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
@@ -387,7 +388,11 @@ impl Overlay for Chord {
             }
             _ => self.ring.set_successors(*from, &successors),
         }
-        actions.push(Action::Send(self.ring.successor(), ChordMessage::Notify));
+        // notify, unless the successor already names us: then it has
+        // nothing to learn, and we are heard from at our next stabilize.
+        if !names_us || self.ring.successor().id != from.id {
+            actions.push(Action::Send(self.ring.successor(), ChordMessage::Notify));
+        }
         actions
     }
 
@@ -714,6 +719,20 @@ mod tests {
         let (mut chord, _, finger) = lost_every_successor();
         let answer = chord.handle_request(&finger, ChordMessage::FindSuccessor(at(50, [0; 4]).id), Time::ZERO);
         assert!(matches!(answer, ChordMessage::Closer { .. }), "{answer:?}");
+    }
+
+    /// Stabilize notifies the successor only when it does not already name
+    /// the node as its predecessor.
+    #[test]
+    fn a_successor_that_names_us_is_not_notified() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, local) = joined_with_successor(next);
+        let notifies = |actions: &[Action<ChordMessage>]| {
+            actions.iter().filter(|a| **a == Action::Send(next, ChordMessage::Notify)).count()
+        };
+        let state = |predecessor| ChordMessage::State { predecessor, successors: Vec::new(), earlier: Vec::new() };
+        assert_eq!(notifies(&chord.handle_response(&next, state(None), Time::ZERO)), 1);
+        assert_eq!(notifies(&chord.handle_response(&next, state(Some(local)), Time::ZERO)), 0);
     }
 
     /// A node whose successor list reaches past a key it cannot answer for
