@@ -68,8 +68,14 @@ pub enum ChordMessage {
         beyond: Vec<Peer>,
     },
     /// Request (`stabilize`, and `check_predecessor`): your predecessors
-    /// and successor list.
-    Stabilize,
+    /// and successor list. Sent to the successor, it carries the sender's
+    /// own predecessors, nearest first: the nodes before the receiver's
+    /// predecessor, which the receiver would otherwise ask its predecessor
+    /// for every round (empty in `check_predecessor`).
+    Stabilize {
+        /// The sender's predecessor and the nodes before it.
+        predecessors: Vec<Peer>,
+    },
     /// Answer to `Stabilize`.
     State {
         /// The answering node's predecessor.
@@ -115,6 +121,10 @@ pub struct Chord {
     /// The latest caller that notified us as a better predecessor: it takes
     /// the place once it has answered a ping at its address.
     notified: Option<Peer>,
+    /// The predecessors our predecessor sent with its stabilize since the
+    /// last round, by its id: taken at the next round instead of asking
+    /// it (its request showed it alive too).
+    from_predecessor: Option<(Id, Vec<Peer>)>,
     /// Peers that answered a request of ours at their address, with the
     /// round they last did: entries of lists copied from others are taken
     /// only once they are among these.
@@ -181,6 +191,7 @@ impl Chord {
             rounds: 0,
             failures: HashMap::default(),
             notified: None,
+            from_predecessor: None,
             answered: HashMap::default(),
         }
     }
@@ -204,6 +215,11 @@ impl Chord {
             return Some(self.ring.successors_of(key, n));
         }
         None
+    }
+
+    /// A stabilize request to the successor: it carries our predecessors.
+    fn stabilize(&self) -> ChordMessage {
+        ChordMessage::Stabilize { predecessors: self.ring.predecessors() }
     }
 
     /// The lowest finger bit worth keeping: below it the successor of
@@ -310,11 +326,16 @@ impl Overlay for Chord {
                 },
                 None => ChordMessage::Closer { next: Vec::new(), beyond: Vec::new() },
             },
-            ChordMessage::Stabilize => ChordMessage::State {
-                predecessor: self.ring.predecessor(),
-                successors: self.ring.successors().to_vec(),
-                earlier: self.ring.predecessors().into_iter().skip(1).collect(),
-            },
+            ChordMessage::Stabilize { predecessors } => {
+                if self.ring.predecessor().is_some_and(|p| p.id == from.id) {
+                    self.from_predecessor = Some((from.id, vouched(from, predecessors)));
+                }
+                ChordMessage::State {
+                    predecessor: self.ring.predecessor(),
+                    successors: self.ring.successors().to_vec(),
+                    earlier: self.ring.predecessors().into_iter().skip(1).collect(),
+                }
+            }
             ChordMessage::Notify => {
                 // `peer_contacted` has pinged it; its answer settles it.
                 if self.joined && self.better_predecessor(from) {
@@ -432,7 +453,7 @@ impl Overlay for Chord {
             self.joined = true;
             let mut actions = vec![
                 Action::Send(self.ring.successor(), ChordMessage::Notify),
-                Action::Send(self.ring.successor(), ChordMessage::Stabilize),
+                Action::Send(self.ring.successor(), self.stabilize()),
             ];
             actions.extend(self.fix_all_fingers());
             return actions;
@@ -475,7 +496,7 @@ impl Overlay for Chord {
         }
         let mut actions = Vec::new();
         if !self.ring.successors().is_empty() {
-            actions.push(Action::Send(self.ring.successor(), ChordMessage::Stabilize));
+            actions.push(Action::Send(self.ring.successor(), self.stabilize()));
         } else if !self.ring.is_empty() || !self.bootstrap.is_empty() {
             // Every successor was found dead (a short list, its nodes killed
             // together): stabilize has nobody to ask, and the node would
@@ -484,8 +505,15 @@ impl Overlay for Chord {
             actions.push(Action::Lookup(self.local().id));
         }
         if let Some(p) = self.ring.predecessor() {
-            // check_predecessor, which also copies the predecessor's predecessors.
-            actions.push(Action::Send(p, ChordMessage::Stabilize));
+            // check_predecessor, which also copies the predecessor's
+            // predecessors — unless its own stabilize brought them.
+            match self.from_predecessor.take() {
+                Some((id, list)) if id == p.id => {
+                    let list = self.checked(list, &mut actions);
+                    self.ring.set_earlier(&list);
+                }
+                _ => actions.push(Action::Send(p, ChordMessage::Stabilize { predecessors: Vec::new() })),
+            }
         }
         // fix_fingers, one finger per tick from the farthest down to the
         // lowest useful one (which may be finger 0) and round again, and a
@@ -733,6 +761,24 @@ mod tests {
         let state = |predecessor| ChordMessage::State { predecessor, successors: Vec::new(), earlier: Vec::new() };
         assert_eq!(notifies(&chord.handle_response(&next, state(None), Time::ZERO)), 1);
         assert_eq!(notifies(&chord.handle_response(&next, state(Some(local)), Time::ZERO)), 0);
+    }
+
+    /// A predecessor's stabilize brings its own predecessors: the next
+    /// round takes them (those that answered us) instead of asking the
+    /// predecessor; a round without one asks it, as `check_predecessor`.
+    #[test]
+    fn the_predecessors_stabilize_stands_in_for_check_predecessor() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, _) = joined_with_successor(next);
+        let (pred, before) = (at(255, [203, 0, 113, 2]), at(254, [203, 0, 113, 3]));
+        chord.ring.offer_predecessor(pred);
+        chord.peer_alive(&before, Time::ZERO);
+        let check = Action::Send(pred, ChordMessage::Stabilize { predecessors: Vec::new() });
+        assert!(chord.tick(Time::ZERO, &mut Rng::new(1)).contains(&check));
+        chord.handle_request(&pred, ChordMessage::Stabilize { predecessors: vec![before] }, Time::ZERO);
+        assert!(!chord.tick(Time::ZERO, &mut Rng::new(1)).contains(&check));
+        assert_eq!(chord.ring.predecessors(), vec![pred, before]);
+        assert!(chord.tick(Time::ZERO, &mut Rng::new(1)).contains(&check), "nothing came this round");
     }
 
     /// A node whose successor list reaches past a key it cannot answer for
