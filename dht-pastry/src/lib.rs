@@ -114,18 +114,19 @@ pub struct Pastry {
     rounds: u64,
     /// Requests in a row each peer has failed, and the round of the last.
     failures: BTreeMap<Id, (u8, u64)>,
-    /// Peers that answered a request of ours at their address: only these
-    /// enter the leaf set or the table.
-    answered: BTreeSet<Peer>,
+    /// Peers that answered a request of ours at their address — only these
+    /// enter the leaf set or the table — with the round they were last
+    /// heard from (an answer, or a request of theirs): a peer heard from
+    /// lately needs no probe.
+    answered: BTreeMap<Peer, u64>,
 }
 
-/// Round `round`'s share of `list` when all of it is gone through every
-/// `rounds` rounds, in turn.
-fn in_turn(list: &[Peer], rounds: usize, round: u64) -> Vec<Peer> {
-    let per_round = list.len().div_ceil(rounds);
-    let start = (round as usize).wrapping_mul(per_round);
-    (0..per_round).map(|i| list[(start + i) % list.len()]).collect()
-}
+/// Rounds a leaf may stay unheard from before it is probed.
+const LEAF_PROBE_ROUNDS: u64 = 4;
+
+/// Rounds a routing-table entry may stay unheard from before it is probed
+/// (about a minute at the default interval).
+const TABLE_PROBE_ROUNDS: u64 = 12;
 
 /// Most peers remembered as having answered; past it, those no longer in
 /// the routing state are forgotten.
@@ -153,7 +154,7 @@ impl Pastry {
             joined: false,
             rounds: 0,
             failures: BTreeMap::new(),
-            answered: BTreeSet::new(),
+            answered: BTreeMap::new(),
         }
     }
 
@@ -215,7 +216,7 @@ impl Pastry {
     fn checked(&self, from: &Peer, list: Vec<Peer>, actions: &mut Vec<Action<PastryMessage>>) -> Vec<Peer> {
         let mut taken = Vec::new();
         for peer in list.into_iter().filter(|p| vouches(from, p) && p.id != self.local.id).take(MAX_LIST) {
-            if self.answered.contains(&peer) {
+            if self.answered.contains_key(&peer) {
                 taken.push(peer);
             } else if self.leaves.wants(&peer) || self.table.wants(&peer) {
                 actions.push(Action::Send(peer, PastryMessage::Ping));
@@ -301,7 +302,7 @@ impl Overlay for Pastry {
                 // us already fill the gap; maintenance finds the rest.
                 let answered: Vec<Peer> = leaves
                     .into_iter()
-                    .filter(|p| vouches(from, p) && self.answered.contains(p))
+                    .filter(|p| vouches(from, p) && self.answered.contains_key(p))
                     .take(MAX_LIST)
                     .collect();
                 for peer in answered {
@@ -356,7 +357,7 @@ impl Overlay for Pastry {
         if self.role.is_client() {
             // A client's seeds may each have failed once and gone from its
             // list; the peers that answered it lately are where it starts.
-            first.extend(self.answered.iter().copied());
+            first.extend(self.answered.keys().copied());
         }
         first.retain(|p| p.id != self.local.id);
         PastryLookup::new(target, self.digits, first, wanted)
@@ -410,17 +411,19 @@ impl Overlay for Pastry {
         asked.sort_unstable();
         asked.dedup();
         actions.extend(asked.iter().map(|p| Action::Send(*p, PastryMessage::GetLeaves)));
-        // Ping a quarter of the other leaves, in turn, so every leaf is
-        // probed every four rounds, and again at once any entry that has
-        // just failed once: a dead leaf is dropped within a few rounds,
-        // even before its own neighbours drop it.
+        // Ping every other leaf not heard from for four rounds, and again
+        // at once any entry that has just failed once: a dead leaf is
+        // dropped within a few rounds, even before its own neighbours
+        // drop it. A leaf that asked or answered us since is alive and
+        // needs no probe: most leaves probe each other, and trade sets.
         let all = self.leaves.all();
-        let mut probed = in_turn(&all, 4, self.rounds);
-        // Routing-table entries are probed the same way, a twelfth of them
-        // a round (each about once a minute at the default interval): a
-        // dead entry would otherwise be named to every lookup passing by.
-        let entries: Vec<Peer> = self.table.entries().copied().collect();
-        probed.extend(in_turn(&entries, 12, self.rounds));
+        let quiet =
+            |p: &&Peer, rounds: u64| self.answered.get(*p).is_none_or(|h| self.rounds.wrapping_sub(*h) >= rounds);
+        let mut probed: Vec<Peer> = all.iter().filter(|p| quiet(p, LEAF_PROBE_ROUNDS)).copied().collect();
+        // Routing-table entries the same way, after twelve rounds (about
+        // a minute at the default interval): a dead entry would otherwise
+        // be named to every lookup passing by.
+        probed.extend(self.table.entries().filter(|p| quiet(p, TABLE_PROBE_ROUNDS)));
         probed.extend(self.known().into_iter().filter(|p| self.failures.contains_key(&p.id)));
         probed.retain(|p| !asked.contains(p));
         probed.sort_unstable();
@@ -446,9 +449,9 @@ impl Overlay for Pastry {
         self.failures.remove(&peer.id);
         if self.answered.len() >= MAX_ANSWERED {
             let known: BTreeSet<Peer> = self.known().into_iter().collect();
-            self.answered.retain(|p| known.contains(p));
+            self.answered.retain(|p, _| known.contains(p));
         }
-        self.answered.insert(*peer);
+        self.answered.insert(*peer, self.rounds);
         self.admit(*peer);
     }
 
@@ -456,13 +459,16 @@ impl Overlay for Pastry {
     /// ping at its address, and is pinged only if it would fill a place.
     fn peer_contacted(&mut self, peer: &Peer, _now: Time) -> Vec<Action<PastryMessage>> {
         self.failures.remove(&peer.id);
+        if let Some(heard) = self.answered.get_mut(peer) {
+            *heard = self.rounds;
+        }
         if !self.joined || self.role.is_client() || self.leaves.contains(peer) || self.table.holds(peer) {
             return Vec::new();
         }
         if !(self.leaves.wants(peer) || self.table.wants(peer)) {
             return Vec::new();
         }
-        if self.answered.contains(peer) {
+        if self.answered.contains_key(peer) {
             self.admit(*peer);
             return Vec::new();
         }
@@ -543,9 +549,53 @@ impl SimOverlay for Pastry {
                 break;
             }
         }
-        // As if the protocol had run: every entry has answered.
-        self.answered = self.known().into_iter().collect();
+        // As if the protocol had run: every entry has answered, at rounds
+        // spread over its probe cycle as running probes leave them (all at
+        // round 0, every probe of the network would fall in one round).
+        let heard = |p: &Peer, cycle: u64| 0u64.wrapping_sub(u64::from(p.id.0[31]) % cycle);
+        self.answered = self.table.entries().map(|p| (*p, heard(p, TABLE_PROBE_ROUNDS))).collect();
+        self.answered.extend(self.leaves.all().into_iter().map(|p| (p, heard(&p, LEAF_PROBE_ROUNDS))));
         self.joined = true;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dht_core::Address;
+
+    fn p(n: u8) -> Peer {
+        let mut id = [0u8; 32];
+        id[0] = n;
+        Peer::new(Id(id), Address::Memory(u32::from(n)))
+    }
+
+    fn pinged(actions: &[Action<PastryMessage>]) -> Vec<Peer> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send(peer, PastryMessage::Ping) => Some(*peer),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A leaf is probed once it has gone four rounds unheard from; one
+    /// that asked us something meanwhile is not.
+    #[test]
+    fn only_leaves_unheard_from_for_four_rounds_are_probed() {
+        let mut pastry = Pastry::new(p(100), PastryConfig::default());
+        pastry.bootstrap(&[], Role::Member, Time::ZERO);
+        for n in [90, 110, 80, 120] {
+            pastry.peer_alive(&p(n), Time::ZERO);
+        }
+        let mut rng = Rng::new(1);
+        for round in 1..LEAF_PROBE_ROUNDS {
+            assert!(pinged(&pastry.tick(Time::ZERO, &mut rng)).is_empty(), "round {round}");
+        }
+        pastry.peer_contacted(&p(120), Time::ZERO);
+        // The nearest leaf on each side is asked for its leaf set instead.
+        assert_eq!(pinged(&pastry.tick(Time::ZERO, &mut rng)), vec![p(80)]);
     }
 }
