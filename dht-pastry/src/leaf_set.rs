@@ -178,16 +178,19 @@ impl LeafSet {
     }
 }
 
+/// A peer whose id's top byte is `n`: small sets for tests.
+#[cfg(test)]
+pub(crate) fn test_peer(n: u8) -> Peer {
+    let mut id = [0u8; 32];
+    id[0] = n;
+    Peer::new(Id(id), dht_core::Address::Memory(u32::from(n)))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_peer as p;
     use super::*;
     use dht_core::Address;
-
-    fn p(n: u8) -> Peer {
-        let mut id = [0u8; 32];
-        id[0] = n;
-        Peer::new(Id(id), Address::Memory(u32::from(n)))
-    }
 
     #[test]
     fn keeps_the_nearest_on_each_side() {

@@ -562,14 +562,8 @@ impl SimOverlay for Pastry {
 
 #[cfg(test)]
 mod tests {
+    use super::leaf_set::test_peer as p;
     use super::*;
-    use dht_core::Address;
-
-    fn p(n: u8) -> Peer {
-        let mut id = [0u8; 32];
-        id[0] = n;
-        Peer::new(Id(id), Address::Memory(u32::from(n)))
-    }
 
     fn pinged(actions: &[Action<PastryMessage>]) -> Vec<Peer> {
         actions
