@@ -417,6 +417,8 @@ impl Overlay for Pastry {
         // drop it. A leaf that asked or answered us since is alive and
         // needs no probe: most leaves probe each other, and trade sets.
         let all = self.leaves.all();
+        // Rounds count by wrapping: a warm start's entries were last heard
+        // before round 0.
         let quiet =
             |p: &&Peer, rounds: u64| self.answered.get(*p).is_none_or(|h| self.rounds.wrapping_sub(*h) >= rounds);
         let mut probed: Vec<Peer> = all.iter().filter(|p| quiet(p, LEAF_PROBE_ROUNDS)).copied().collect();
