@@ -475,6 +475,17 @@ impl Overlay for Can {
         self.view.ranked(&self.point(key), n)
     }
 
+    /// Only for a key in this node's zones or a neighbour's: farther away
+    /// the zones it ranks are second-hand reports, which under churn name a
+    /// different set every few seconds. A copy of such a key (pushed by a
+    /// peer whose view was off) goes to the set a lookup finds, and is
+    /// deleted once that set has it, instead of lingering on for as long
+    /// as the node's guess of its set keeps moving. A node that has not
+    /// joined names no set, and keeps what it holds until it has.
+    fn knows_replica_set(&self, key: &Id, _n: usize) -> bool {
+        !self.joined || self.view.near(&self.point(key))
+    }
+
     fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<CanMessage>> {
         self.rounds += 1;
         if self.role.is_client() {
@@ -550,8 +561,10 @@ impl Overlay for Can {
         self.view.neighbours().map(|o| o.peer).collect()
     }
 
-    /// Replica sets rank the zones of neighbours and of their neighbours:
-    /// a zone that splits, merges or changes hands moves them.
+    /// Replica sets rank the zones of neighbours and of their neighbours;
+    /// the epoch moves when the own zones or a neighbour's split, merge or
+    /// change hands (see [`view::View::fingerprint`] for why not the
+    /// second-hand ones).
     fn view_epoch(&self) -> u64 {
         self.view.fingerprint()
     }

@@ -162,6 +162,12 @@ impl View {
         self.own.iter().any(|z| z.contains(point))
     }
 
+    /// Whether `point` lies in this node's zones or a neighbour's: where
+    /// the view is first-hand.
+    pub fn near(&self, point: &Point) -> bool {
+        self.owns(point) || self.neighbours.values().any(|k| k.zones.iter().any(|z| z.contains(point)))
+    }
+
     /// Distance from `point` to the nearest of this node's zones.
     pub fn distance(&self, point: &Point) -> f64 {
         self.nearest(&self.own, point)
@@ -463,8 +469,13 @@ impl View {
         best_ranked(ranked, n)
     }
 
-    /// A fingerprint of everything [`View::ranked`] draws from: the own
-    /// zones, the neighbours' and their neighbours' zones.
+    /// A fingerprint of the own zones and the neighbours' — what decides
+    /// the replica sets of the keys this node holds. Second-hand zones are
+    /// left out: under churn some neighbour's neighbour changes nearly
+    /// every second, while the nearest zones to a key inside this node's
+    /// zone are its own and its neighbours' in all but corner cases. A
+    /// second-hand replica that fails is caught by the replica pings, and
+    /// a second-hand split by the members next to it and the periodic pass.
     pub fn fingerprint(&self) -> u64 {
         match self.fingerprint.get() {
             Some((at, value)) if at == self.revision => value,
@@ -487,9 +498,6 @@ impl View {
         add(&self.local, &self.own);
         for known in self.neighbours.values() {
             add(&known.peer, &known.zones);
-            for o in known.theirs.iter() {
-                add(&o.peer, &o.zones);
-            }
         }
         print.value()
     }
@@ -594,6 +602,22 @@ mod tests {
         view.heard(peer(1), vec![right], listed);
         assert_eq!(view.len(), 1);
         assert!(view.theirs(&peer(1).id).is_empty(), "the oversized entry is not kept");
+    }
+
+    #[test]
+    fn a_view_is_near_its_own_and_its_neighbours_zones_only() {
+        let space = Space::new(2);
+        let (left, right) = Zone::WHOLE.split().unwrap();
+        let ((own, above), (_, far)) = (left.split().unwrap(), right.split().unwrap());
+        let mut view = View::new(space, peer(0));
+        view.set_own(vec![own]);
+        view.heard(peer(1), vec![above], vec![Owner { peer: peer(2), zones: vec![far] }].into());
+        let point_in = |zone: Zone| {
+            (0..=255u8).map(|i| space.point(&Id::hash(&[i]))).find(|p| zone.contains(p)).expect("a key in a quarter")
+        };
+        assert!(view.near(&point_in(own)));
+        assert!(view.near(&point_in(above)), "a neighbour's zone");
+        assert!(!view.near(&point_in(far)), "a zone known second-hand");
     }
 
     #[test]
