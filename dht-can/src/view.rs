@@ -162,8 +162,9 @@ impl View {
         self.own.iter().any(|z| z.contains(point))
     }
 
-    /// Whether `point` lies in this node's zones or a neighbour's: where
-    /// the view is first-hand.
+    /// Whether `point` lies in this node's zones or a neighbour's
+    /// (confirmed or not): where the view holds the zones themselves, not
+    /// what neighbours report of their own neighbours.
     pub fn near(&self, point: &Point) -> bool {
         self.owns(point) || self.neighbours.values().any(|k| k.zones.iter().any(|z| z.contains(point)))
     }
