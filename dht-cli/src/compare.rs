@@ -65,6 +65,11 @@ pub struct CompareArgs {
     /// Every column in the table, not only the main ones.
     #[arg(long)]
     wide: bool,
+    /// Threads the simulator runs a network's nodes on. The rows are the
+    /// same for any number; more finish a large network sooner. Default:
+    /// one per core.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: Option<u16>,
 }
 
 /// `--build`.
@@ -152,6 +157,9 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
     if let Some(ms) = args.replica_check_ms {
         config.sim.node.replica_check_interval = Duration::from_millis(ms);
     }
+    if let Some(threads) = args.threads {
+        config.sim.threads = threads.into();
+    }
     match args.build {
         BuildArg::Auto => {}
         BuildArg::Joins => config.build = Build::Joins,
@@ -187,6 +195,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
     row["fail"] = args.fail.into();
     row["replicas"] = args.replicas.into();
     row["replica_check_ms"] = (config.sim.node.replica_check_interval.as_millis() as u64).into();
+    row["threads"] = config.sim.threads.into();
     row["wall_s"] = started.elapsed().as_secs_f64().into();
     row["peak_rss_mib"] = peak_rss_mib().into();
     if let Some(cpu) = cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before)) {

@@ -104,6 +104,29 @@ fn churn_replaces_every_failed_node_and_keys_survive() {
     assert!(missing.len() <= 2, "{} of 100 keys lost under churn with r = 3", missing.len());
 }
 
+/// The nodes run in shards on as many threads as configured, yet the run
+/// is the same event for event: one shard, two or three, every window run
+/// on threads, under loss and churn.
+#[test]
+fn the_number_of_threads_does_not_change_the_run() {
+    let run = |threads| {
+        let mut config = SimConfig::new(6);
+        config.loss = 0.05;
+        config.threads = threads;
+        config.parallel_min_events = 0;
+        let mut sim = kademlia(config, 60);
+        sim.start_churn(Lifetime::Exponential { mean: Duration::from_secs(120) });
+        let (stored, _) = workload::put_all(&mut sim, &workload::keys(30, 6));
+        sim.run_for(Duration::from_secs(60));
+        let (_, missing) = workload::get_all(&mut sim, &stored);
+        (sim.trace_digest(), sim.delivered(), sim.live_nodes(), stored.len(), missing)
+    };
+    let one = run(1);
+    assert!(one.2.iter().any(|&i| i >= 60), "churn replaced nodes");
+    assert_eq!(run(2), one);
+    assert_eq!(run(3), one);
+}
+
 #[test]
 fn memory_store_meets_the_store_contract() {
     dht_testkit::store_suite::run_all(dht_core::MemoryStore::new);

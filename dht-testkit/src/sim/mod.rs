@@ -5,23 +5,34 @@
 //! A network is built by joins ([`Simulation::grow`]) or, for 100,000
 //! nodes, started warm from the routing state it would settle to
 //! ([`Simulation::warm_start`]).
+//!
+//! Time advances in windows shorter than the smallest link latency: within
+//! one, no node can hear from another, so the nodes, split into shards,
+//! run their events on as many threads as [`SimConfig::threads`] allows,
+//! and the messages they sent are delivered when the window ends. The run
+//! is the same whatever the number of threads (see `shard`).
 
 mod churn;
 mod network;
 mod queue;
+mod shard;
+mod workers;
 
 pub use churn::Lifetime;
 pub use network::Latency;
 
 use crate::metrics::NodeSample;
 use dht_core::{
-    wire, Address, Directory, Event, Id, MemoryStore, Node, NodeConfig, OpId, Peer, Record, Request, Response, Rng,
-    Role, SimOverlay, Time, Transmit,
+    Address, Directory, Event, Id, MemoryStore, Node, NodeConfig, OpId, Peer, Record, Request, Response, Rng, Role,
+    SimOverlay, Time,
 };
 use network::Partitions;
-use queue::{EventKind, Queue};
-use std::collections::{BTreeMap, BTreeSet};
+use shard::{Net, Shard, Slot};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::thread::Scope;
 use std::time::Duration;
+use workers::{Shared, Workers};
 
 /// Settings of a simulation.
 #[derive(Debug, Clone)]
@@ -38,15 +49,31 @@ pub struct SimConfig {
     /// a real transport would. Slower; catches messages that do not survive
     /// the codec.
     pub wire_check: bool,
+    /// Threads that run the nodes' events (at least 1). The run is the same
+    /// for any number; more finish a large network sooner.
+    pub threads: usize,
+    /// Events due in a window below which it runs on one thread, where
+    /// starting a second would cost more than it saves.
+    pub parallel_min_events: usize,
 }
 
 impl SimConfig {
-    /// Defaults with the given seed: 3 replicas, 10–100 ms links, no loss.
+    /// Defaults with the given seed: 3 replicas, 10–100 ms links, no loss,
+    /// as many threads as the machine has cores.
     pub fn new(seed: u64) -> SimConfig {
         // Repair sooner than a production node would: simulated runs are minutes long.
         let mut node = NodeConfig::default();
         node.repair_interval = Duration::from_secs(30);
-        SimConfig { seed, node, latency: Latency::default(), loss: 0.0, wire_check: false }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        SimConfig {
+            seed,
+            node,
+            latency: Latency::default(),
+            loss: 0.0,
+            wire_check: false,
+            threads,
+            parallel_min_events: 256,
+        }
     }
 }
 
@@ -66,19 +93,6 @@ pub struct OpRef {
     pub run: u32,
     /// The node's id for it.
     pub op: OpId,
-}
-
-struct Slot<O: SimOverlay> {
-    peer: Peer,
-    node: Option<Node<O, MemoryStore>>,
-    wake_at: Option<Time>,
-    /// The store of a node stopped with [`Simulation::stop`]: its disk,
-    /// kept for [`Simulation::restart`].
-    disk: Option<MemoryStore>,
-    /// A member, or a client ([`Simulation::add_client`]).
-    role: Role,
-    /// Times the node was started: its current run.
-    runs: u32,
 }
 
 /// How far a run has come, handed to the observer of
@@ -108,54 +122,56 @@ const PROGRESS_EVERY: u64 = 16_384;
 /// join or knew only other newcomers, could end up in an island of its own.
 const BOOTSTRAP_PEERS: usize = 3;
 
+/// A churn failure due: (when, scheduling order, node, churn epoch).
+type Failure = Reverse<(Time, u64, u32, u64)>;
+
 /// A simulated network of nodes running overlay `O`.
 pub struct Simulation<O: SimOverlay> {
     config: SimConfig,
     make_overlay: Box<dyn Fn(Peer) -> O>,
     now: Time,
     rng: Rng,
-    queue: Queue<O::Message>,
-    slots: Vec<Slot<O>>,
+    /// The nodes, node `i` in shard `i % shards.len()`.
+    shards: Vec<Shard<O>>,
+    /// Nodes added so far.
+    nodes: u32,
+    /// Churn failures, which add nodes and so run between windows.
+    failures: BinaryHeap<Failure>,
+    failures_scheduled: u64,
     partitions: Partitions,
     results: BTreeMap<OpRef, Event>,
     churn: Option<(Lifetime, u64)>,
     churn_epoch: u64,
-    digest: u64,
-    delivered: u64,
-    wire_errors: u64,
     malicious: BTreeSet<u32>,
     adversary: Option<Adversary<O::Message>>,
-    events: u64,
     ops_finished: u64,
     observer: Option<Observer>,
-    /// What [`Simulation::flush`] collects from a node, kept between calls
-    /// so that a message handled does not cost an allocation.
-    outbox: Vec<Transmit<O::Message>>,
+    /// Events processed when the observer was last called.
+    reported_at: u64,
 }
 
 impl<O: SimOverlay> Simulation<O> {
     /// An empty simulation; `make_overlay` builds the overlay of each new node.
     pub fn new(config: SimConfig, make_overlay: impl Fn(Peer) -> O + 'static) -> Simulation<O> {
+        let threads = config.threads.clamp(1, 64) as u32;
         Simulation {
             rng: Rng::new(config.seed),
             config,
             make_overlay: Box::new(make_overlay),
             now: Time::ZERO,
-            queue: Queue::new(),
-            slots: Vec::new(),
+            shards: (0..threads).map(|_| Shard::new(threads)).collect(),
+            nodes: 0,
+            failures: BinaryHeap::new(),
+            failures_scheduled: 0,
             partitions: Partitions::default(),
             results: BTreeMap::new(),
             churn: None,
             churn_epoch: 0,
-            digest: 0xcbf2_9ce4_8422_2325,
-            delivered: 0,
-            wire_errors: 0,
             malicious: BTreeSet::new(),
             adversary: None,
-            events: 0,
             ops_finished: 0,
             observer: None,
-            outbox: Vec::new(),
+            reported_at: 0,
         }
     }
 
@@ -177,7 +193,44 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// How far the run has come.
     pub fn progress(&self) -> SimProgress {
-        SimProgress { now: self.now, events: self.events, nodes: self.slots.len(), ops_finished: self.ops_finished }
+        SimProgress {
+            now: self.now,
+            events: self.events(),
+            nodes: self.nodes as usize,
+            ops_finished: self.ops_finished,
+        }
+    }
+
+    /// Events processed so far.
+    fn events(&self) -> u64 {
+        self.shards.iter().map(|s| s.events).sum()
+    }
+
+    fn shard_of(&self, index: u32) -> usize {
+        (index % self.shards.len() as u32) as usize
+    }
+
+    fn slot(&self, index: u32) -> Option<&Slot<O>> {
+        self.shards[self.shard_of(index)].slot(index)
+    }
+
+    fn slot_mut(&mut self, index: u32) -> Option<&mut Slot<O>> {
+        let shard = self.shard_of(index);
+        self.shards[shard].slot_mut(index)
+    }
+
+    /// Every slot, in index order.
+    fn slots(&self) -> impl Iterator<Item = &Slot<O>> {
+        (0..self.nodes).filter_map(|i| self.slot(i))
+    }
+
+    /// Adds a slot as node `nodes`, the next index.
+    fn push_slot(&mut self, slot: Slot<O>) -> u32 {
+        let index = self.nodes;
+        let shard = self.shard_of(index);
+        self.shards[shard].slots.push(slot);
+        self.nodes += 1;
+        index
     }
 
     /// The current virtual time.
@@ -217,9 +270,8 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// A new slot with a fresh id, its node started in `role`; its index.
     fn add_slot(&mut self, role: Role) -> u32 {
-        let index = self.slots.len() as u32;
-        let peer = Peer::new(self.rng.id(), Address::Memory(index));
-        self.slots.push(Slot { peer, node: None, wake_at: None, disk: None, role, runs: 0 });
+        let peer = Peer::new(self.rng.id(), Address::Memory(self.nodes));
+        let index = self.push_slot(Slot::new(self.nodes, self.config.seed, peer, None, role, 0));
         self.boot(index, MemoryStore::new(self.config.node.quota), u64::from(index));
         index
     }
@@ -233,7 +285,7 @@ impl<O: SimOverlay> Simulation<O> {
         let overlay = (self.make_overlay)(peer);
         let seed = Rng::derive(self.config.seed, incarnation).next_u64();
         let mut config = self.config.node.clone();
-        let slot = &mut self.slots[index as usize];
+        let Some(slot) = self.slot_mut(index) else { return };
         config.role = slot.role;
         slot.runs += 1;
         let mut node = Node::new(overlay, store, config, seed, self.now);
@@ -246,7 +298,9 @@ impl<O: SimOverlay> Simulation<O> {
             }
         }
         node.bootstrap(&bootstrap, self.now);
-        self.slots[index as usize].node = Some(node);
+        if let Some(slot) = self.slot_mut(index) {
+            slot.node = Some(node);
+        }
         self.flush(index);
     }
 
@@ -258,7 +312,7 @@ impl<O: SimOverlay> Simulation<O> {
     /// has nodes or the overlay has no warm start ([`Simulation::grow`]
     /// joins them instead).
     pub fn warm_start(&mut self, n: usize) -> bool {
-        if !self.slots.is_empty() {
+        if self.nodes > 0 {
             return false;
         }
         let rng = self.rng.clone();
@@ -273,9 +327,11 @@ impl<O: SimOverlay> Simulation<O> {
                 self.rng = rng;
                 return false;
             }
-            slots.push(Slot { peer, node: Some(node), wake_at: None, disk: None, role: Role::Member, runs: 1 });
+            slots.push(Slot::new(index as u32, self.config.seed, peer, Some(node), Role::Member, 1));
         }
-        self.slots = slots;
+        for slot in slots {
+            self.push_slot(slot);
+        }
         for index in 0..n as u32 {
             self.flush(index);
         }
@@ -294,34 +350,34 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// Indices of the nodes that are up.
     pub fn live_nodes(&self) -> Vec<u32> {
-        (0..self.slots.len() as u32).filter(|&i| self.is_live(i)).collect()
+        (0..self.nodes).filter(|&i| self.is_live(i)).collect()
     }
 
     /// Number of nodes that are up.
     pub fn live_count(&self) -> usize {
-        self.slots.iter().filter(|s| s.node.is_some()).count()
+        self.shards.iter().flat_map(|s| &s.slots).filter(|s| s.node.is_some()).count()
     }
 
     /// Whether node `index` is up.
     pub fn is_live(&self, index: u32) -> bool {
-        self.slots.get(index as usize).is_some_and(|s| s.node.is_some())
+        self.slot(index).is_some_and(|s| s.node.is_some())
     }
 
     /// Node `index`, if up.
     pub fn node(&self, index: u32) -> Option<&Node<O, MemoryStore>> {
-        self.slots.get(index as usize)?.node.as_ref()
+        self.slot(index)?.node.as_ref()
     }
 
     /// The store of node `index`, whether it is up or stopped with its
     /// store kept ([`Simulation::stop`]).
     pub fn store(&self, index: u32) -> Option<&MemoryStore> {
-        let slot = self.slots.get(index as usize)?;
+        let slot = self.slot(index)?;
         slot.node.as_ref().map(Node::store).or(slot.disk.as_ref())
     }
 
     /// The peer of node `index` (also after it went down).
     pub fn peer(&self, index: u32) -> Option<Peer> {
-        self.slots.get(index as usize).map(|s| s.peer)
+        self.slot(index).map(|s| s.peer)
     }
 
     /// A uniformly random live node.
@@ -329,7 +385,7 @@ impl<O: SimOverlay> Simulation<O> {
         // Draw slots until a live one comes up: cheap while most nodes are
         // up; a bounded number of tries, then an exact draw among the live.
         for _ in 0..64 {
-            let index = self.rng.index(self.slots.len()) as u32;
+            let index = self.rng.index(self.nodes as usize) as u32;
             if self.is_live(index) {
                 return Some(index);
             }
@@ -342,7 +398,7 @@ impl<O: SimOverlay> Simulation<O> {
     /// bootstrap list names established nodes — or, while none has, any
     /// live member.
     fn random_joined_member(&mut self) -> Option<u32> {
-        let joined = |sim: &Self, i: u32| sim.slots[i as usize].node.as_ref().is_some_and(|n| n.is_joined());
+        let joined = |sim: &Self, i: u32| sim.node(i).is_some_and(|n| n.is_joined());
         for _ in 0..64 {
             let index = self.random_live_member()?;
             if joined(self, index) {
@@ -357,21 +413,19 @@ impl<O: SimOverlay> Simulation<O> {
     fn random_live_member(&mut self) -> Option<u32> {
         for _ in 0..64 {
             let index = self.random_live_node()?;
-            if !self.slots[index as usize].role.is_client() {
+            if self.slot(index).is_some_and(|s| !s.role.is_client()) {
                 return Some(index);
             }
         }
         let members: Vec<u32> =
-            self.live_nodes().into_iter().filter(|i| !self.slots[*i as usize].role.is_client()).collect();
+            self.live_nodes().into_iter().filter(|&i| self.slot(i).is_some_and(|s| !s.role.is_client())).collect();
         (!members.is_empty()).then(|| members[self.rng.index(members.len())])
     }
 
     /// Stops node `index` without warning: its state is gone, messages to it vanish.
     pub fn crash(&mut self, index: u32) {
-        if let Some(slot) = self.slots.get_mut(index as usize) {
-            slot.node = None;
-            slot.disk = None;
-            slot.wake_at = None;
+        if let Some(slot) = self.slot_mut(index) {
+            slot.crash();
         }
     }
 
@@ -379,7 +433,7 @@ impl<O: SimOverlay> Simulation<O> {
     /// state is gone, messages to it vanish, but its store is kept, as on
     /// disk, for [`Simulation::restart`].
     pub fn stop(&mut self, index: u32) {
-        if let Some(slot) = self.slots.get_mut(index as usize) {
+        if let Some(slot) = self.slot_mut(index) {
             slot.disk = slot.node.take().map(Node::into_store);
             slot.wake_at = None;
         }
@@ -389,8 +443,10 @@ impl<O: SimOverlay> Simulation<O> {
     /// records it held, fresh routing state, joining through random live
     /// members. Returns whether there was such a node to restart.
     pub fn restart(&mut self, index: u32) -> bool {
-        let Some(store) = self.slots.get_mut(index as usize).and_then(|s| s.disk.take()) else { return false };
-        self.trace(&[self.now.0, 5, u64::from(index)]);
+        let now = self.now;
+        let Some(slot) = self.slot_mut(index) else { return false };
+        let Some(store) = slot.disk.take() else { return false };
+        slot.trace(&[now.0, 5, u64::from(index)]);
         let incarnation = (u64::from(index) << 32) ^ self.now.0;
         self.boot(index, store, incarnation);
         true
@@ -417,7 +473,7 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// Cuts the given nodes off from the rest (each side still talks within itself).
     pub fn partition(&mut self, isolated: &[u32]) {
-        self.partitions.split(isolated, self.slots.len());
+        self.partitions.split(isolated, self.nodes as usize);
     }
 
     /// Ends any partition.
@@ -447,7 +503,8 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// Fails node `index` `after` from now, unless churn `epoch` has ended.
     fn schedule_failure(&mut self, index: u32, after: Duration, epoch: u64) {
-        self.queue.push(self.now + after, EventKind::ChurnFailure { node: index, epoch });
+        self.failures_scheduled += 1;
+        self.failures.push(Reverse((self.now + after, self.failures_scheduled, index, epoch)));
     }
 
     /// Makes the nodes in `malicious` answer requests through `adversary`
@@ -480,7 +537,7 @@ impl<O: SimOverlay> Simulation<O> {
     /// Starts an operation on node `index` if it is up.
     fn start(&mut self, index: u32, op: impl FnOnce(&mut Node<O, MemoryStore>, Time) -> OpId) -> Option<OpRef> {
         let now = self.now;
-        let slot = self.slots.get_mut(index as usize)?;
+        let slot = self.slot_mut(index)?;
         let (run, op) = (slot.runs, op(slot.node.as_mut()?, now));
         self.flush(index);
         Some(OpRef { node: index, run, op })
@@ -488,6 +545,7 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// The result of a finished operation (kept until taken).
     pub fn take_result(&mut self, op: OpRef) -> Option<Event> {
+        self.collect_finished();
         self.results.remove(&op)
     }
 
@@ -497,6 +555,7 @@ impl<O: SimOverlay> Simulation<O> {
     pub fn wait_for(&mut self, ops: &[OpRef], limit: Duration) -> bool {
         let deadline = self.now + limit;
         let step = Duration::from_millis(100);
+        self.collect_finished();
         loop {
             let pending = ops.iter().any(|o| !self.results.contains_key(o) && self.is_live(o.node));
             if !pending {
@@ -510,23 +569,104 @@ impl<O: SimOverlay> Simulation<O> {
     }
 
     /// Advances virtual time by `d`, processing every event due.
+    ///
+    /// Events run in windows no longer than the smallest link latency and
+    /// ending before the next churn failure: within one, what a node does
+    /// reaches no other node, so the shards run it side by side.
     pub fn run_for(&mut self, d: Duration) {
         let until = self.now + d;
-        while let Some((at, event)) = self.queue.pop_until(until) {
-            self.now = at;
-            self.process(event);
-            self.events += 1;
-            if self.events % PROGRESS_EVERY == 0 {
-                self.report_progress();
+        let lookahead = (self.config.latency.min.as_millis() as u64).max(1);
+        let shared =
+            Shared { config: self.config.clone(), partitions: self.partitions.clone(), malicious: BTreeSet::new() };
+        std::thread::scope(|scope| {
+            let mut workers = None;
+            loop {
+                self.collect_finished();
+                let failure = self.failures.peek().map(|Reverse((at, ..))| *at);
+                let Some(next) = self.shards.iter().filter_map(Shard::next_due).chain(failure).min() else { break };
+                if next > until {
+                    break;
+                }
+                self.now = next;
+                if failure == Some(next) {
+                    if let Some(Reverse((_, _, index, epoch))) = self.failures.pop() {
+                        self.churn_failure(index, epoch);
+                    }
+                    continue;
+                }
+                let mut end = Time(next.0 + lookahead - 1).min(until);
+                if let Some(failure) = failure {
+                    end = end.min(Time(failure.0 - 1));
+                }
+                if !self.run_window(end, scope, &shared, &mut workers) {
+                    break;
+                }
+                self.now = end;
+                if self.events() / PROGRESS_EVERY > self.reported_at / PROGRESS_EVERY {
+                    self.reported_at = self.events();
+                    self.report_progress();
+                }
+            }
+        });
+        self.now = until;
+    }
+
+    /// Runs every shard's events due at or before `end`: on the workers
+    /// (started at the first such window) when there are enough of them and
+    /// no adversary, whose closure stays on this thread. False if a worker
+    /// is gone.
+    fn run_window<'scope, 'env>(
+        &mut self,
+        end: Time,
+        scope: &'scope Scope<'scope, 'env>,
+        shared: &'env Shared,
+        workers: &mut Option<Workers<O>>,
+    ) -> bool {
+        let net = Net { config: &self.config, partitions: &self.partitions, malicious: &self.malicious };
+        let due: usize = self.shards.iter().map(|s| s.due_by(end)).sum();
+        // What each shard sent, handed to the shard each message goes to.
+        let mut handed: Vec<Vec<_>> = self.shards.iter().map(|_| Vec::with_capacity(self.shards.len())).collect();
+        for shard in &mut self.shards {
+            for (to, sent) in handed.iter_mut().zip(shard.hand_over()) {
+                to.push(sent);
             }
         }
-        self.now = until;
+        if self.shards.len() > 1 && self.adversary.is_none() && due >= self.config.parallel_min_events {
+            let workers = workers.get_or_insert_with(|| Workers::start(scope, self.shards.len() - 1, shared));
+            return workers.run(&mut self.shards, handed, end, &net);
+        }
+        let mut adversary = self.adversary.as_mut();
+        for (shard, handed) in self.shards.iter_mut().zip(handed) {
+            shard.run_window(handed, end, &net, &mut adversary);
+        }
+        true
+    }
+
+    /// Moves the operations the shards finished into the results.
+    fn collect_finished(&mut self) {
+        for shard in &mut self.shards {
+            for (op, event) in shard.finished.drain(..) {
+                self.ops_finished += u64::from(!matches!(event.outcome, dht_core::OpOutcome::Left));
+                self.results.insert(op, event);
+            }
+        }
+    }
+
+    /// A churn failure falls due: the node fails and a new one joins.
+    fn churn_failure(&mut self, index: u32, epoch: u64) {
+        if self.churn.is_some_and(|(_, e)| e == epoch) && self.is_live(index) {
+            let now = self.now;
+            if let Some(slot) = self.slot_mut(index) {
+                slot.trace(&[now.0, 4, u64::from(index)]);
+            }
+            self.crash(index);
+            self.add_node();
+        }
     }
 
     /// Per-node state and traffic of every live node.
     pub fn node_samples(&self) -> Vec<NodeSample> {
-        self.slots
-            .iter()
+        self.slots()
             .filter_map(|s| s.node.as_ref())
             .map(|n| NodeSample {
                 routing_entries: n.overlay().routing_entries(),
@@ -541,11 +681,8 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// Indices of the live nodes holding a live record for `key`.
     pub fn holders(&self, key: &Id) -> Vec<u32> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.node.as_ref().is_some_and(|n| dht_core::Store::get(n.store(), key, self.now).is_some()))
-            .map(|(i, _)| i as u32)
+        (0..self.nodes)
+            .filter(|&i| self.node(i).is_some_and(|n| dht_core::Store::get(n.store(), key, self.now).is_some()))
             .collect()
     }
 
@@ -554,7 +691,7 @@ impl<O: SimOverlay> Simulation<O> {
     /// keys × nodes.
     pub fn held_keys(&self) -> std::collections::HashSet<Id> {
         let mut held = std::collections::HashSet::new();
-        for node in self.slots.iter().filter_map(|s| s.node.as_ref()) {
+        for node in self.slots().filter_map(|s| s.node.as_ref()) {
             let store = node.store();
             held.extend(
                 dht_core::Store::keys(store).into_iter().filter(|k| dht_core::Store::get(store, k, self.now).is_some()),
@@ -565,145 +702,29 @@ impl<O: SimOverlay> Simulation<O> {
 
     /// A digest of every event processed so far: equal digests mean equal runs.
     pub fn trace_digest(&self) -> u64 {
-        self.digest
+        self.slots().fold(0xcbf2_9ce4_8422_2325, |digest, slot| (digest ^ slot.digest()).wrapping_mul(0x0100_0000_01b3))
     }
 
     /// Messages delivered so far.
     pub fn delivered(&self) -> u64 {
-        self.delivered
+        self.shards.iter().map(|s| s.delivered).sum()
     }
 
     /// Messages that failed the codec round trip (always 0 for a sound overlay).
     pub fn wire_errors(&self) -> u64 {
-        self.wire_errors
+        self.shards.iter().map(|s| s.wire_errors).sum()
     }
 
     /// Events waiting in the queue.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.shards.iter().map(Shard::queued).sum::<usize>() + self.failures.len()
     }
 
-    fn trace(&mut self, parts: &[u64]) {
-        for p in parts {
-            self.digest = (self.digest ^ p).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn process(&mut self, event: EventKind<O::Message>) {
-        let now = self.now;
-        match event {
-            EventKind::Request { to, from, from_index, id, request } => {
-                self.trace(&[now.0, 1, u64::from(from_index), u64::from(to), id.0]);
-                let client = self.slots.get(from_index as usize).is_some_and(|s| s.role.is_client());
-                let Some(node) = self.slots.get_mut(to as usize).and_then(|s| s.node.as_mut()) else { return };
-                self.delivered += 1;
-                let forged = match &mut self.adversary {
-                    Some(adversary) if self.malicious.contains(&to) => adversary(to, &from, &request),
-                    _ => None,
-                };
-                let response = match forged {
-                    Some(response) => response,
-                    None if client => node.handle_client_request(&from, request, now),
-                    None => node.handle_request(&from, request, now),
-                };
-                self.flush(to);
-                if let Some(response) = self.through_wire(response) {
-                    self.send(to, from_index, EventKind::Response { to: from_index, id, response });
-                }
-            }
-            EventKind::Response { to, id, response } => {
-                self.trace(&[now.0, 2, u64::from(to), id.0]);
-                let Some(node) = self.slots.get_mut(to as usize).and_then(|s| s.node.as_mut()) else { return };
-                self.delivered += 1;
-                node.handle_response(id, response, now);
-                self.flush(to);
-            }
-            EventKind::Wake { node: index } => {
-                let Some(slot) = self.slots.get_mut(index as usize) else { return };
-                if slot.wake_at != Some(now) {
-                    return;
-                }
-                slot.wake_at = None;
-                if slot.node.is_none() {
-                    return;
-                }
-                self.trace(&[now.0, 3, u64::from(index)]);
-                if let Some(node) = self.slots[index as usize].node.as_mut() {
-                    node.handle_timeout(now);
-                }
-                self.flush(index);
-            }
-            EventKind::ChurnFailure { node: index, epoch } => {
-                if self.churn.is_some_and(|(_, e)| e == epoch) && self.is_live(index) {
-                    self.trace(&[now.0, 4, u64::from(index)]);
-                    self.crash(index);
-                    self.add_node();
-                }
-            }
-        }
-    }
-
-    /// Schedules a message from `from` to `to`, unless it is lost or the
-    /// two are partitioned apart.
-    fn send(&mut self, from: u32, to: u32, event: EventKind<O::Message>) {
-        if !self.partitions.connected(from, to) || (self.config.loss > 0.0 && self.rng.chance(self.config.loss)) {
-            return;
-        }
-        let delay = self.config.latency.sample(self.config.seed, from, to, &mut self.rng);
-        self.queue.push(Time(self.now.0 + delay), event);
-    }
-
-    /// Collects what node `index` wants done after an input: requests to
-    /// send, finished operations, its next timer.
+    /// Collects what node `index` wants done after an input from outside a
+    /// window (a start, an operation).
     fn flush(&mut self, index: u32) {
-        let Some(slot) = self.slots.get_mut(index as usize) else { return };
-        let Some(node) = slot.node.as_mut() else { return };
-        let (from, run) = (slot.peer, slot.runs);
-        let mut transmits = std::mem::take(&mut self.outbox);
-        while let Some(t) = node.poll_transmit() {
-            transmits.push(t);
-        }
-        let mut events = Vec::new();
-        while let Some(e) = node.poll_event() {
-            events.push(e);
-        }
-        let wake = node.poll_timeout();
-        if let Some(at) = wake {
-            if slot.wake_at.is_none_or(|w| at < w) {
-                let at = at.max(self.now);
-                slot.wake_at = Some(at);
-                self.queue.push(at, EventKind::Wake { node: index });
-            }
-        }
-        for t in transmits.drain(..) {
-            let Address::Memory(to) = t.to.addr else { continue };
-            if let Some(request) = self.through_wire(t.request) {
-                self.send(index, to, EventKind::Request { to, from, from_index: index, id: t.id, request });
-            }
-        }
-        self.outbox = transmits;
-        for e in events {
-            let left = matches!(e.outcome, dht_core::OpOutcome::Left);
-            self.ops_finished += u64::from(!left);
-            self.results.insert(OpRef { node: index, run, op: e.op }, e);
-            if left {
-                self.crash(index);
-            }
-        }
-    }
-
-    /// With `wire_check`, sends a message through the codec and back; a
-    /// message that does not survive is counted and dropped.
-    fn through_wire<T: serde::Serialize + serde::de::DeserializeOwned>(&mut self, message: T) -> Option<T> {
-        if !self.config.wire_check {
-            return Some(message);
-        }
-        match wire::encode(O::NAME, &message).and_then(|frame| wire::decode(O::NAME, &frame)) {
-            Ok(m) => Some(m),
-            Err(_) => {
-                self.wire_errors += 1;
-                None
-            }
-        }
+        let shard = self.shard_of(index);
+        let net = Net { config: &self.config, partitions: &self.partitions, malicious: &self.malicious };
+        self.shards[shard].flush(index, self.now, &net);
     }
 }

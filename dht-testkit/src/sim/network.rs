@@ -25,14 +25,16 @@ impl Default for Latency {
 }
 
 impl Latency {
-    /// The delay of one message from node `a` to node `b`.
+    /// The delay of one message from node `a` to node `b`, in
+    /// milliseconds: at least one, as the simulator delivers a message in a
+    /// later millisecond than the one it was sent in.
     pub(crate) fn sample(&self, seed: u64, a: u32, b: u32, rng: &mut Rng) -> u64 {
         let (lo, hi) = (a.min(b), a.max(b));
         let mut link = Rng::derive(seed, (u64::from(lo) << 32) | u64::from(hi));
         let min = self.min.as_millis() as u64;
         let spread = (self.max.as_millis() as u64).saturating_sub(min);
         let base = min + link.below(spread + 1);
-        base + rng.below(self.jitter.as_millis() as u64)
+        (base + rng.below(self.jitter.as_millis() as u64)).max(1)
     }
 }
 

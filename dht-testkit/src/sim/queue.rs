@@ -22,10 +22,24 @@ use std::collections::{BinaryHeap, VecDeque};
 const WINDOW_MS: u64 = 1 << 12;
 
 pub(crate) enum EventKind<M> {
-    Request { to: u32, from: Peer, from_index: u32, id: RequestId, request: Request<M> },
-    Response { to: u32, id: RequestId, response: Response<M> },
-    Wake { node: u32 },
-    ChurnFailure { node: u32, epoch: u64 },
+    /// `client`: whether the sender is a client, which its receiver answers
+    /// without taking it into its routing state.
+    Request {
+        to: u32,
+        from: Peer,
+        from_index: u32,
+        client: bool,
+        id: RequestId,
+        request: Request<M>,
+    },
+    Response {
+        to: u32,
+        id: RequestId,
+        response: Response<M>,
+    },
+    Wake {
+        node: u32,
+    },
 }
 
 pub(crate) struct Queue<M> {
@@ -108,6 +122,23 @@ impl<M> Queue<M> {
         self.in_calendar + self.later.len()
     }
 
+    /// When the next event falls due.
+    pub(crate) fn next_due(&self) -> Option<Time> {
+        if self.in_calendar > 0 {
+            let due =
+                (self.cursor..self.cursor + WINDOW_MS).find(|t| !self.calendar[(t % WINDOW_MS) as usize].is_empty());
+            return due.map(Time);
+        }
+        self.later.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// Events in the calendar due at or before `until` (later ones are not
+    /// counted): how much work a window holds.
+    pub(crate) fn due_by(&self, until: Time) -> usize {
+        let last = until.0.min(self.cursor + WINDOW_MS - 1);
+        (self.cursor..=last).map(|t| self.calendar[(t % WINDOW_MS) as usize].len()).sum()
+    }
+
     /// Moves the window to start at `cursor`, bringing in the later events
     /// that now fall inside it.
     fn advance_to(&mut self, cursor: u64) {
@@ -154,6 +185,11 @@ mod tests {
                 reference.push(Reverse((now + delay, seq)));
             }
             let until = now + rng.below(3 * WINDOW_MS) * (round % 3);
+            let earliest = reference.peek().map(|Reverse((at, _))| *at);
+            assert_eq!(queue.next_due().map(|t| t.0), earliest);
+            let in_calendar = |at: u64| at <= until && at < queue.cursor + WINDOW_MS;
+            let due = reference.iter().filter(|Reverse((at, _))| in_calendar(*at)).count();
+            assert_eq!(queue.due_by(Time(until)), due);
             while let Some((at, EventKind::Wake { node })) = queue.pop_until(Time(until)) {
                 let Reverse((want_at, want_seq)) = reference.pop().expect("the reference has it");
                 assert_eq!((at.0, u64::from(node)), (want_at, want_seq));
