@@ -59,8 +59,9 @@ pub enum Response<M> {
     /// The record held for the key, if any, from a node that joined or
     /// restarted recently and may not have caught up on writes made while
     /// it was away, or that is handing the key off to a replica set it is
-    /// no longer in: a reader takes the record if it is the newest it sees,
-    /// but does not count the answer toward its read quorum.
+    /// no longer in, or that holds none and is not in the key's replica
+    /// set as it sees it: a reader takes the record if it is the newest it
+    /// sees, but does not count the answer toward its read quorum.
     CatchingUp(Option<Box<Record>>),
 }
 

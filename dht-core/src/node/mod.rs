@@ -258,7 +258,9 @@ impl<O: Overlay, S: Store> Node<O, S> {
         match request {
             Request::Overlay(message) => Response::Overlay(self.overlay.handle_request(from, message, now)),
             Request::Fetch(key) => match self.store.read(&key, now) {
-                Ok(record) if !self.counts_toward_quorum(&key, now) => Response::CatchingUp(record.map(Box::new)),
+                Ok(record) if !self.counts_toward_quorum(&key, record.is_some(), now) => {
+                    Response::CatchingUp(record.map(Box::new))
+                }
                 Ok(record) => Response::Value(record.map(Box::new)),
                 Err(e) => {
                     // Answering "nothing here" would count as a miss in the
@@ -325,12 +327,20 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
-    /// Whether the node's copy of `key` counts toward a reader's quorum:
-    /// not while the node may still be missing writes made while it was
-    /// away (see [`Node::bootstrap`]), nor while it hands the key off to a
-    /// replica set it is not in — writes go there, not here.
-    fn counts_toward_quorum(&self, key: &Id, now: Time) -> bool {
-        now >= self.catching_up_until && !self.repair.handing_off(key) && !self.repair.copy_only(key, now)
+    /// Whether the node's answer for `key` (its copy, or that it `holds`
+    /// none) counts toward a reader's quorum: not while the node may still
+    /// be missing writes made while it was away (see [`Node::bootstrap`]),
+    /// nor while it hands the key off to a replica set it is not in —
+    /// writes go there, not here; and "none here" only from a node that
+    /// is in the key's replica set as it sees it: a lookup that ended
+    /// beside the replicas, on a view out of date, must not read their
+    /// neighbours' silence as the key's absence.
+    fn counts_toward_quorum(&self, key: &Id, holds: bool, now: Time) -> bool {
+        let local = self.local().id;
+        now >= self.catching_up_until
+            && !self.repair.handing_off(key)
+            && !self.repair.copy_only(key, now)
+            && (holds || self.overlay.replica_set(key, self.config.replicas).iter().any(|p| p.id == local))
     }
 
     /// Deletes a record this node no longer needs to hold.

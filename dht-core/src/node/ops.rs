@@ -521,9 +521,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let local = self.local().id;
         for peer in batch {
             if peer.id == local {
-                let votes = self.counts_toward_quorum(&key, now);
                 match self.store.read(&key, now) {
-                    Ok(held) => self.record_fetch_reply(op, Reply { peer, held, votes }),
+                    Ok(held) => {
+                        let votes = self.counts_toward_quorum(&key, held.is_some(), now);
+                        self.record_fetch_reply(op, Reply { peer, held, votes })
+                    }
                     Err(_) => self.record_fetch_failure(op),
                 }
             } else {

@@ -438,6 +438,23 @@ fn a_handed_off_copy_stays_a_while_as_a_hint_then_goes() {
     assert_eq!(held, net.replicas(&key, 3), "the displaced copy went once it had lingered");
 }
 
+/// A lookup that ended beside a key's replicas, on a view out of date,
+/// asks nodes that never held the key: their "none here" must not add up
+/// to a quorum that says the key does not exist.
+#[test]
+fn none_here_is_a_vote_only_from_the_keys_replica_set() {
+    let mut net = Net::new(8);
+    let now = net.now;
+    let key = Id::hash(b"never written");
+    let set = net.replicas(&key, 3);
+    let beside = (0..8).find(|i| !set.contains(i)).expect("8 nodes, 3 replicas");
+    let asker = peer((beside + 1) % 8);
+    let inside = net.node(set[0]).handle_request(&asker, Request::Fetch(key), now);
+    assert_eq!(inside, Response::Value(None), "a replica's \"none here\" is a vote");
+    let outside = net.node(beside).handle_request(&asker, Request::Fetch(key), now);
+    assert_eq!(outside, Response::CatchingUp(None), "a node beside the set gives no vote");
+}
+
 #[test]
 fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
     let mut net = Net::new(8);
