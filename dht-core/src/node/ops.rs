@@ -331,9 +331,17 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let outcome = lookup.outcome();
         stats.hops = outcome.hops;
         // A path that ran into a node just killed, before its neighbours
-        // noticed, finds nobody: the overlay mends within a round or two.
-        let user_op = matches!(goal, Goal::Put(_) | Goal::Get(_));
-        if user_op && attempt < self.config.lookup_retries && !outcome.closest.iter().any(|p| self.can_hold(p)) {
+        // noticed, finds nobody, or fewer than a write quorum where this
+        // node knows enough peers to make one (a put there would take one
+        // acknowledgement for a quorum): the overlay mends within a round
+        // or two. A network smaller than the quorum gets its puts at once.
+        let wanted = match goal {
+            Goal::Put(_) => self.config.write_quorum.max(1),
+            Goal::Get(_) => 1,
+            _ => 0,
+        };
+        let holders = outcome.closest.iter().filter(|p| self.can_hold(p)).count();
+        if attempt < self.config.lookup_retries && holders < wanted && (holders == 0 || self.knows_holders(wanted)) {
             let phase = Phase::Parked { target, goal, attempt: attempt + 1 };
             self.ops.insert(op, Operation { phase, stats });
             return;
@@ -363,6 +371,14 @@ impl<O: Overlay, S: Store> Node<O, S> {
             Storing { acks: 0, failures: 0, refused: None, targets: targets.len(), needed, leaving: false, retry };
         self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
         self.store_on(op, &targets, &record, now);
+    }
+
+    /// Whether this node knows at least `n` peers, itself included, that
+    /// can hold records.
+    fn knows_holders(&self, n: usize) -> bool {
+        let local = self.local();
+        let known = self.overlay.neighbours().into_iter().filter(|p| p.id != local.id && self.can_hold(p)).count();
+        known + usize::from(self.can_hold(&local)) >= n
     }
 
     /// The peers of a lookup result that can hold records.
