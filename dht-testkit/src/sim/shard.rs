@@ -76,7 +76,8 @@ impl<O: SimOverlay> Slot<O> {
     }
 }
 
-/// A message sent during a window, delivered when the window ends.
+/// A message sent during a window, handed to its node's shard when the
+/// window ends.
 pub(super) struct Sent<M> {
     at: Time,
     from: u32,
@@ -87,20 +88,21 @@ pub(super) struct Sent<M> {
 pub(super) struct Net<'a> {
     pub(super) config: &'a SimConfig,
     pub(super) partitions: &'a Partitions,
-    /// Nodes that answer through the adversary, and the adversary; only
-    /// ever given to a shard run on the simulation's own thread.
+    /// Nodes that answer through the adversary (which only a shard run on
+    /// the simulation's own thread is given).
     pub(super) malicious: &'a BTreeSet<u32>,
 }
 
+/// Some of the simulation's nodes, with their own event queue.
 pub(super) struct Shard<O: SimOverlay> {
-    /// The shard's nodes, `index / count` each.
+    /// The shard's nodes, node `index` at `index / count`.
     pub(super) slots: Vec<Slot<O>>,
     /// Number of shards.
     count: u32,
     queue: Queue<O::Message>,
     /// Messages sent since they were last handed over, by the shard of
     /// the node they go to.
-    pub(super) sent: Vec<Vec<Sent<O::Message>>>,
+    sent: Vec<Vec<Sent<O::Message>>>,
     /// When the earliest of them falls due.
     sent_due: Option<Time>,
     /// The order [`Shard::receive`] files messages in, kept between calls.
