@@ -40,6 +40,8 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 const DOWN_FOR: Duration = Duration::from_millis(500);
 /// Repair interval of the soak's nodes: several rounds fit in a short run.
 const REPAIR_SECS: u64 = 3;
+/// Stale reads the report describes one by one.
+const STALE_EXAMPLES: usize = 8;
 /// Attempts to read one key back at the end before it counts as lost.
 const READ_BACK_ATTEMPTS: usize = 4;
 
@@ -164,8 +166,9 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
 /// What the load saw, shared by the workers.
 #[derive(Default)]
 struct Tally {
-    /// Per key, the highest version acknowledged so far (0: none).
+    /// Per key, the highest version acknowledged so far (0: none), and when.
     acked: Vec<u64>,
+    acked_at: Vec<Option<Instant>>,
     acked_writes: u64,
     failed_writes: u64,
     /// Failed puts by cause ([`cause`]).
@@ -175,6 +178,10 @@ struct Tally {
     gets: u64,
     gets_ok: u64,
     stale_reads: u64,
+    /// The first few stale reads, for the report.
+    stale_examples: Vec<serde_json::Value>,
+    /// When the last node processes were killed.
+    last_kill: Option<Instant>,
     /// Latencies of acknowledged puts and of answered gets.
     put_ms: Vec<f64>,
     get_ms: Vec<f64>,
@@ -208,7 +215,11 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
         cluster.start(i).await?;
     }
     let client = client(args.overlay, &cluster.network, cluster.addrs()).await?;
-    let tally = Arc::new(Mutex::new(Tally { acked: vec![0; args.keys as usize], ..Tally::default() }));
+    let tally = Arc::new(Mutex::new(Tally {
+        acked: vec![0; args.keys as usize],
+        acked_at: vec![None; args.keys as usize],
+        ..Tally::default()
+    }));
     let versions = Arc::new(AtomicU64::new(1));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let mut workers = JoinSet::new();
@@ -232,6 +243,7 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
         for &victim in &victims {
             cluster.kill(victim).await;
         }
+        lock(&tally).last_kill = Some(Instant::now());
         tokio::time::sleep(DOWN_FOR).await;
         for &victim in &victims {
             if args.wipe {
@@ -264,6 +276,7 @@ async fn soak(args: &SoakArgs, cluster: &mut Cluster, started: Instant) -> anyho
         "keys_written": acked.iter().filter(|&&v| v > 0).count(),
         "lost_writes": lost,
         "stale_reads": t.stale_reads,
+        "stale_examples": t.stale_examples,
         "gets": t.gets,
         "failed_gets": t.gets - t.gets_ok,
         "get_ok_rate": t.gets_ok as f64 / t.gets.max(1) as f64,
@@ -317,7 +330,10 @@ async fn load(
             match result {
                 Ok(_) => {
                     t.acked_writes += 1;
-                    t.acked[index] = t.acked[index].max(version);
+                    if version > t.acked[index] {
+                        t.acked[index] = version;
+                        t.acked_at[index] = Some(Instant::now());
+                    }
                     t.put_ms.push(began.elapsed().as_secs_f64() * 1000.0);
                 }
                 Err(e) => {
@@ -326,7 +342,10 @@ async fn load(
                 }
             }
         } else {
-            let floor = lock(&tally).acked[index];
+            let (floor, floor_at) = {
+                let t = lock(&tally);
+                (t.acked[index], t.acked_at[index])
+            };
             let result = client.get(key(index)).await;
             let mut t = lock(&tally);
             t.gets += 1;
@@ -334,8 +353,21 @@ async fn load(
                 Ok(found) => {
                     t.gets_ok += 1;
                     t.get_ms.push(began.elapsed().as_secs_f64() * 1000.0);
-                    if found.map_or(0, |r| r.version) < floor {
+                    let read = found.map_or(0, |r| r.version);
+                    if read < floor {
                         t.stale_reads += 1;
+                        if t.stale_examples.len() < STALE_EXAMPLES {
+                            let acked_ms_before = floor_at.map(|at| began.saturating_duration_since(at).as_millis());
+                            let kill_ms_before = t.last_kill.map(|at| began.saturating_duration_since(at).as_millis());
+                            t.stale_examples.push(serde_json::json!({
+                                "key": index,
+                                "acked_version": floor,
+                                "read_version": read,
+                                "acked_ms_before_get": acked_ms_before,
+                                "get_ms": began.elapsed().as_millis(),
+                                "last_kill_ms_before_get": kill_ms_before,
+                            }));
+                        }
                     }
                 }
                 Err(e) => {

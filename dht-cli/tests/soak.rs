@@ -39,6 +39,12 @@ fn check(report: &serde_json::Value) {
         |causes: &serde_json::Value| causes.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>();
     assert_eq!(total(&report["put_failures"]), report["failed_writes"].as_u64().unwrap(), "{report}");
     assert_eq!(total(&report["get_failures"]), report["failed_gets"].as_u64().unwrap(), "{report}");
+    // The first stale reads are described, each older than what was acknowledged.
+    let examples = report["stale_examples"].as_array().unwrap();
+    assert_eq!(examples.len() as u64, report["stale_reads"].as_u64().unwrap().min(8), "{report}");
+    for e in examples {
+        assert!(e["read_version"].as_u64().unwrap() < e["acked_version"].as_u64().unwrap(), "{report}");
+    }
 }
 
 #[test]
