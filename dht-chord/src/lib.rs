@@ -10,8 +10,9 @@
 //! for its predecessor and successor list, adopt the predecessor if it lies
 //! between, reconcile the list, then `notify`), `check_predecessor`, and one
 //! `fix_fingers` step (the finger held is asked first whether it still
-//! follows the finger's start; only a missing finger, or one that says no,
-//! is looked up). A join looks up the node's own id through a bootstrap
+//! follows the finger's start; one that names another successor is
+//! replaced by it, one that names closer nodes has the start looked up
+//! from them, and a missing or silent finger is looked up). A join looks up the node's own id through a bootstrap
 //! node, takes the successors it finds, then fixes every useful finger at
 //! once. A graceful leave tells the predecessor and the successor. Keys live
 //! on their successor and the next `r - 1` nodes after it, so keys move only
@@ -113,6 +114,11 @@ pub struct Chord {
     /// The finger bit being checked and the finger asked whether it still
     /// follows the bit's start.
     checking: Option<(u16, Peer)>,
+    /// A finger's start to look up, and the nodes the finger named when it
+    /// said another node follows the start: the lookup begins there, a
+    /// step or two from the answer, not at this node's own entries, some
+    /// ½·log2 N steps away.
+    resume: Option<(Id, Vec<Peer>)>,
     /// Ticks run so far: the clock suspicions age by.
     rounds: u64,
     /// Requests in a row each peer has failed, and the round of the last
@@ -188,6 +194,7 @@ impl Chord {
             joined: false,
             next_finger: 255,
             checking: None,
+            resume: None,
             rounds: 0,
             failures: HashMap::default(),
             notified: None,
@@ -258,17 +265,38 @@ impl Chord {
     }
 
     /// The answer of a finger asked by [`Chord::fix_finger`]: nothing to do
-    /// if it names itself the start's successor, a lookup of the start
-    /// otherwise. `None` if this is not such an answer (a finger may be the
-    /// successor too, and answer `Stabilize` as well).
-    fn finger_checked(&mut self, from: &Peer, message: &ChordMessage) -> Option<Vec<Action<ChordMessage>>> {
-        if !matches!(message, ChordMessage::Successors(_) | ChordMessage::Closer { .. }) {
-            return None;
-        }
-        let (bit, _) = self.checking.filter(|(_, finger)| finger == from)?;
+    /// if it names itself the start's successor; the successor it names if
+    /// it names another (the start lies just past it: it is the last step
+    /// a lookup would take); otherwise a lookup of the start that begins
+    /// at the closer nodes it names — usually a node joined between the
+    /// start and the finger, one step from them. `None` if this is not
+    /// such an answer (a finger may be the successor too, and answer
+    /// `Stabilize` as well).
+    fn finger_checked(
+        &mut self,
+        from: &Peer,
+        message: ChordMessage,
+    ) -> Result<Vec<Action<ChordMessage>>, ChordMessage> {
+        let checked = self.checking.filter(|(_, finger)| finger == from);
+        let (Some((bit, _)), ChordMessage::Successors(_) | ChordMessage::Closer { .. }) = (checked, &message) else {
+            return Err(message);
+        };
         self.checking = None;
-        let still = matches!(message, ChordMessage::Successors(list) if list.first() == Some(from));
-        Some(if still { Vec::new() } else { vec![Action::Lookup(self.finger_start(bit))] })
+        let start = self.finger_start(bit);
+        match message {
+            ChordMessage::Successors(list) => {
+                if let Some(first) = vouched(from, list).first().filter(|p| p.id != self.local().id) {
+                    self.ring.set_finger(bit, *first);
+                }
+                Ok(Vec::new())
+            }
+            ChordMessage::Closer { next, beyond } => {
+                let named = vouched(from, next.into_iter().chain(beyond).collect());
+                self.resume = Some((start, named));
+                Ok(vec![Action::Lookup(start)])
+            }
+            other => Err(other),
+        }
     }
 
     fn finger_start(&self, bit: u16) -> Id {
@@ -373,9 +401,10 @@ impl Overlay for Chord {
     }
 
     fn handle_response(&mut self, from: &Peer, message: ChordMessage, _now: Time) -> Vec<Action<ChordMessage>> {
-        if let Some(actions) = self.finger_checked(from, &message) {
-            return actions;
-        }
+        let message = match self.finger_checked(from, message) {
+            Ok(actions) => return actions,
+            Err(message) => message,
+        };
         let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
         let (successors, earlier) = (vouched(from, successors), vouched(from, earlier));
         let names_us = predecessor.is_some_and(|p| p.id == self.local().id);
@@ -430,6 +459,9 @@ impl Overlay for Chord {
             return ChordLookup::resolved(target, list);
         }
         let mut first = self.ring.closest_preceding(&target, self.config.next_hops);
+        if let Some((_, named)) = self.resume.take_if(|(start, _)| *start == target) {
+            first.extend(named);
+        }
         first.push(self.ring.successor());
         first.extend(self.bootstrap.iter().copied());
         if self.role.is_client() {
@@ -822,8 +854,10 @@ mod tests {
 
     /// A finger held is asked whether it still follows its start: one
     /// request, and no lookup while it says so. A finger that names another
-    /// node is looked up, and so is a bit with no finger or a finger that
-    /// has not answered by the next round.
+    /// node as the start's successor is replaced by it, with no lookup; one
+    /// that names closer nodes starts a lookup there rather than at this
+    /// node's own entries. A bit with no finger, or a finger that has not
+    /// answered by the next round, is looked up.
     #[test]
     fn a_finger_is_asked_before_it_is_looked_up() {
         let next = at(1, [203, 0, 113, 1]);
@@ -836,7 +870,7 @@ mod tests {
         };
         assert_eq!((asked, target), (finger, start));
         let state = ChordMessage::State { predecessor: None, successors: vec![finger], earlier: Vec::new() };
-        assert!(chord.finger_checked(&finger, &state).is_none(), "a stabilize answer is not the check's");
+        assert!(chord.finger_checked(&finger, state).is_err(), "a stabilize answer is not the check's");
         let confirmed = chord.handle_response(&finger, ChordMessage::Successors(vec![finger, next]), Time::ZERO);
         assert!(confirmed.is_empty(), "{confirmed:?}");
         assert_eq!(chord.ring.fingers().get(&119), Some(&finger));
@@ -844,7 +878,9 @@ mod tests {
         let newcomer = at(119, [203, 0, 113, 3]);
         chord.fix_finger(119);
         let moved = chord.handle_response(&finger, ChordMessage::Successors(vec![newcomer, finger]), Time::ZERO);
-        assert!(matches!(moved[..], [Action::Lookup(t)] if t == start), "{moved:?}");
+        assert!(moved.is_empty(), "{moved:?}");
+        assert_eq!(chord.ring.fingers().get(&119), Some(&newcomer));
+        chord.ring.set_finger(119, finger);
         chord.fix_finger(119);
         let routed = chord.handle_response(
             &finger,
@@ -859,6 +895,24 @@ mod tests {
         chord.fix_finger(119);
         let next_round = chord.tick(Time::ZERO, &mut Rng::new(1));
         assert!(next_round.iter().any(|a| matches!(a, Action::Lookup(t) if *t == start)), "{next_round:?}");
+    }
+
+    /// A finger that names nodes closer to its start than itself: the
+    /// lookup of the start asks them first, once.
+    #[test]
+    fn a_lookup_of_a_finger_that_moved_starts_where_the_finger_pointed() {
+        let next = at(1, [203, 0, 113, 1]);
+        let (mut chord, _) = joined_with_successor(next);
+        let (finger, named) = (at(221, [203, 0, 113, 2]), at(219, [203, 0, 113, 3]));
+        chord.ring.set_finger(220, finger);
+        let start = chord.finger_start(220);
+        chord.fix_finger(220);
+        let closer = ChordMessage::Closer { next: vec![named], beyond: Vec::new() };
+        let routed = chord.handle_response(&finger, closer, Time::ZERO);
+        assert!(matches!(routed[..], [Action::Lookup(t)] if t == start), "{routed:?}");
+        let first_asked = |lookup: &mut ChordLookup| lookup.poll().first().map(|(peer, _)| *peer);
+        assert_eq!(first_asked(&mut chord.lookup(start, 1, Time::ZERO)), Some(named));
+        assert_eq!(first_asked(&mut chord.lookup(start, 1, Time::ZERO)), Some(next), "the named nodes serve once");
     }
 
     fn at(id: u64, ip: [u8; 4]) -> Peer {
