@@ -13,8 +13,9 @@
 //! follows the finger's start; one that names another successor is
 //! replaced by it, one that names closer nodes has the start looked up
 //! from them, and a missing or silent finger is looked up). A join looks up the node's own id through a bootstrap
-//! node, takes the successors it finds, then fixes every useful finger at
-//! once. A graceful leave tells the predecessor and the successor. Keys live
+//! node, takes the successors it finds, then asks its successor for its
+//! fingers and looks each finger's start up from the one at or past it (a
+//! request or two; from its own entries where none fits). A graceful leave tells the predecessor and the successor. Keys live
 //! on their successor and the next `r - 1` nodes after it, so keys move only
 //! between a joining node and its successors.
 //!
@@ -97,6 +98,12 @@ pub enum ChordMessage {
     },
     /// Request (`check_predecessor`): are you alive?
     Ping,
+    /// Request, from a node that has just joined to its successor: your
+    /// fingers.
+    GetFingers,
+    /// Answer to `GetFingers`: the answering node's fingers, in order of
+    /// their bits.
+    Fingers(Vec<Peer>),
     /// Answer to anything that needs no data.
     Ack,
 }
@@ -114,11 +121,13 @@ pub struct Chord {
     /// The finger bit being checked and the finger asked whether it still
     /// follows the bit's start.
     checking: Option<(u16, Peer)>,
-    /// A finger's start to look up, and the nodes the finger named when it
-    /// said another node follows the start: the lookup begins there, a
-    /// step or two from the answer, not at this node's own entries, some
-    /// ½·log2 N steps away.
-    resume: Option<(Id, Vec<Peer>)>,
+    /// Finger starts to look up from given nodes alone, each once: the
+    /// nodes a finger named when it said another node follows the start,
+    /// and the successor's fingers copied at the join. The lookup asks
+    /// them first, a step or two from the answer, not this node's own
+    /// entries some ½·log2 N steps away; what it finds becomes the finger,
+    /// from the mouth of the node that is it. Cleared every round.
+    resume: Vec<(Id, Vec<Peer>)>,
     /// Ticks run so far: the clock suspicions age by.
     rounds: u64,
     /// Requests in a row each peer has failed, and the round of the last
@@ -194,7 +203,7 @@ impl Chord {
             joined: false,
             next_finger: 255,
             checking: None,
-            resume: None,
+            resume: Vec::new(),
             rounds: 0,
             failures: HashMap::default(),
             notified: None,
@@ -241,10 +250,31 @@ impl Chord {
         per_node_bits.saturating_sub(2) as u16
     }
 
-    /// Lookups for every useful finger: run once a node has joined.
-    fn fix_all_fingers(&self) -> Vec<Action<ChordMessage>> {
+    /// The successor's fingers, asked for at the join: each useful bit's
+    /// start is looked up from the first of them at or past it, if that
+    /// lies before the next bit's start — the successor's finger for a bit
+    /// is this node's unless a node lies between the two starts, and then
+    /// the finger names it: one or two requests for each bit instead of
+    /// some ½·log2 N. A bit with none is looked up from this node's own
+    /// entries, as every bit was before. Only the successor's answer is
+    /// taken, while the node holds no finger.
+    fn copy_fingers(&mut self, from: &Peer, fingers: Vec<Peer>) -> Vec<Action<ChordMessage>> {
+        if from.id != self.ring.successor().id || !self.ring.fingers().is_empty() {
+            return Vec::new();
+        }
+        let fingers = vouched(from, fingers);
         let lowest = self.lowest_useful_finger();
-        (lowest..ID_BITS as u16).map(|bit| Action::Lookup(self.finger_start(bit))).collect()
+        let mut lookups = Vec::new();
+        for bit in lowest..ID_BITS as u16 {
+            let start = self.finger_start(bit);
+            let range = Id::pow2(usize::from(bit));
+            let past = |p: &&Peer| start.ring_distance(&p.id);
+            if let Some(first) = fingers.iter().min_by_key(past).filter(|p| past(p) < range) {
+                self.resume.push((start, vec![*first]));
+            }
+            lookups.push(Action::Lookup(start));
+        }
+        lookups
     }
 
     /// One `fix_fingers` step. The finger held for `bit` is asked for the
@@ -292,7 +322,7 @@ impl Chord {
             }
             ChordMessage::Closer { next, beyond } => {
                 let named = vouched(from, next.into_iter().chain(beyond).collect());
-                self.resume = Some((start, named));
+                self.resume.push((start, named));
                 Ok(vec![Action::Lookup(start)])
             }
             other => Err(other),
@@ -392,8 +422,10 @@ impl Overlay for Chord {
                 self.ring.remove(&from.id);
                 ChordMessage::Ack
             }
+            ChordMessage::GetFingers => ChordMessage::Fingers(self.ring.fingers().values().copied().collect()),
             ChordMessage::Ping
             | ChordMessage::Ack
+            | ChordMessage::Fingers(_)
             | ChordMessage::Successors(_)
             | ChordMessage::Closer { .. }
             | ChordMessage::State { .. } => ChordMessage::Ack,
@@ -405,7 +437,11 @@ impl Overlay for Chord {
             Ok(actions) => return actions,
             Err(message) => message,
         };
-        let ChordMessage::State { predecessor, successors, earlier } = message else { return Vec::new() };
+        let (predecessor, successors, earlier) = match message {
+            ChordMessage::State { predecessor, successors, earlier } => (predecessor, successors, earlier),
+            ChordMessage::Fingers(fingers) => return self.copy_fingers(from, fingers),
+            _ => return Vec::new(),
+        };
         let (successors, earlier) = (vouched(from, successors), vouched(from, earlier));
         let names_us = predecessor.is_some_and(|p| p.id == self.local().id);
         let predecessor = predecessor.filter(|p| vouches(from, p));
@@ -458,10 +494,13 @@ impl Overlay for Chord {
         if let Some(list) = self.answer_locally(&target) {
             return ChordLookup::resolved(target, list);
         }
-        let mut first = self.ring.closest_preceding(&target, self.config.next_hops);
-        if let Some((_, named)) = self.resume.take_if(|(start, _)| *start == target) {
-            first.extend(named);
+        if let Some(at) = self.resume.iter().position(|(start, _)| *start == target) {
+            let (_, named) = self.resume.swap_remove(at);
+            if !named.is_empty() {
+                return ChordLookup::new(target, named);
+            }
         }
+        let mut first = self.ring.closest_preceding(&target, self.config.next_hops);
         first.push(self.ring.successor());
         first.extend(self.bootstrap.iter().copied());
         if self.role.is_client() {
@@ -483,12 +522,11 @@ impl Overlay for Chord {
             let Some((first, rest)) = found.split_first() else { return Vec::new() };
             self.ring.set_successors(*first, rest);
             self.joined = true;
-            let mut actions = vec![
+            return vec![
                 Action::Send(self.ring.successor(), ChordMessage::Notify),
                 Action::Send(self.ring.successor(), self.stabilize()),
+                Action::Send(self.ring.successor(), ChordMessage::GetFingers),
             ];
-            actions.extend(self.fix_all_fingers());
-            return actions;
         }
         if target == self.local().id {
             // Position check: the ring says our successor is closer than the
@@ -517,6 +555,7 @@ impl Overlay for Chord {
 
     fn tick(&mut self, _now: Time, _rng: &mut Rng) -> Vec<Action<ChordMessage>> {
         self.rounds += 1;
+        self.resume.clear();
         self.ring.expire_suspects(self.rounds.saturating_sub(SUSPECT_ROUNDS));
         let recent = self.rounds.saturating_sub(SUSPECT_ROUNDS);
         self.failures.retain(|_, (_, last)| *last >= recent);
@@ -913,6 +952,59 @@ mod tests {
         let first_asked = |lookup: &mut ChordLookup| lookup.poll().first().map(|(peer, _)| *peer);
         assert_eq!(first_asked(&mut chord.lookup(start, 1, Time::ZERO)), Some(named));
         assert_eq!(first_asked(&mut chord.lookup(start, 1, Time::ZERO)), Some(next), "the named nodes serve once");
+    }
+
+    /// A node that joins asks its successor for its fingers instead of
+    /// looking each one up from its own entries: each useful bit's start
+    /// is looked up from the first of them at or past it, within the bit's
+    /// range, alone; a bit with none from the node's own entries. The
+    /// answer is taken from the successor, once.
+    #[test]
+    fn a_joining_node_looks_its_fingers_up_from_its_successors() {
+        let mut rng = Rng::new(21);
+        let peers: Vec<Peer> = (0..3000).map(|i| Peer::new(rng.id(), Address::Memory(i))).collect();
+        let directory = Directory::new(peers.clone());
+        let joiner = Peer::new(rng.id(), Address::Memory(9999));
+        let after = |id: &Id| {
+            let mut clockwise = peers.clone();
+            clockwise.sort_by_key(|p| id.ring_distance(&p.id));
+            clockwise
+        };
+        let successors = after(&joiner.id);
+        let mut successor = Chord::new(successors[0], ChordConfig::default());
+        assert!(successor.warm_start(&directory, Time::ZERO, &mut rng));
+
+        let mut chord = Chord::new(joiner, ChordConfig::default());
+        chord.bootstrap(&[successors[5]], Role::Member, Time::ZERO);
+        let found = LookupOutcome { closest: successors[..16].to_vec(), hops: 3 };
+        let joined = chord.lookup_done(joiner.id, &found, Time::ZERO);
+        assert!(joined.contains(&Action::Send(successors[0], ChordMessage::GetFingers)), "{joined:?}");
+        assert!(!joined.iter().any(|a| matches!(a, Action::Lookup(_))), "{joined:?}");
+
+        let answer = successor.handle_request(&joiner, ChordMessage::GetFingers, Time::ZERO);
+        assert!(chord.handle_response(&successors[3], answer.clone(), Time::ZERO).is_empty(), "not the successor");
+        let lookups = chord.handle_response(&successors[0], answer.clone(), Time::ZERO);
+        let useful = chord.lowest_useful_finger()..ID_BITS as u16;
+        assert_eq!(lookups.len(), useful.len());
+        let ChordMessage::Fingers(copied) = answer.clone() else { panic!("{answer:?}") };
+        let (mut hinted, mut exact) = (0, 0);
+        for bit in useful.clone() {
+            let start = chord.finger_start(bit);
+            assert!(lookups.contains(&Action::Lookup(start)), "bit {bit}");
+            let asked: Vec<Peer> = chord.lookup(start, 1, Time::ZERO).poll().into_iter().map(|(p, _)| p).collect();
+            let hint = copied.iter().min_by_key(|p| start.ring_distance(&p.id)).copied();
+            if let Some(h) = hint.filter(|h| start.ring_distance(&h.id) < Id::pow2(usize::from(bit))) {
+                assert_eq!(asked, vec![h], "bit {bit}: the successor's finger alone");
+                hinted += 1;
+                exact += usize::from(after(&start)[0] == h);
+            }
+        }
+        assert!(hinted * 2 >= useful.len(), "{hinted} of {} bits hinted", useful.len());
+        assert!(exact * 2 >= hinted, "{exact} of {hinted} hints exact");
+        let again = chord.handle_response(&successors[0], answer, Time::ZERO);
+        assert_eq!(again.len(), useful.len(), "taken while the node holds no finger");
+        chord.tick(Time::ZERO, &mut Rng::new(1));
+        assert!(chord.resume.is_empty(), "hints last one round");
     }
 
     fn at(id: u64, ip: [u8; 4]) -> Peer {
