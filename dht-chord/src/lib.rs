@@ -12,12 +12,13 @@
 //! `fix_fingers` step (the finger held is asked first whether it still
 //! follows the finger's start; one that names another successor is
 //! replaced by it, one that names closer nodes has the start looked up
-//! from them, and a missing or silent finger is looked up). A join looks up the node's own id through a bootstrap
-//! node, takes the successors it finds, then asks its successor for its
-//! fingers and looks each finger's start up from the one at or past it (a
-//! request or two; from its own entries where none fits). A graceful leave tells the predecessor and the successor. Keys live
-//! on their successor and the next `r - 1` nodes after it, so keys move only
-//! between a joining node and its successors.
+//! from them, and a missing or silent finger is looked up). A join looks
+//! up the node's own id through a bootstrap node, takes the successors it
+//! finds, then asks its successor for its fingers and looks each finger's
+//! start up from the one at or past it (a request or two; from its own
+//! entries where none fits). A graceful leave tells the predecessor and
+//! the successor. Keys live on their successor and the next `r - 1` nodes
+//! after it, so keys move only between a joining node and its successors.
 //!
 //! ```
 //! use dht_chord::{Chord, ChordConfig};
@@ -299,9 +300,9 @@ impl Chord {
     /// it names another (the start lies just past it: it is the last step
     /// a lookup would take); otherwise a lookup of the start that begins
     /// at the closer nodes it names — usually a node joined between the
-    /// start and the finger, one step from them. `None` if this is not
-    /// such an answer (a finger may be the successor too, and answer
-    /// `Stabilize` as well).
+    /// start and the finger, one step from them. The message comes back if
+    /// it is not such an answer (a finger may be the successor too, and
+    /// answer `Stabilize` as well).
     fn finger_checked(
         &mut self,
         from: &Peer,
