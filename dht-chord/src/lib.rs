@@ -281,9 +281,9 @@ impl Chord {
     /// One `fix_fingers` step. The finger held for `bit` is asked for the
     /// successor of the bit's start: under churn it is still right most of
     /// the time, and then one request does what a lookup does in about
-    /// ½·log2 N. A missing finger is looked up, and so is one that answers
-    /// that another node follows the start (`handle_response`) or has not
-    /// answered by the next round (`tick`).
+    /// ½·log2 N. What an answer naming another node leads to is
+    /// [`Chord::finger_checked`]'s; a missing finger is looked up, and so
+    /// is one that has not answered by the next round (`tick`).
     fn fix_finger(&mut self, bit: u16) -> Action<ChordMessage> {
         let start = self.finger_start(bit);
         match self.ring.fingers().get(&bit) {
@@ -308,22 +308,19 @@ impl Chord {
         from: &Peer,
         message: ChordMessage,
     ) -> Result<Vec<Action<ChordMessage>>, ChordMessage> {
-        let checked = self.checking.filter(|(_, finger)| finger == from);
-        let (Some((bit, _)), ChordMessage::Successors(_) | ChordMessage::Closer { .. }) = (checked, &message) else {
-            return Err(message);
-        };
-        self.checking = None;
-        let start = self.finger_start(bit);
+        let Some((bit, _)) = self.checking.filter(|(_, finger)| finger == from) else { return Err(message) };
         match message {
             ChordMessage::Successors(list) => {
+                self.checking = None;
                 if let Some(first) = vouched(from, list).first().filter(|p| p.id != self.local().id) {
                     self.ring.set_finger(bit, *first);
                 }
                 Ok(Vec::new())
             }
             ChordMessage::Closer { next, beyond } => {
-                let named = vouched(from, next.into_iter().chain(beyond).collect());
-                self.resume.push((start, named));
+                self.checking = None;
+                let start = self.finger_start(bit);
+                self.resume.push((start, vouched(from, next.into_iter().chain(beyond).collect())));
                 Ok(vec![Action::Lookup(start)])
             }
             other => Err(other),
