@@ -40,7 +40,9 @@ pub struct NodeConfig {
     /// whose candidates held the record only as hints
     /// ([`super::Response::CatchingUp`]), or said "no such key" while a
     /// member of the replica set was silent or a hint, looks again as often
-    /// before it answers: its path ended beside the key's replicas.
+    /// before it answers: its path ended beside the key's replicas. So
+    /// does a put that too few replicas took, the rest of its quorum being
+    /// spares ([`super::Response::StoredAsSpare`]).
     pub lookup_retries: u32,
     /// How often expired requests, overdue timers and store expiry are
     /// checked (default 1 s).

@@ -63,6 +63,13 @@ pub enum Response<M> {
     /// set as it sees it: a reader takes the record if it is the newest it
     /// sees, but does not count the answer toward its read quorum.
     CatchingUp(Option<Box<Record>>),
+    /// Answer to a [`Request::Store`]: taken (`true`: now held; `false`:
+    /// already held), by a node that is not in the key's replica set as
+    /// it sees it — a spare standing in for a silent replica, or a node
+    /// that a view out of date named. A later reader may not ask it, so a
+    /// writer counts it toward its quorum only once looking again has not
+    /// found enough replicas that say they are ones.
+    StoredAsSpare(bool),
 }
 
 /// Why a node refused a request.

@@ -307,13 +307,13 @@ impl<O: Overlay, S: Store> Node<O, S> {
                     Some(peer) => self.limiter.stored(&peer, key, size),
                     None => self.limiter.forget(&key),
                 }
-                Response::Stored(true)
+                self.stored_answer(&key, offer, true)
             }
             Ok(PutOutcome::Unchanged) => {
                 if offer == Offer::Write {
                     self.repair.written(&key);
                 }
-                Response::Stored(false)
+                self.stored_answer(&key, offer, false)
             }
             Ok(PutOutcome::Outdated) => {
                 self.store.get(&key, now).map_or(Response::Stored(false), |held| Response::Newer(Box::new(held)))
@@ -324,6 +324,21 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 }
                 Response::Refused(refusal(e))
             }
+        }
+    }
+
+    /// The answer to an offer of `key` that was taken (`changed`: now
+    /// held). A write taken by a node outside the key's replica set as it
+    /// sees it, or handing the key off, says so: the writer's view named
+    /// it, but a reader's may not.
+    fn stored_answer(&self, key: &Id, offer: Offer, changed: bool) -> Response<O::Message> {
+        let local = self.local().id;
+        let replica = !self.repair.handing_off(key)
+            && self.overlay.replica_set(key, self.config.replicas).iter().any(|p| p.id == local);
+        if offer == Offer::Write && !replica {
+            Response::StoredAsSpare(changed)
+        } else {
+            Response::Stored(changed)
         }
     }
 

@@ -138,9 +138,10 @@ pub(super) enum Phase<L> {
         since: Time,
         sent_before: u32,
     },
-    /// A put or get whose lookup found nobody to store on or fetch from, or
-    /// a get that found the record only in hints, waiting for the next node
-    /// tick to look again ([`super::NodeConfig::lookup_retries`]).
+    /// A put or get whose lookup found nobody to store on or fetch from, a
+    /// get that found the record only in hints, or a put that mostly
+    /// spares took, waiting for the next node tick to look again
+    /// ([`super::NodeConfig::lookup_retries`]).
     Parked {
         target: Id,
         goal: Goal,
@@ -152,6 +153,9 @@ pub(super) enum Phase<L> {
 
 pub(super) struct Storing {
     pub(super) acks: usize,
+    /// Acknowledgements from nodes in the key's replica set as they see it
+    /// (not [`Response::StoredAsSpare`]).
+    pub(super) replica_acks: usize,
     pub(super) failures: usize,
     /// Why replicas refused, if any did: the put's error when too few took it.
     pub(super) refused: Option<OpError>,
@@ -163,11 +167,23 @@ pub(super) struct Storing {
     /// which stand in, in order, for replicas that fail to answer. Repair
     /// later moves the copy to the true replica set.
     pub(super) retry: Option<(Record, VecDeque<Peer>)>,
+    /// Lookups run before the one that found these targets.
+    pub(super) attempt: u32,
 }
 
 impl Storing {
     pub(super) fn leave() -> Storing {
-        Storing { acks: 0, failures: 0, refused: None, targets: 0, needed: 0, leaving: true, retry: None }
+        Storing {
+            acks: 0,
+            replica_acks: 0,
+            failures: 0,
+            refused: None,
+            targets: 0,
+            needed: 0,
+            leaving: true,
+            retry: None,
+            attempt: 0,
+        }
     }
 }
 
@@ -356,19 +372,31 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 self.finish(op, super::OpOutcome::FindPeers(outcome.closest), stats);
             }
             Goal::Relocate => self.relocate(target, &outcome, now),
-            Goal::Put(record) => self.start_storing(op, record, &outcome, stats, now),
+            Goal::Put(record) => self.start_storing(op, record, &outcome, (attempt, stats), now),
             Goal::Get(earlier) => self.start_fetching(op, target, outcome, (attempt, earlier), stats, now),
         }
     }
 
-    fn start_storing(&mut self, op: OpId, record: Record, outcome: &LookupOutcome, stats: OpStats, now: Time) {
+    /// `earlier`: the lookups run before this one, and the operation's
+    /// statistics so far.
+    fn start_storing(&mut self, op: OpId, record: Record, outcome: &LookupOutcome, earlier: (u32, OpStats), now: Time) {
+        let (attempt, stats) = earlier;
         let candidates = self.storage_candidates(&outcome.closest);
         let targets: Vec<Peer> = candidates.iter().take(self.config.replicas).copied().collect();
         let spares = candidates.iter().skip(self.config.replicas).copied().collect();
         let needed = self.config.write_quorum.min(targets.len());
         let retry = Some((record.clone(), spares));
-        let storing =
-            Storing { acks: 0, failures: 0, refused: None, targets: targets.len(), needed, leaving: false, retry };
+        let storing = Storing {
+            acks: 0,
+            replica_acks: 0,
+            failures: 0,
+            refused: None,
+            targets: targets.len(),
+            needed,
+            leaving: false,
+            retry,
+            attempt,
+        };
         self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
         self.store_on(op, &targets, &record, now);
     }
@@ -444,10 +472,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
             _ => None,
         };
         match (answer, offered) {
-            (Some(Response::Stored(_)), _) | (Some(Response::Newer(_)), None) => Verdict::Ack,
+            (Some(Response::Stored(_)), _) | (Some(Response::Newer(_)), None) => Verdict::Ack { replica: true },
+            (Some(Response::StoredAsSpare(_)), _) => Verdict::Ack { replica: false },
             (Some(Response::Newer(held)), Some(offered)) if !self.proves_newer(&held, offered) => Verdict::Failed,
             (Some(Response::Newer(held)), Some(offered)) => match (&offered.owner, &held.owner) {
-                (Owner::Open, Owner::Open) | (Owner::Content, Owner::Content) => Verdict::Ack,
+                (Owner::Open, Owner::Open) | (Owner::Content, Owner::Content) => Verdict::Ack { replica: true },
                 (Owner::Signed { .. }, Owner::Signed { .. }) => {
                     Verdict::Refused(OpError::Outdated { offered: offered.version, held: held.version })
                 }
@@ -463,7 +492,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn count_store_answer(&mut self, op: OpId, verdict: Verdict) {
         if let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get_mut(&op) {
             match verdict {
-                Verdict::Ack => s.acks += 1,
+                Verdict::Ack { replica } => {
+                    s.acks += 1;
+                    s.replica_acks += usize::from(replica);
+                }
                 Verdict::Refused(e) => {
                     s.failures += 1;
                     s.refused.get_or_insert(e);
@@ -473,14 +505,31 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
+    /// Ends a put once a write quorum of replicas took the record. Takes
+    /// from spares ([`Response::StoredAsSpare`]) count only when every
+    /// target has answered and looking again, at the next node ticks, up to
+    /// [`super::NodeConfig::lookup_retries`] times, found no more replicas:
+    /// a write that only nodes outside the key's replica set hold — the
+    /// writer's path ended at a node whose view was out of date — is not
+    /// where a reader's path ends a moment later.
     pub(super) fn check_storing(&mut self, op: OpId, now: Time) {
-        let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get(&op) else { return };
+        let retries = self.config.lookup_retries;
+        let Some(Operation { phase: Phase::Storing(s), stats }) = self.ops.get(&op) else { return };
         let all_answered = s.acks + s.failures >= s.targets;
+        if !s.leaving && all_answered && s.acks >= s.needed && s.replica_acks < s.needed && s.attempt < retries {
+            if let Some((record, _)) = &s.retry {
+                let goal = Goal::Put(record.clone());
+                let phase = Phase::Parked { target: record.key, goal, attempt: s.attempt + 1 };
+                let stats = *stats;
+                self.ops.insert(op, Operation { phase, stats });
+                return;
+            }
+        }
         let outcome = if s.leaving {
             all_answered.then_some(super::OpOutcome::Left)
         } else if s.targets == 0 {
             Some(super::OpOutcome::Put(Err(OpError::NoPeers)))
-        } else if s.acks >= s.needed {
+        } else if s.replica_acks >= s.needed || (all_answered && s.acks >= s.needed) {
             Some(super::OpOutcome::Put(Ok(s.acks)))
         } else if s.targets - s.failures < s.needed {
             let quorum = OpError::QuorumNotReached { acks: s.acks, needed: s.needed };
@@ -693,7 +742,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
 
 /// What a replica's answer to a store counts as.
 enum Verdict {
-    Ack,
+    /// Taken; `replica`: by a node in the key's replica set as it sees it.
+    Ack { replica: bool },
     /// Refused for a reason that asking another peer would not change.
     Refused(OpError),
     /// No answer, or no useful one: a spare may stand in.

@@ -455,6 +455,61 @@ fn none_here_is_a_vote_only_from_the_keys_replica_set() {
     assert_eq!(outside, Response::CatchingUp(None), "a node beside the set gives no vote");
 }
 
+/// A write that reaches a node outside the key's replica set, as that
+/// node sees it, is taken, but answered as a spare's: the writer's view
+/// named it, a reader's may not. A copy pushed by another holder is
+/// answered as before: repair, not a write, sent it.
+#[test]
+fn a_write_taken_beside_the_replica_set_is_a_spares() {
+    let mut net = Net::new(8);
+    let now = net.now;
+    let key = Id::hash(b"written beside");
+    let record = Record::new(key, &b"v"[..], 1, now + Duration::from_secs(3600));
+    let set = net.replicas(&key, 3);
+    let beside = (0..8).find(|i| !set.contains(i)).expect("8 nodes, 3 replicas");
+    let writer = peer((beside + 1) % 8);
+    let write =
+        |net: &mut Net, i: usize| net.node(i).handle_request(&writer, Request::Store(Box::new(record.clone())), now);
+    assert_eq!(write(&mut net, set[0]), Response::Stored(true), "a replica's take");
+    assert_eq!(write(&mut net, beside), Response::StoredAsSpare(true), "a spare's take");
+    assert_eq!(write(&mut net, beside), Response::StoredAsSpare(false), "already held, still a spare");
+    let copy = net.node(set[1]).handle_request(&writer, Request::Replicate(Box::new(record.clone())), now);
+    assert_eq!(copy, Response::Stored(true));
+}
+
+/// A put that only one replica and spares took — the two replicas its
+/// view named first were down — looks again at the next ticks and
+/// reaches them once they are back, before it reports the write done.
+#[test]
+fn a_put_taken_by_spares_looks_again_for_the_replicas() {
+    let mut net = Net::new(8);
+    let key = Id::hash(b"taken by spares");
+    let mut ranked: Vec<usize> = (0..8).collect();
+    ranked.sort_by_key(|i| peer(*i).id.distance(&key));
+    // Not a spare either: its own view, which lets the failed replicas
+    // go, would put it in the set.
+    let writer = ranked[7];
+    net.put(writer, key, b"old").expect("stored");
+    let away = [ranked[0], ranked[1]];
+    for &i in &away {
+        net.crash(i);
+    }
+    let now = net.now;
+    let op = net.node(writer).put(key, &b"new"[..], now);
+    net.deliver();
+    assert!(net.node(writer).poll_event().is_none(), "one replica's take is short of a quorum: it looks again");
+    for &i in &away {
+        net.restart(i);
+    }
+    let outcome = net.op_event(writer, op);
+    assert!(matches!(outcome, OpOutcome::Put(Ok(_))), "{outcome:?}");
+    let now = net.now;
+    for &i in &away {
+        let held = net.node(i).store().get(&key, now).expect("held").value;
+        assert_eq!(&held[..], b"new", "replica {i} has the write once the put is done");
+    }
+}
+
 #[test]
 fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
     let mut net = Net::new(8);
@@ -477,7 +532,7 @@ fn a_copy_from_another_holder_is_a_hint_until_a_write_reaches_it() {
     for &i in lagging {
         assert_eq!(
             net.node(i).handle_request(&peer(ranked[6]), Request::Store(Box::new(write.clone())), now),
-            Response::Stored(true)
+            Response::StoredAsSpare(true)
         );
     }
     // Three copies make no quorum: the get reads on and finds the write.
