@@ -332,14 +332,17 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// sees it, or handing the key off, says so: the writer's view named
     /// it, but a reader's may not.
     fn stored_answer(&self, key: &Id, offer: Offer, changed: bool) -> Response<O::Message> {
-        let local = self.local().id;
-        let replica = !self.repair.handing_off(key)
-            && self.overlay.replica_set(key, self.config.replicas).iter().any(|p| p.id == local);
-        if offer == Offer::Write && !replica {
+        if offer == Offer::Write && (self.repair.handing_off(key) || !self.in_replica_set(key)) {
             Response::StoredAsSpare(changed)
         } else {
             Response::Stored(changed)
         }
+    }
+
+    /// Whether this node is in `key`'s replica set as its overlay sees it.
+    fn in_replica_set(&self, key: &Id) -> bool {
+        let local = self.local().id;
+        self.overlay.replica_set(key, self.config.replicas).iter().any(|p| p.id == local)
     }
 
     /// Whether the node's answer for `key` (its copy, or that it `holds`
@@ -351,11 +354,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// beside the replicas, on a view out of date, must not read their
     /// neighbours' silence as the key's absence.
     fn counts_toward_quorum(&self, key: &Id, holds: bool, now: Time) -> bool {
-        let local = self.local().id;
         now >= self.catching_up_until
             && !self.repair.handing_off(key)
             && !self.repair.copy_only(key, now)
-            && (holds || self.overlay.replica_set(key, self.config.replicas).iter().any(|p| p.id == local))
+            && (holds || self.in_replica_set(key))
     }
 
     /// Deletes a record this node no longer needs to hold.
