@@ -172,18 +172,15 @@ pub(super) struct Storing {
 }
 
 impl Storing {
+    /// A storing operation before any answer: `retry` for a put, `None`
+    /// for a leave's hand-off.
+    fn new(targets: usize, needed: usize, retry: Option<(Record, VecDeque<Peer>)>, attempt: u32) -> Storing {
+        let leaving = retry.is_none();
+        Storing { acks: 0, replica_acks: 0, failures: 0, refused: None, targets, needed, leaving, retry, attempt }
+    }
+
     pub(super) fn leave() -> Storing {
-        Storing {
-            acks: 0,
-            replica_acks: 0,
-            failures: 0,
-            refused: None,
-            targets: 0,
-            needed: 0,
-            leaving: true,
-            retry: None,
-            attempt: 0,
-        }
+        Storing::new(0, 0, None, 0)
     }
 }
 
@@ -296,6 +293,12 @@ impl<O: Overlay, S: Store> Node<O, S> {
         }
     }
 
+    /// Parks operation `op` until the next node tick, which starts lookup
+    /// `attempt` of `target` for `goal` ([`Phase::Parked`]).
+    fn park(&mut self, op: OpId, target: Id, goal: Goal, attempt: u32, stats: OpStats) {
+        self.ops.insert(op, Operation { phase: Phase::Parked { target, goal, attempt }, stats });
+    }
+
     fn take_parked(&mut self) -> Vec<(OpId, Id, Goal, u32, OpStats)> {
         let parked: Vec<OpId> = self.ops.ids_where(|o| matches!(o.phase, Phase::Parked { .. }));
         let mut taken = Vec::with_capacity(parked.len());
@@ -358,8 +361,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         };
         let holders = outcome.closest.iter().filter(|p| self.can_hold(p)).count();
         if attempt < self.config.lookup_retries && holders < wanted && (holders == 0 || self.knows_holders(wanted)) {
-            let phase = Phase::Parked { target, goal, attempt: attempt + 1 };
-            self.ops.insert(op, Operation { phase, stats });
+            self.park(op, target, goal, attempt + 1, stats);
             return;
         }
         match goal {
@@ -386,17 +388,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let spares = candidates.iter().skip(self.config.replicas).copied().collect();
         let needed = self.config.write_quorum.min(targets.len());
         let retry = Some((record.clone(), spares));
-        let storing = Storing {
-            acks: 0,
-            replica_acks: 0,
-            failures: 0,
-            refused: None,
-            targets: targets.len(),
-            needed,
-            leaving: false,
-            retry,
-            attempt,
-        };
+        let storing = Storing::new(targets.len(), needed, retry, attempt);
         self.ops.insert(op, Operation { phase: Phase::Storing(storing), stats });
         self.store_on(op, &targets, &record, now);
     }
@@ -518,10 +510,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let all_answered = s.acks + s.failures >= s.targets;
         if !s.leaving && all_answered && s.acks >= s.needed && s.replica_acks < s.needed && s.attempt < retries {
             if let Some((record, _)) = &s.retry {
-                let goal = Goal::Put(record.clone());
-                let phase = Phase::Parked { target: record.key, goal, attempt: s.attempt + 1 };
-                let stats = *stats;
-                self.ops.insert(op, Operation { phase, stats });
+                let (target, goal, attempt, stats) = (record.key, Goal::Put(record.clone()), s.attempt + 1, *stats);
+                self.park(op, target, goal, attempt, stats);
                 return;
             }
         }
@@ -669,10 +659,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
                 None => f.candidates.iter().take(replicas).any(|p| !f.replies.iter().any(|r| r.peer == *p && r.votes)),
             };
             if asked_all && f.attempt < retries && weak() {
-                let goal = Goal::Get(newest);
-                let phase = Phase::Parked { target: f.key, goal, attempt: f.attempt + 1 };
-                let stats = *stats;
-                self.ops.insert(op, Operation { phase, stats });
+                let (target, attempt, stats) = (f.key, f.attempt + 1, *stats);
+                self.park(op, target, Goal::Get(newest), attempt, stats);
                 return;
             }
             let report = match &newest {
