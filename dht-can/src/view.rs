@@ -44,8 +44,8 @@ struct Known {
     theirs: Owners,
     /// Whether the zones are the peer's own word rather than hearsay.
     verified: bool,
-    /// Our [`View::revision`] when we last answered its update with ours,
-    /// if it sent one since our last round.
+    /// Our [`View::zone_revision`] when we last answered its update with
+    /// ours, if it sent one since our last round.
     asked: Option<u64>,
     /// What we did in our last round ([`View::update_round`]).
     turn: Turn,
@@ -109,6 +109,15 @@ pub struct View {
     revision: u64,
     /// `revision` when `published` was last brought up to date.
     published_at: u64,
+    /// Bumped whenever our own zones change: what a neighbour's
+    /// [`Known::asked`] is compared against. Not `revision`, which also
+    /// moves with our neighbours' zones and lists — under churn every few
+    /// seconds — and sent a neighbour that had just had our answer the
+    /// same update again. A neighbour hears our changed list in our answer
+    /// to its next update, within a round, as soon as our own next round
+    /// would have told it; our own zones, which decide what is routed to
+    /// us, go out at once.
+    zone_revision: u64,
     /// `revision` and the fingerprint computed at it.
     fingerprint: std::cell::Cell<Option<(u64, u64)>>,
 }
@@ -128,6 +137,7 @@ impl View {
             published: Owners::default(),
             revision: 1,
             published_at: 0,
+            zone_revision: 0,
             fingerprint: std::cell::Cell::new(None),
         }
     }
@@ -190,9 +200,16 @@ impl View {
     /// neighbours that no longer abut.
     pub fn set_own(&mut self, zones: Vec<Zone>) {
         self.revision += 1;
+        self.zone_revision += 1;
+        // Every neighbour of a part of a zone is a neighbour of the zone:
+        // a node whose zones only shrank (a split for a newcomer, a zone
+        // given away) has nobody new to find at its corners.
+        let shrunk = zones.iter().all(|z| self.own.iter().any(|o| o.contains_zone(z)));
         self.own = merge_siblings(zones);
-        self.cornered.clear();
-        self.complete = false;
+        if !shrunk {
+            self.cornered.clear();
+            self.complete = false;
+        }
         self.own_extents = self.own.iter().map(|z| self.space.extent(z)).collect();
         let ids: Vec<Id> = self.neighbours.keys().copied().collect();
         for id in ids {
@@ -386,7 +403,7 @@ impl View {
     /// Notes that neighbour `id` sent us its update and had our state,
     /// as it is now, in the answer.
     pub fn asked_by(&mut self, id: &Id) {
-        let revision = self.revision;
+        let revision = self.zone_revision;
         if let Some(known) = self.neighbours.get_mut(id) {
             known.asked = Some(revision);
         }
@@ -395,7 +412,7 @@ impl View {
     /// Who gets our update this round. One update a round between two
     /// neighbours carries both states, the request one way and the answer
     /// the other, so a node skips a neighbour that sent it an update since
-    /// its last round if its own state has not changed since it answered —
+    /// its last round if its zones have not changed since it answered —
     /// unless it sent that neighbour one too in its last round, when only
     /// the higher id skips (two nodes ticking together must not both).
     /// Half the soft-state traffic goes; each side still hears the other
@@ -403,7 +420,7 @@ impl View {
     /// update again, and its silence counts as a failure: a dead neighbour
     /// is found as soon as when updates went both ways.
     pub fn update_round(&mut self) -> UpdateRound {
-        let (me, revision) = (self.local.id, self.revision);
+        let (me, revision) = (self.local.id, self.zone_revision);
         let mut round = UpdateRound::default();
         for known in self.neighbours.values_mut() {
             let fresh = known.asked == Some(revision);
@@ -705,7 +722,7 @@ mod tests {
         // Both sent theirs since; we answered 1 with our state as it is.
         view.asked_by(&one);
         view.asked_by(&two);
-        view.revision += 1;
+        view.zone_revision += 1;
         view.asked_by(&one);
         let round = view.update_round();
         assert_eq!(sent_to(&round), vec![two], "after sending too, the higher id skips");
@@ -726,5 +743,50 @@ mod tests {
         assert_eq!(sent_to(&round), both);
         assert_eq!(round.silent, vec![one]);
         assert!(view.update_round().silent.is_empty(), "a silence counts once");
+    }
+
+    /// Only our own zones changing sends a neighbour that just had our
+    /// answer our update again: news of our neighbours' zones or lists
+    /// waits for its next update's answer.
+    #[test]
+    fn only_our_own_zones_changing_sends_again() {
+        let mut view = three();
+        let (one, two) = (peer(1).id, peer(2).id);
+        let rl = view.zones_of(&one).unwrap().to_vec();
+        let rr = view.zones_of(&two).unwrap().to_vec();
+        view.update_round();
+        view.asked_by(&one);
+        let theirs = Owner { peer: peer(2), zones: rr.clone() };
+        view.heard(peer(1), rl, vec![theirs].into());
+        let (lower, _) = rr[0].split().unwrap();
+        view.heard(peer(2), vec![lower], Owners::default());
+        assert_eq!(sent_to(&view.update_round()), vec![two], "1 hears of 2's split in our next answer");
+        view.asked_by(&one);
+        let (half, _) = view.own()[0].split().unwrap();
+        view.set_own(vec![half]);
+        assert!(sent_to(&view.update_round()).contains(&one), "our own zones changed since 1 asked");
+    }
+
+    /// A node whose zones only shrank has nobody new to find at its
+    /// corners; one whose zones grew asks the peers there again.
+    #[test]
+    fn corners_are_asked_again_only_when_the_zones_grow() {
+        let space = Space::new(2);
+        let (left, right) = Zone::WHOLE.split().unwrap();
+        let ((low_left, _), (_, high_right)) = (left.split().unwrap(), right.split().unwrap());
+        let (sliver, _) = low_left.split().unwrap();
+        let far_corner = Owner { peer: peer(5), zones: vec![high_right] };
+        let asked = |view: &mut View| {
+            view.consider(&far_corner);
+            view.take_former().iter().any(|p| p.id == peer(5).id)
+        };
+        let mut view = View::new(space, peer(0));
+        view.set_own(vec![left]);
+        view.assume_complete();
+        view.set_own(vec![sliver]);
+        assert!(space.extents_touch_at_corner(&space.extent(&sliver), &space.extent(&high_right)));
+        assert!(!asked(&mut view), "a split leaves the view complete");
+        view.set_own(vec![low_left]);
+        assert!(asked(&mut view), "a zone grown may meet new peers at its corners");
     }
 }
