@@ -95,11 +95,11 @@ pub struct View {
     /// a corner, whose answer names neighbours we may have missed.
     former: BTreeMap<Id, Peer>,
     /// Peers meeting our zones at a corner that have been asked once since
-    /// our zones last changed.
+    /// our zones last grew (see [`View::set_own`]).
     cornered: BTreeSet<Id>,
     /// Whether every neighbour is known without asking the peers at our
     /// corners: the view came whole from the partition (a warm start), and
-    /// our zones have not changed since.
+    /// our zones have not grown since.
     complete: bool,
     /// The neighbour list last sent ([`View::published`]).
     published: Owners,
@@ -322,7 +322,7 @@ impl View {
     /// meeting our zones at a corner have nobody new to name, and asking
     /// each of them once — some 70 per node in four dimensions — is most
     /// of a warm-started network's first rounds of traffic. Holds until
-    /// our zones next change.
+    /// our zones next grow.
     pub fn assume_complete(&mut self) {
         self.complete = true;
     }
