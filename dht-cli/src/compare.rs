@@ -55,11 +55,15 @@ pub struct CompareArgs {
     /// quorums are majorities of it.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
     replicas: u16,
+    /// Copies kept beyond the r replicas (`NodeConfig::spares`): not
+    /// counted by quorums, kept by repair.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=20))]
+    spares: u16,
     /// Milliseconds between two liveness checks of the peers holding a
     /// node's keys' other copies (`NodeConfig::replica_check_interval`):
     /// the detection delay a key's last copies race against. Checks run at
     /// the node's ticks, so below one second it is every tick. Default:
-    /// the node's (1,000).
+    /// the node's (2,000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     replica_check_ms: Option<u64>,
     /// Every column in the table, not only the main ones.
@@ -154,6 +158,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
     config.churn_for = Duration::from_secs(args.churn_for);
     config.fail = args.fail;
     config.sim.node = crate::node::replicated(&config.sim.node, args.replicas.into());
+    config.sim.node.spares = args.spares.into();
     if let Some(ms) = args.replica_check_ms {
         config.sim.node.replica_check_interval = Duration::from_millis(ms);
     }
@@ -194,6 +199,7 @@ fn run_one(overlay: OverlayKind, nodes: usize, args: &CompareArgs, progress: &Pr
     row["churn_for_s"] = if args.churn.lifetime.is_some() { args.churn_for } else { 0 }.into();
     row["fail"] = args.fail.into();
     row["replicas"] = args.replicas.into();
+    row["spares"] = args.spares.into();
     row["replica_check_ms"] = (config.sim.node.replica_check_interval.as_millis() as u64).into();
     row["threads"] = config.sim.threads.into();
     row["wall_s"] = started.elapsed().as_secs_f64().into();

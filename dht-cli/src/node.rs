@@ -33,12 +33,17 @@ pub struct ReplicationArgs {
     /// of a network should use the same.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20), env = "DHT_REPLICAS")]
     replicas: u16,
+    /// Copies kept beyond the r replicas, on the peers next in line:
+    /// never waited for by writers nor counted by readers, they keep a key
+    /// whose replicas all fail within the seconds it takes to notice.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=20), env = "DHT_SPARES")]
+    spares: u16,
     /// Seconds between two checks that every held key is on its replicas.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), env = "DHT_REPAIR_INTERVAL")]
     repair_interval: u64,
     /// Seconds between two liveness checks of the peers holding this
     /// node's keys' other copies; a silent one is replaced at once.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3_600), env = "DHT_REPLICA_CHECK_INTERVAL")]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3_600), env = "DHT_REPLICA_CHECK_INTERVAL")]
     replica_check_interval: u64,
 }
 
@@ -55,6 +60,7 @@ pub fn replicated(base: &NodeConfig, r: usize) -> NodeConfig {
 /// The node's settings from the command line.
 pub fn config(replication: &ReplicationArgs, args: &LimitArgs) -> NodeConfig {
     let mut config = replicated(&NodeConfig::default(), replication.replicas.into());
+    config.spares = replication.spares.into();
     config.repair_interval = std::time::Duration::from_secs(replication.repair_interval);
     config.replica_check_interval = std::time::Duration::from_secs(replication.replica_check_interval);
     let limits = &mut config.limits;

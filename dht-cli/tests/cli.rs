@@ -393,17 +393,20 @@ fn churn_rows_repeat_themselves_and_count_repair_traffic() {
     }
 }
 
-/// The replication factor reaches the simulated nodes: more copies, more
-/// records held per node.
+/// The replication factor and the spares reach the simulated nodes: more
+/// copies, more records held per node.
 #[test]
 fn compare_takes_the_replication_factor() {
-    let held = |r: &str| {
-        let rows = compare_rows(&["--overlays", "chord", "--replicas", r]);
+    let held = |r: &str, spares: &str| {
+        let rows = compare_rows(&["--overlays", "chord", "--replicas", r, "--spares", spares]);
         assert!(rows.iter().all(|row| row["replicas"].as_u64() == r.parse().ok()), "{rows:?}");
+        assert!(rows.iter().all(|row| row["spares"].as_u64() == spares.parse().ok()), "{rows:?}");
         rows.iter().map(|row| row["records_per_node_mean"].as_f64().unwrap()).sum::<f64>()
     };
-    let (three, five) = (held("3"), held("5"));
+    let (three, five) = (held("3", "0"), held("5", "0"));
     assert!(five > three * 1.3, "r = 5 holds {five} records per node, r = 3 {three}");
+    let spared = held("3", "2");
+    assert!(spared > three * 1.3, "r = 3 and 2 spares hold {spared} records per node, r = 3 alone {three}");
     let zero = run(dht().args(["compare", "--replicas", "0"]));
     assert!(!zero.status.success());
 }

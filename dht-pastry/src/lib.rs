@@ -136,6 +136,10 @@ const MAX_ANSWERED: usize = 1024;
 /// default, rows 15 each).
 const MAX_LIST: usize = 128;
 
+/// Peers nearest a joining node's id that it asks for their leaf sets:
+/// the nearest may be joining too, and has none to give.
+const JOIN_LEAF_SOURCES: usize = 3;
+
 /// Rounds after which a peer's old failures are forgotten.
 const FAILURE_MEMORY_ROUNDS: u64 = 20;
 
@@ -368,11 +372,17 @@ impl Overlay for Pastry {
             return Vec::new();
         }
         let mut actions = Vec::new();
-        let Some(root) = outcome.closest.iter().find(|p| p.id != self.local.id).copied() else { return actions };
+        let local = self.local.id;
+        let mut nearest = outcome.closest.iter().filter(|p| p.id != local).copied();
+        let Some(root) = nearest.next() else { return actions };
         for peer in self.checked(&root, outcome.closest.clone(), &mut actions) {
             self.admit(peer);
         }
         actions.extend(self.fetch_state(root));
+        // The root may be joining itself, and a joining node has no leaf
+        // set to give: the next nearest are asked too, or a cluster of
+        // joiners that found each other would wait on each other for ever.
+        actions.extend(nearest.take(JOIN_LEAF_SOURCES - 1).map(|p| Action::Send(p, PastryMessage::GetLeaves)));
         actions
     }
 
@@ -593,5 +603,39 @@ mod tests {
         pastry.peer_contacted(&p(120), Time::ZERO);
         // The nearest leaf on each side is asked for its leaf set instead.
         assert_eq!(pinged(&pastry.tick(Time::ZERO, &mut rng)), vec![p(80)]);
+    }
+
+    /// A joining node whose nearest peer is joining too — it answers a
+    /// leaf-set request with nothing — joins through the next nearest.
+    #[test]
+    fn a_joiner_whose_nearest_peer_is_joining_too_joins_through_the_next() {
+        let mut joiner = Pastry::new(p(100), PastryConfig::default());
+        let mut fellow = Pastry::new(p(101), PastryConfig::default());
+        let mut member = Pastry::new(p(98), PastryConfig::default());
+        member.bootstrap(&[], Role::Member, Time::ZERO);
+        member.peer_alive(&p(101), Time::ZERO);
+        fellow.bootstrap(&[p(98)], Role::Member, Time::ZERO);
+        joiner.bootstrap(&[p(98)], Role::Member, Time::ZERO);
+        let found = LookupOutcome { closest: vec![p(101), p(98), p(100)], hops: 1 };
+        let asked: Vec<Peer> = joiner
+            .lookup_done(p(100).id, &found, Time::ZERO)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Send(peer, PastryMessage::GetLeaves) => Some(peer),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(asked, vec![p(101), p(98)], "the nearest and the next");
+        for peer in asked {
+            let (from, answer) = if peer == p(101) {
+                (p(101), fellow.handle_request(&p(100), PastryMessage::GetLeaves, Time::ZERO))
+            } else {
+                (p(98), member.handle_request(&p(100), PastryMessage::GetLeaves, Time::ZERO))
+            };
+            joiner.peer_alive(&from, Time::ZERO);
+            joiner.handle_response(&from, answer, Time::ZERO);
+        }
+        assert!(!fellow.is_joined(), "the nearest has no leaf set to give");
+        assert!(joiner.is_joined(), "the next nearest's leaf set let it join");
     }
 }

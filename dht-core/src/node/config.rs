@@ -16,6 +16,15 @@ pub struct NodeConfig {
     /// majority of `replicas`); a get returns earlier only when every asked
     /// replica has answered.
     pub read_quorum: usize,
+    /// Copies of a key kept beyond its replica set, on the peers next in
+    /// line after its `replicas` members (default 1). Writers do not wait
+    /// for them and their copies never vote in a read: they are hints, as
+    /// a copy pushed by repair is. Repair keeps them as it keeps the
+    /// replicas, so a key is lost only when all `replicas + spares`
+    /// holders fail within the delay before a failure is noticed, and a
+    /// spare already holds the key when a member's failure makes it one.
+    /// 0 keeps plain `replicas` copies (docs/RESULTS.md, "A spare copy").
+    pub spares: usize,
     /// The longest a request may go unanswered before it counts as failed
     /// (default 2 s). The node waits less once it has measured round trips:
     /// a few smoothed round trips, but never less than `min_request_timeout`.
@@ -117,6 +126,7 @@ impl NodeConfig {
             replicas,
             write_quorum: replicas / 2 + 1,
             read_quorum: replicas / 2 + 1,
+            spares: 1,
             request_timeout: Duration::from_secs(2),
             min_request_timeout: Duration::from_millis(250),
             join_timeout: Duration::from_secs(30),
@@ -125,7 +135,7 @@ impl NodeConfig {
             lookup_retries: 3,
             tick_interval: Duration::from_secs(1),
             repair_interval: Duration::from_secs(60),
-            replica_check_interval: Duration::from_secs(1),
+            replica_check_interval: Duration::from_secs(2),
             handoff_linger: Duration::from_secs(30),
             republish_interval: Duration::from_secs(3600),
             max_repair_in_flight: 64,
@@ -137,6 +147,11 @@ impl NodeConfig {
             validator: SharedValidator::default(),
             limits: PeerLimits::default(),
         }
+    }
+
+    /// Peers that hold each key: its replicas and its spares.
+    pub fn holders(&self) -> usize {
+        self.replicas + self.spares
     }
 
     /// The expiry of a record put at `now` with the default lifetime.

@@ -47,6 +47,11 @@ impl LostPeers {
         }
     }
 
+    /// Whether `peer` failed to answer and has not been heard from since.
+    pub(super) fn contains(&self, peer: &Id) -> bool {
+        !self.peers.is_empty() && self.peers.contains_key(peer)
+    }
+
     /// The peers to ping now: the few pinged longest ago. Forgets those
     /// lost for too long.
     pub(super) fn due_for_probe(&mut self, now: Time) -> Vec<Peer> {

@@ -288,7 +288,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         if let Err(reason) = self.within_bounds(&record, now).and_then(|()| self.config.validator.validate(&record)) {
             return Response::Refused(Refusal::Invalid(reason));
         }
-        let (key, size) = (record.key, record.stored_size());
+        let (key, size, version) = (record.key, record.stored_size(), record.version);
         let by = by.filter(|p| p.id != self.local().id);
         if let Some(peer) = by {
             if let Err(reason) = self.limiter.check_store(&self.config.limits, &peer, &key, size) {
@@ -298,7 +298,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
         let validator = &self.config.validator;
         match self.store.put_with(record, now, &|offered, held| validator.wins(offered, held)) {
             Ok(PutOutcome::Stored) => {
-                self.repair.stored(&key);
+                self.repair.stored(&key, version);
                 match offer {
                     Offer::Write => self.repair.written(&key),
                     Offer::Copy => self.repair.copied(key, now + self.config.repair_interval),

@@ -262,7 +262,8 @@ impl<O: Overlay, S: Store> Node<O, S> {
     fn run_lookup(&mut self, op: OpId, target: Id, goal: Goal, attempt: u32, stats: OpStats, now: Time) {
         let wanted = match goal {
             Goal::Maintenance => usize::MAX,
-            Goal::FindPeers | Goal::Put(_) | Goal::Relocate => self.config.replicas,
+            Goal::FindPeers | Goal::Put(_) => self.config.replicas,
+            Goal::Relocate => self.config.holders(),
             // Twice the set: when the replicas it asks first have no copy
             // (their views lag a churning network), the next ones may.
             Goal::Get(_) => 2 * self.config.replicas,

@@ -57,7 +57,7 @@ pub(super) struct RepairState {
     last_view_pass: Time,
     /// A replica peer failed since the last pass.
     replica_failed: bool,
-    /// A key not pushed yet was stored since the last pass.
+    /// A key or version not pushed yet was stored since the last pass.
     unpushed: bool,
     /// Per key: the version last pushed and the peers it went to, so an
     /// unchanged set costs no messages and a changed one only the new members.
@@ -194,10 +194,12 @@ impl RepairState {
         }
     }
 
-    /// Notes that a version of `key` was stored: a key the node has not
-    /// pushed yet gets its replica peers watched at the next check.
-    pub(super) fn stored(&mut self, key: &Id) {
-        self.unpushed |= !self.pushed.contains_key(key);
+    /// Notes that `version` of `key` was stored: a key the node has not
+    /// pushed yet gets its replica peers watched at the next check, and a
+    /// version it has not pushed goes to the spares then, which writers
+    /// do not write to.
+    pub(super) fn stored(&mut self, key: &Id, version: u64) {
+        self.unpushed |= self.pushed.get(key).is_none_or(|p| p.version != version);
     }
 
     /// Notes that `peer` failed to answer; a replica peer's failure calls
@@ -303,9 +305,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
         self.repair.pushed.retain(|k, _| keys.binary_search(k).is_ok());
         self.repair.copies.retain(|k, until| now < *until && keys.binary_search(k).is_ok());
         let mut watched = HashMap::default();
+        let holders = self.config.holders();
         for key in keys {
             let Some(record) = self.store.get(&key, now) else { continue };
-            if !self.overlay.knows_replica_set(&key, self.config.replicas) {
+            if !self.overlay.knows_replica_set(&key, holders) {
                 // A lingering copy the node cannot see the set of went to a
                 // set a lookup found: tending it by the node's own guess
                 // would spread copies along its fingers.
@@ -318,8 +321,15 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // member of the set it went to fail or be replaced meanwhile,
             // the hand-off starts again for the set as it is now, and the
             // copy stays until that set has it.
-            let set = self.overlay.replica_set(&key, self.config.replicas);
-            let member = set.iter().any(|p| p.id == local.id);
+            let set = self.holder_set(&key);
+            let rank = set.iter().position(|p| p.id == local.id);
+            let member = rank.is_some();
+            let spare = rank.is_some_and(|rank| rank >= self.config.replicas);
+            if spare {
+                // A spare's copy is a hint, as a pushed copy is: it may miss
+                // writes, which go to the replicas only.
+                self.repair.copied(key, now + self.config.repair_interval);
+            }
             for peer in set.iter().filter(|p| p.id != local.id) {
                 // A new replica peer counts as heard from now: the push is its check.
                 let last = self.repair.watched.get(&peer.id).map_or(now, |(_, last)| *last);
@@ -339,7 +349,11 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let digest = digest(record.version, &set);
             let pushed = self.repair.pushed.get(&key);
             let before = pushed.filter(|p| p.version == record.version);
-            let fresh: Vec<Peer> = if periodic && pushed.is_none_or(|p| p.periodic != digest) {
+            // A spare pushes to every member at each periodic pass, set
+            // changed or not: writes skip it, and a spare that only its own
+            // view ranks among the holders is pushed to by nobody, so its
+            // copy hears of a newer version only from the `Newer` answers.
+            let fresh: Vec<Peer> = if periodic && (spare || pushed.is_none_or(|p| p.periodic != digest)) {
                 targets.clone()
             } else {
                 let owed = |t: &&Peer| {
@@ -412,7 +426,7 @@ impl<O: Overlay, S: Store> Node<O, S> {
             .map(|(key, h)| (*key, h.version))
             .collect();
         for (key, version) in due {
-            if !self.overlay.knows_replica_set(&key, self.config.replicas) {
+            if !self.overlay.knows_replica_set(&key, self.config.holders()) {
                 // The node cannot see whether the members that acknowledged
                 // are still there (they may all have failed since): a lookup
                 // finds the set as it is now, and `relocate` deletes the
@@ -444,10 +458,29 @@ impl<O: Overlay, S: Store> Node<O, S> {
     /// then may the copy go.
     fn handed_off_to_current_set(&self, key: &Id) -> bool {
         let Some(handoff) = self.repair.handoffs.get(key) else { return false };
-        let set = self.overlay.replica_set(key, self.config.replicas);
+        let set = self.holder_set(key);
         let local = self.local().id;
         set.len() >= self.config.replicas
             && set.iter().all(|p| p.id != local && handoff.acked.contains(&p.id.prefix_u64()))
+    }
+
+    /// The peers that should hold `key`: its replicas and spares as the
+    /// overlay ranks them, passing over those that failed to answer this
+    /// node and have not been heard from since. An overlay may keep a
+    /// silent peer for a while before it gives up on it (CAN's zone
+    /// take-over waits for several failures and a timer); the copies it
+    /// held must not wait as long.
+    fn holder_set(&self, key: &Id) -> Vec<Peer> {
+        let holders = self.config.holders();
+        let set = self.overlay.replica_set(key, holders);
+        let silent = set.iter().filter(|p| self.lost.contains(&p.id)).count();
+        if silent == 0 {
+            return set;
+        }
+        let mut set = self.overlay.replica_set(key, holders + silent);
+        set.retain(|p| !self.lost.contains(&p.id));
+        set.truncate(holders);
+        set
     }
 
     /// Starts a lookup of `key`'s replica set, unless one is running or
@@ -467,12 +500,26 @@ impl<O: Overlay, S: Store> Node<O, S> {
     pub(super) fn relocate(&mut self, key: Id, outcome: &LookupOutcome, now: Time) {
         self.repair.relocating.remove(&key);
         let Some(record) = self.store.get(&key, now) else { return };
-        let set: Vec<Peer> = outcome.closest.iter().take(self.config.replicas).copied().collect();
+        let set: Vec<Peer> = outcome.closest.iter().take(self.config.holders()).copied().collect();
         if set.len() < self.config.replicas {
             return;
         }
-        if set.iter().any(|p| p.id == self.local().id) {
+        let local = self.local().id;
+        if set.iter().any(|p| p.id == local) {
+            // The copy stays, and goes to the other members this version
+            // has not gone to: they may not have it (a spare's place found
+            // by a lookup is the only place some keys are held).
             self.repair.handoffs.remove(&key);
+            let others: Vec<Peer> = set.into_iter().filter(|p| p.id != local).collect();
+            let before = self.repair.pushed.get(&key).filter(|p| p.version == record.version);
+            let fresh: Vec<Peer> =
+                others.iter().filter(|p| before.is_none_or(|b| !b.to.contains(&p.id.prefix_u64()))).copied().collect();
+            if !fresh.is_empty() {
+                let to = others.iter().map(|p| p.id.prefix_u64()).collect();
+                self.repair.pushed.insert(key, Pushed { version: record.version, to, periodic: 0 });
+                self.repair.queue.push_back((key, fresh));
+                self.send_queued_pushes(now);
+            }
             return;
         }
         let members: Vec<u64> = set.iter().map(|p| p.id.prefix_u64()).collect();
@@ -495,10 +542,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let Some(record) = self.store.get(&key, now) else { continue };
             let targets: Vec<Peer> = self
                 .overlay
-                .replica_set(&key, self.config.replicas + 1)
+                .replica_set(&key, self.config.holders() + 1)
                 .into_iter()
                 .filter(|p| p.id != local)
-                .take(self.config.replicas)
+                .take(self.config.holders())
                 .collect();
             if let Some(Operation { phase: Phase::Storing(s), .. }) = self.ops.get_mut(&op) {
                 s.targets += targets.len();

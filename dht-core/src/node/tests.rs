@@ -32,8 +32,17 @@ fn peer(i: usize) -> Peer {
     Peer::new(Id::hash(&(i as u64).to_be_bytes()), Address::Memory(i as u32))
 }
 
+/// Plain `r` copies: the tests below count a key's holders against `r`;
+/// the spares have tests of their own. Replica peers are checked every
+/// second, the tick: a check then finds a peer silent since the last.
 fn config() -> NodeConfig {
-    NodeConfig { repair_interval: Duration::from_secs(10), max_repair_in_flight: 8, ..NodeConfig::default() }
+    NodeConfig {
+        repair_interval: Duration::from_secs(10),
+        replica_check_interval: Duration::from_secs(1),
+        max_repair_in_flight: 8,
+        spares: 0,
+        ..NodeConfig::default()
+    }
 }
 
 impl Net {
@@ -326,6 +335,56 @@ fn a_crashed_replica_is_replaced_at_the_next_replica_check() {
     let now_held = indices(&net.holders(&key));
     assert_eq!(now_held.len(), 3, "three live copies again: {now_held:?}");
     assert!(!now_held.contains(&holders[0]));
+}
+
+/// `members` members on `config` with one spare copy beyond the three
+/// replicas, holding one key put through node 0, after `settle`.
+fn one_key_with_a_spare(members: usize, config: NodeConfig, settle: Duration) -> (Net, Id) {
+    let mut net = Net::with(members, NodeConfig { spares: 1, ..config });
+    let key = Id::hash(b"kept");
+    net.put(0, key, b"v").expect("stored");
+    net.run(settle);
+    (net, key)
+}
+
+#[test]
+fn a_spare_holds_the_key_beyond_its_replicas_and_answers_with_a_hint() {
+    // Long after the push that brought it (a pushed copy is a hint for one
+    // repair interval): a spare's copy stays a hint for as long as it is one.
+    let (mut net, key) = one_key_with_a_spare(8, config(), Duration::from_secs(45));
+    let nearest = net.replicas(&key, 4);
+    assert_eq!(indices(&net.holders(&key)), nearest, "the replicas and the next in line hold it");
+    let replicas = net.replicas(&key, 3);
+    let spare = *nearest.iter().find(|i| !replicas.contains(i)).expect("a fourth member");
+    let now = net.now;
+    let answer = net.node(spare).handle_request(&peer(replicas[0]), Request::Fetch(key), now);
+    assert!(matches!(answer, Response::CatchingUp(Some(_))), "a spare's copy is a hint, not a vote: {answer:?}");
+    let answer = net.node(replicas[0]).handle_request(&peer(spare), Request::Fetch(key), now);
+    assert!(matches!(answer, Response::Value(Some(_))), "a replica's copy votes: {answer:?}");
+}
+
+#[test]
+fn a_key_whose_replicas_all_crash_at_once_lives_on_in_its_spare() {
+    let (mut net, key) = one_key_with_a_spare(8, hourly_repair(), Duration::from_secs(6));
+    for replica in net.replicas(&key, 3) {
+        net.crash(replica);
+    }
+    net.run(Duration::from_secs(12));
+    let holders = indices(&net.holders(&key));
+    assert_eq!(holders.len(), 4, "the spare pushed the key to a new set: {holders:?}");
+    let reader = holders[0];
+    assert_eq!(&net.get(reader, key).expect("found").value[..], b"v");
+}
+
+#[test]
+fn a_new_version_reaches_the_spare_at_the_next_check() {
+    let (mut net, key) = one_key_with_a_spare(8, hourly_repair(), Duration::from_secs(6));
+    net.run(Duration::from_secs(60));
+    net.put(0, key, b"w").expect("stored");
+    net.run(Duration::from_secs(3));
+    let holders = net.holders(&key);
+    let held: Vec<&[u8]> = holders.iter().map(|(_, v)| &v[..]).collect();
+    assert_eq!(held, vec![&b"w"[..]; 4], "writers write to the replicas; the spare hears from them");
 }
 
 #[test]
