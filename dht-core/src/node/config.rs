@@ -60,16 +60,17 @@ pub struct NodeConfig {
     /// are sent the record (default 60 s).
     pub repair_interval: Duration,
     /// How often a node that holds records checks that the peers in their
-    /// replica sets are alive (default 1 s; checks run at ticks): it pings
+    /// replica sets and spares are alive (default 2 s; checks run at
+    /// ticks): it pings
     /// those it has not heard from for this long — an answer counts from
     /// when its request left, so a peer that answered the last check's
     /// ping is pinged again at this one — and one that fails to answer
     /// makes the node re-replicate the keys it held at once. With the
     /// time a ping takes to fail, this is the delay before a lost
     /// replica is replaced, which is what decides how much churn a key
-    /// survives: a key is lost when its other r − 1 holders fail within
-    /// that delay, so the loss grows with its (r − 1)th power
-    /// (docs/RESULTS.md, "The detection delay").
+    /// survives: a key is lost when its other `replicas + spares − 1`
+    /// holders fail within that delay, so the loss grows with that power
+    /// of it (docs/RESULTS.md, "The detection delay", "A spare copy").
     pub replica_check_interval: Duration,
     /// How long a node keeps a record it handed off to the key's new
     /// replica set after the last member acknowledged it (default 30 s),

@@ -9,6 +9,13 @@
 //! the old holders would otherwise find every copy it asks for gone. A
 //! graceful leave hands off everything at once.
 //!
+//! The holders of a key are its `r` replicas and the spares ranked after
+//! them ([`NodeConfig::spares`]): repair keeps a copy on each, writers
+//! write to the replicas only, and a spare's copy is a hint until a
+//! replica's failure has made it a replica and a repair interval has
+//! passed. Four holders instead of three make a key outlive three
+//! failures within the seconds it takes to notice the first.
+//!
 //! Repair does not wait for the periodic pass when a replica set changes.
 //! A node that holds records pings, every
 //! [`NodeConfig::replica_check_interval`], the peers of their replica sets
@@ -20,8 +27,9 @@
 //! the members of its replica set that it has not pushed this version to,
 //! so it costs a message per new member and per key whose set changed, not
 //! one per record and replica. The periodic pass pushes to every member of
-//! a set that changed since the previous periodic pass: a copy left behind
-//! hears of the newer version from them.
+//! a set that changed since the previous periodic pass, and a spare to
+//! every member at each: a copy left behind hears of the newer version
+//! from them.
 //!
 //! Every record repair sends — pushes, hand-offs, a leave's, a get's read
 //! repair — travels as [`Request::Replicate`], not as a writer's
