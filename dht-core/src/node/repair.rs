@@ -202,6 +202,19 @@ impl RepairState {
         }
     }
 
+    /// Whether `version` of `key` was pushed to `peer` (and not refused).
+    fn pushed_to(&self, key: &Id, version: u64, peer: &Peer) -> bool {
+        self.pushed.get(key).is_some_and(|p| p.version == version && p.to.contains(&peer.id.prefix_u64()))
+    }
+
+    /// Queues `version` of `key` for the `fresh` peers, noting it as pushed
+    /// to every one of `targets` (the others had it already).
+    fn queue_push(&mut self, key: Id, version: u64, targets: &[Peer], fresh: Vec<Peer>, periodic: u64) {
+        let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
+        self.pushed.insert(key, Pushed { version, to, periodic });
+        self.queue.push_back((key, fresh));
+    }
+
     /// Notes that `version` of `key` was stored: a key the node has not
     /// pushed yet gets its replica peers watched at the next check, and a
     /// version it has not pushed goes to the spares then, which writers
@@ -356,7 +369,6 @@ impl<O: Overlay, S: Store> Node<O, S> {
             }
             let digest = digest(record.version, &set);
             let pushed = self.repair.pushed.get(&key);
-            let before = pushed.filter(|p| p.version == record.version);
             // A spare pushes to every member at each periodic pass, set
             // changed or not: writes skip it, and a spare that only its own
             // view ranks among the holders is pushed to by nobody, so its
@@ -364,19 +376,15 @@ impl<O: Overlay, S: Store> Node<O, S> {
             let fresh: Vec<Peer> = if periodic && (spare || pushed.is_none_or(|p| p.periodic != digest)) {
                 targets.clone()
             } else {
-                let owed = |t: &&Peer| {
-                    let id = t.id.prefix_u64();
-                    unacked.contains(&id) || before.is_none_or(|p| !p.to.contains(&id))
-                };
+                let owed =
+                    |t: &&Peer| unacked.contains(&t.id.prefix_u64()) || !self.repair.pushed_to(&key, record.version, t);
                 targets.iter().filter(owed).copied().collect()
             };
             let periodic_digest = if periodic { digest } else { pushed.map_or(0, |p| p.periodic) };
             if fresh.is_empty() {
                 continue;
             }
-            let to = targets.iter().map(|p| p.id.prefix_u64()).collect();
-            self.repair.pushed.insert(key, Pushed { version: record.version, to, periodic: periodic_digest });
-            self.repair.queue.push_back((key, fresh));
+            self.repair.queue_push(key, record.version, &targets, fresh, periodic_digest);
         }
         self.repair.watched = watched;
         self.send_queued_pushes(now);
@@ -519,13 +527,10 @@ impl<O: Overlay, S: Store> Node<O, S> {
             // by a lookup is the only place some keys are held).
             self.repair.handoffs.remove(&key);
             let others: Vec<Peer> = set.into_iter().filter(|p| p.id != local).collect();
-            let before = self.repair.pushed.get(&key).filter(|p| p.version == record.version);
             let fresh: Vec<Peer> =
-                others.iter().filter(|p| before.is_none_or(|b| !b.to.contains(&p.id.prefix_u64()))).copied().collect();
+                others.iter().filter(|p| !self.repair.pushed_to(&key, record.version, p)).copied().collect();
             if !fresh.is_empty() {
-                let to = others.iter().map(|p| p.id.prefix_u64()).collect();
-                self.repair.pushed.insert(key, Pushed { version: record.version, to, periodic: 0 });
-                self.repair.queue.push_back((key, fresh));
+                self.repair.queue_push(key, record.version, &others, fresh, 0);
                 self.send_queued_pushes(now);
             }
             return;
